@@ -1,0 +1,157 @@
+// The loaded configuration: what the parser and directive handlers produce and what the
+// server, the request pipeline and the Lua runtime read. Inheritable settings are already
+// merged (http -> server -> location) so the hot path never walks parents.
+
+export type LuaPhase =
+  | 'init'
+  | 'init_worker'
+  | 'set'
+  | 'rewrite'
+  | 'access'
+  | 'content'
+  | 'header_filter'
+  | 'body_filter'
+  | 'log';
+
+/** One `*_by_lua*` directive. */
+export interface LuaHandler {
+  phase: LuaPhase;
+  /** the directive as written, e.g. `content_by_lua_block` */
+  directive: string;
+  form: 'block' | 'file' | 'string';
+  /** Lua source for `block` and `string` forms */
+  code?: string;
+  /** `file` form: the path as written (relative paths are relative to the prefix); may hold $vars */
+  path?: string;
+  /** ngx_lua's chunk name, e.g. `=content_by_lua(nginx.conf:12)`; for files `@<resolved path>` */
+  chunkName: string;
+  /** the conf file and line of the directive */
+  file: string;
+  line: number;
+  /** set_by_lua*: the variable name (without `$`) and the argument templates */
+  setVar?: string;
+  setArgs?: Template[];
+  /** a stable key for the compiled-chunk cache */
+  cacheKey: string;
+}
+
+/** A string with `$var` / `${var}` references, compiled once. */
+export type TemplatePart = string | { v: string };
+export interface Template {
+  raw: string;
+  parts: TemplatePart[];
+  /** true when the template has no variables: parts is `[raw]` */
+  constant: boolean;
+}
+
+/** Statements of nginx's rewrite module, run in order in the (server) rewrite phase. */
+export type RewriteStmt =
+  | { op: 'set'; name: string; value: Template; file: string; line: number }
+  | { op: 'return'; code: number; text?: Template; file: string; line: number }
+  | { op: 'rewrite'; regex: RegExp; source: string; replacement: Template; flag: '' | 'last' | 'break' | 'redirect' | 'permanent'; file: string; line: number }
+  | { op: 'lua_set'; handler: LuaHandler };
+
+/** Settings that merge http -> server -> location. */
+export interface LocSettings {
+  defaultType: string;
+  clientMaxBodySize: number; // bytes, 0 = unlimited
+  clientBodyBufferSize: number;
+  keepaliveTimeout: number; // ms, 0 = keep-alive disabled
+  keepaliveRequests: number;
+  sendTimeout: number; // ms
+  chunkedTransferEncoding: boolean;
+  serverTokens: boolean;
+  luaCodeCache: boolean;
+  luaNeedRequestBody: boolean;
+  luaTransformUnderscoresInResponseHeaders: boolean;
+  luaCheckClientAbort: boolean;
+  rewriteByLuaNoPostpone: boolean;
+  accessByLuaNoPostpone: boolean;
+  // cosocket defaults (issue 3), ms / bytes / counts
+  luaSocketConnectTimeout: number;
+  luaSocketSendTimeout: number;
+  luaSocketReadTimeout: number;
+  luaSocketBufferSize: number;
+  luaSocketPoolSize: number;
+  luaSocketKeepaliveTimeout: number;
+  luaSocketLogErrors: boolean;
+  resolver: string[] | null;
+  resolverTimeout: number;
+  /** error_page code... [=[response]] uri */
+  errorPages: Map<number, { uri: string; overrideStatus?: number }>;
+}
+
+export interface LocationConf {
+  modifier: '=' | '^~' | '~' | '~*' | '' | '@';
+  pattern: string;
+  regex?: RegExp;
+  /** nested locations, in conf order */
+  locations: LocationConf[];
+  parent: LocationConf | null;
+  /** rewrite-module statements of this location (server-level ones live on ServerConf) */
+  rewrite: RewriteStmt[];
+  /** Lua handlers in effect here (rewrite/access/header_filter/body_filter/log inherit) */
+  handlers: Partial<Record<LuaPhase, LuaHandler>>;
+  settings: LocSettings;
+  file: string;
+  line: number;
+}
+
+export interface ListenConf {
+  host: string; // '127.0.0.1', '0.0.0.0', '::1', '::' ...
+  port: number;
+  defaultServer: boolean;
+  file: string;
+  line: number;
+}
+
+export interface ServerConf {
+  listens: ListenConf[];
+  /** exact names, `*.example.com` / `example.*` wildcards and `~regex` names, as written */
+  serverNames: string[];
+  /** server-level rewrite-module statements (run before location matching) */
+  rewrite: RewriteStmt[];
+  locations: LocationConf[];
+  /** settings at server level (used when no location matches) */
+  settings: LocSettings;
+  handlers: Partial<Record<LuaPhase, LuaHandler>>;
+  /** limits from client_header_buffer_size / large_client_header_buffers */
+  clientHeaderBufferSize: number;
+  largeClientHeaderBuffers: { num: number; size: number };
+  file: string;
+  line: number;
+}
+
+export interface ErrorLogConf {
+  /** absolute path, or 'stderr' */
+  file: string;
+  level: 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit' | 'alert' | 'emerg';
+}
+
+export interface HttpConf {
+  luaPackagePath: string | null; // with `;;` already expanded to the default
+  luaPackageCpath: string | null;
+  initByLua: LuaHandler | null;
+  initWorkerByLua: LuaHandler | null;
+  /** lua_shared_dict name size (issue 4 onward) */
+  sharedDicts: Map<string, number>;
+  luaMaxPendingTimers: number;
+  luaMaxRunningTimers: number;
+  /** our extension: lua_yield_everywhere */
+  luaYieldEverywhere: boolean;
+  /** variables declared anywhere with `set` (nginx declares them at config time) */
+  declaredVars: Set<string>;
+  servers: ServerConf[];
+}
+
+export interface MainConf {
+  prefix: string; // absolute, ends with '/'
+  confFile: string; // absolute
+  errorLogs: ErrorLogConf[];
+  pid: string; // absolute path
+  daemon: boolean;
+  masterProcess: boolean;
+  workerProcesses: number;
+  workerConnections: number;
+  http: HttpConf | null;
+}

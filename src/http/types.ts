@@ -1,0 +1,89 @@
+// The contract between the HTTP/1.1 server (parser, connection, response writer) and the
+// request pipeline that runs the phases. Strings here are latin1 ("binary") JS strings: one
+// char per byte, so they convert to Lua byte strings losslessly with Buffer.from(s, 'latin1').
+
+export interface HttpRequest {
+  method: string;
+  /** the request-target exactly as received, e.g. `/a%20b/../c?x=1` ($request_uri) */
+  requestUri: string;
+  /** decoded, normalized path ($uri): `%XX` decoded, `//` merged, `.`/`..` resolved */
+  uri: string;
+  /** query string without `?` ($args); '' when none */
+  args: string;
+  /** 9, 10 or 11 (HTTP/0.9, 1.0, 1.1) */
+  version: number;
+  /** `HTTP/1.1` as sent */
+  protocol: string;
+  /** header lines in order as received; names keep their case */
+  headers: Array<[string, string]>;
+  /** the request line and header lines as received, CRLFs included, without the body */
+  rawHeader: Buffer;
+  /** `Host` header value without port, lowercased; '' when absent */
+  host: string;
+  /** -1 when no Content-Length */
+  contentLength: number;
+  chunked: boolean;
+  /** whether the client allows the connection to be reused after this request */
+  keepAlive: boolean;
+  /** ms since epoch, when the request line's first byte arrived */
+  startTime: number;
+  remoteAddr: string;
+  remotePort: number;
+  serverAddr: string;
+  serverPort: number;
+}
+
+export interface ResponseHead {
+  status: number;
+  /** status line reason override; default is nginx's text for the code */
+  reason?: string;
+  contentType?: string | null;
+  /** -1 / undefined = unknown (chunked for 1.1, close for 1.0) */
+  contentLength?: number;
+  location?: string;
+  lastModified?: string;
+  /** other headers in order */
+  headers: Array<[string, string]>;
+}
+
+/** One exchange on a connection: the pipeline gets it with the parsed request. */
+export interface HttpExchange {
+  readonly req: HttpRequest;
+  /** true once sendHead was called */
+  readonly headSent: boolean;
+  /** true once the client went away (reset, close) */
+  readonly aborted: boolean;
+  /** write status line and headers (adds Server, Date, Connection, Transfer-Encoding). */
+  sendHead(head: ResponseHead): void;
+  /** queue body bytes (ignored for HEAD and bodiless statuses); false when the socket buffer is full */
+  write(data: Buffer): boolean;
+  /** called once the socket's buffer drains (for ngx.flush(true)) */
+  onDrain(cb: () => void): void;
+  /** finish the response (last chunk); the connection moves to the next request or closes */
+  end(): void;
+  /** nginx's built-in error page for this status (sends head + body + end) */
+  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>): void;
+  /** read the whole request body (dechunked); cb(null, body) or cb(status) with 400/413 */
+  readBody(maxSize: number, cb: (errStatus: number | null, body: Buffer | null) => void): void;
+  /** body bytes are ignored (request ended without reading them); keeps keep-alive working */
+  discardBody(): void;
+  /** close the connection after this response regardless of keep-alive */
+  forceClose(): void;
+  /** register a callback for client abort (connection closed/reset before end()) */
+  onAbort(cb: () => void): void;
+  /** bytes written to the socket for this response (for $bytes_sent) */
+  readonly bytesSent: number;
+}
+
+export interface ServerOptions {
+  /** called for each complete request head */
+  onRequest: (ex: HttpExchange) => void;
+  /** the size limits for header lines */
+  clientHeaderBufferSize: number;
+  largeClientHeaderBuffers: { num: number; size: number };
+  keepaliveTimeout: number; // ms
+  keepaliveRequests: number;
+  serverToken: string; // e.g. 'ngxlua/0.1.0'
+  /** log a line to the error log (for client-side errors nginx reports at info) */
+  log?: (level: 'info' | 'error', msg: string) => void;
+}
