@@ -1,0 +1,638 @@
+#!/usr/bin/env node
+// Differential conformance runner: runs the declarative cases in ./cases/*.mjs against the
+// reference (Debian nginx + lua-nginx-module) and/or ours (node bin/ngxlua.js).
+// See README.md in this folder for the case format.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const CASES_DIR = path.join(HERE, 'cases');
+
+const MODULES = [
+  '/usr/lib/nginx/modules/ndk_http_module.so',
+  '/usr/lib/nginx/modules/ngx_http_lua_module.so',
+];
+
+const ENGINES = {
+  ref: { name: 'ref', cmd: '/usr/sbin/nginx', args: [], binName: 'nginx' },
+  ours: { name: 'ours', cmd: process.execPath, args: [path.join(ROOT, 'bin/ngxlua.js')], binName: 'ngxlua' },
+};
+
+// ---------------------------------------------------------------------------------------------
+// command line
+
+function parseArgs(argv) {
+  const o = { engine: 'both', filter: null, file: null, json: null, show: false, keep: false, verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (a.includes('=')) return a.slice(a.indexOf('=') + 1);
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a.startsWith('--engine')) o.engine = val();
+    else if (a.startsWith('--filter')) o.filter = val();
+    else if (a.startsWith('--file')) o.file = val();
+    else if (a.startsWith('--json')) o.json = val();
+    else if (a === '--show') o.show = true;
+    else if (a === '--keep') o.keep = true;
+    else if (a === '-v' || a === '--verbose') o.verbose = true;
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node test/conformance/run.mjs [--engine ref|ours|both] [--filter SUBSTR] ' +
+        '[--file NAME] [--json OUT.json] [--show] [--keep] [-v]');
+      process.exit(0);
+    } else throw new Error(`unknown argument: ${a}`);
+  }
+  if (!['ref', 'ours', 'both'].includes(o.engine)) throw new Error(`bad --engine ${o.engine}`);
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function freePorts(n) {
+  const seen = new Set();
+  const out = [];
+  while (out.length < n) {
+    const p = await freePort();
+    if (!seen.has(p)) { seen.add(p); out.push(p); }
+  }
+  return out;
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function show(v) {
+  if (v instanceof RegExp) return String(v);
+  if (Buffer.isBuffer(v)) return `<Buffer ${JSON.stringify(v.toString('latin1'))}>`;
+  if (typeof v === 'function') return `<fn ${v.name || 'check'}>`;
+  return JSON.stringify(v);
+}
+
+function matches(expected, actual) {
+  if (expected instanceof RegExp) return expected.test(actual);
+  if (typeof expected === 'function') return !!expected(actual);
+  return expected === actual;
+}
+
+function subst(text, port) {
+  return String(text ?? '').replaceAll('{{PORT}}', String(port));
+}
+
+// ---------------------------------------------------------------------------------------------
+// the tiny HTTP client
+
+function buildRequest(req, port) {
+  if (typeof req === 'string') req = { line: req };
+  if (req.raw !== undefined) {
+    const raw = Buffer.isBuffer(req.raw) ? req.raw : Buffer.from(subst(req.raw, port), 'latin1');
+    const m = /^([A-Z]+) /.exec(raw.toString('latin1'));
+    return { bytes: raw, method: m ? m[1] : 'GET' };
+  }
+  let line = subst(req.line, port).trim();
+  const parts = line.split(/ +/);
+  if (parts.length === 2) line += ' HTTP/1.1';
+  const method = parts[0];
+  const hdrs = [];
+  const given = req.headers ?? {};
+  const list = Array.isArray(given) ? given : Object.entries(given).flatMap(([k, v]) =>
+    (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]]));
+  const names = new Set(list.map(([k]) => k.toLowerCase()));
+  if (!names.has('host') && !req.noHost) hdrs.push(['Host', 'localhost']);
+  for (const [k, v] of list) hdrs.push([k, subst(v, port)]);
+  let body = req.body;
+  if (body !== undefined && !Buffer.isBuffer(body)) body = Buffer.from(body, 'latin1');
+  if (body !== undefined && !names.has('content-length') && !names.has('transfer-encoding')) {
+    hdrs.push(['Content-Length', String(body.length)]);
+  }
+  const head = `${line}\r\n${hdrs.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const bytes = body ? Buffer.concat([Buffer.from(head, 'latin1'), body]) : Buffer.from(head, 'latin1');
+  return { bytes, method };
+}
+
+// Parse one response out of buf starting at 0. Returns { res, used } or null if incomplete.
+// When `eof` is true, a close-delimited body ends at the end of buf.
+function parseResponse(buf, method, eof) {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const headText = buf.subarray(0, end).toString('latin1');
+  const lines = headText.split('\r\n');
+  const statusLine = lines.shift();
+  const m = /^HTTP\/(\d\.\d) (\d{3})(?: (.*))?$/.exec(statusLine);
+  if (!m) throw new Error(`bad status line: ${JSON.stringify(statusLine)}`);
+  const headers = lines.map((l) => {
+    const i = l.indexOf(':');
+    return [l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim(), l];
+  });
+  const status = Number(m[2]);
+  const get = (n) => headers.find(([k]) => k === n)?.[1];
+  let pos = end + 4;
+  let body;
+  const te = get('transfer-encoding');
+  const cl = get('content-length');
+  if (method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)) {
+    body = Buffer.alloc(0);
+  } else if (te && /chunked/i.test(te)) {
+    const chunks = [];
+    for (;;) {
+      const le = buf.indexOf('\r\n', pos);
+      if (le < 0) return null;
+      const size = parseInt(buf.subarray(pos, le).toString('latin1'), 16);
+      if (Number.isNaN(size)) throw new Error('bad chunk size line');
+      pos = le + 2;
+      if (size === 0) {
+        // trailers until an empty line
+        for (;;) {
+          const te2 = buf.indexOf('\r\n', pos);
+          if (te2 < 0) return null;
+          const empty = te2 === pos;
+          pos = te2 + 2;
+          if (empty) break;
+        }
+        break;
+      }
+      if (buf.length < pos + size + 2) return null;
+      chunks.push(buf.subarray(pos, pos + size));
+      pos += size + 2;
+    }
+    body = Buffer.concat(chunks);
+  } else if (cl !== undefined) {
+    const n = Number(cl);
+    if (buf.length < pos + n) return null;
+    body = buf.subarray(pos, pos + n);
+    pos += n;
+  } else {
+    if (!eof) return null;
+    body = buf.subarray(pos);
+    pos = buf.length;
+  }
+  return {
+    res: { version: m[1], status, reason: m[3] ?? '', statusLine, headers, body: Buffer.from(body) },
+    used: pos,
+  };
+}
+
+// Send requests on one connection. `pipeline` sends all at once; otherwise one after another.
+// Resolves to { responses: [...], closed: bool, error?: string }.
+function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = false } = {}) {
+  return new Promise((resolve) => {
+    const built = reqs.map((r) => buildRequest(r, port));
+    const sock = net.connect({ host: '127.0.0.1', port });
+    let buf = Buffer.alloc(0);
+    const responses = [];
+    let next = 0; // next request index to send (non-pipelined)
+    let done = false;
+    let closed = false;
+    const finish = (error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ responses, closed, error });
+    };
+    const timer = setTimeout(() => finish(`timeout after ${timeout}ms waiting for response ${responses.length + 1}`), timeout);
+    const sendNext = () => {
+      if (pipeline) {
+        sock.write(Buffer.concat(built.map((b) => b.bytes)));
+        next = built.length;
+      } else {
+        sock.write(built[next].bytes);
+        next++;
+      }
+      if (halfClose && next === built.length) sock.end();
+    };
+    const pump = (eof) => {
+      try {
+        for (;;) {
+          if (responses.length >= built.length) {
+            // extra bytes after the last expected response: ignore until close
+            if (eof) { closed = true; finish(); }
+            return;
+          }
+          const p = parseResponse(buf, built[responses.length].method, eof);
+          if (!p) break;
+          responses.push(p.res);
+          buf = buf.subarray(p.used);
+          if (responses.length === built.length) {
+            // give the server a moment to close the connection (to observe `closed`)
+            setTimeout(() => finish(), eof ? 0 : 40);
+            if (eof) closed = true;
+            return;
+          }
+          if (!pipeline && next < built.length) sendNext();
+        }
+        if (eof) { closed = true; finish(buf.length ? `connection closed mid-response (${buf.length} bytes unparsed)` : `connection closed after ${responses.length} response(s)`); }
+      } catch (e) {
+        finish(String(e.message || e));
+      }
+    };
+    sock.on('connect', sendNext);
+    sock.on('data', (d) => { buf = Buffer.concat([buf, d]); pump(false); });
+    sock.on('end', () => { closed = true; pump(true); });
+    sock.on('close', () => { closed = true; if (!done) pump(true); });
+    sock.on('error', (e) => { if (e.code === 'ECONNRESET' || e.code === 'EPIPE') { closed = true; pump(true); } else finish(String(e.message)); });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// error log
+
+class LogReader {
+  constructor(file) { this.file = file; this.offset = 0; }
+  size() { try { return fs.statSync(this.file).size; } catch { return 0; } }
+  mark() { this.offset = this.size(); }
+  // text appended since mark()
+  read() {
+    const sz = this.size();
+    if (sz <= this.offset) return '';
+    const fd = fs.openSync(this.file, 'r');
+    try {
+      const b = Buffer.alloc(sz - this.offset);
+      fs.readSync(fd, b, 0, b.length, this.offset);
+      return b.toString('latin1');
+    } finally { fs.closeSync(fd); }
+  }
+}
+
+// Split log text into entries (an entry may span several lines, e.g. Lua tracebacks).
+function logEntries(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    if (/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[/.test(line) || out.length === 0) out.push(line);
+    else out[out.length - 1] += '\n' + line;
+  }
+  return out.filter((e) => e.trim() !== '');
+}
+
+const SEVERE = /^\S+ \S+ \[(error|crit|alert|emerg)\]/;
+
+// ---------------------------------------------------------------------------------------------
+// checks
+
+function checkResponse(exp, res, label, diffs) {
+  const p = label ? `${label}: ` : '';
+  if (exp.status !== undefined && res.status !== exp.status) {
+    diffs.push(`${p}status: expected ${exp.status}, got ${res.status}`);
+  }
+  if (exp.statusLine !== undefined && !matches(exp.statusLine, res.statusLine)) {
+    diffs.push(`${p}status line: expected ${show(exp.statusLine)}, got ${show(res.statusLine)}`);
+  }
+  if (exp.headers) {
+    for (const [name, want] of Object.entries(exp.headers)) {
+      const got = res.headers.filter(([k]) => k === name.toLowerCase()).map(([, v]) => v);
+      if (want === null) {
+        if (got.length) diffs.push(`${p}header ${name}: expected absent, got ${show(got.length === 1 ? got[0] : got)}`);
+      } else if (Array.isArray(want)) {
+        if (got.length !== want.length || !want.every((w, i) => matches(w, got[i]))) {
+          diffs.push(`${p}header ${name}: expected ${show(want.map(show))}, got ${show(got)}`);
+        }
+      } else if (got.length !== 1 || !matches(want, got[0])) {
+        diffs.push(`${p}header ${name}: expected ${show(want)}, got ${got.length ? show(got.length === 1 ? got[0] : got) : 'absent'}`);
+      }
+    }
+  }
+  if (exp.headerOrder) {
+    const names = res.headers.map(([k]) => k);
+    const idx = exp.headerOrder.map((n) => names.indexOf(n.toLowerCase()));
+    if (idx.some((i) => i < 0) || idx.some((v, i) => i > 0 && v < idx[i - 1])) {
+      diffs.push(`${p}header order: expected ${show(exp.headerOrder)} in this order, got ${show(names)}`);
+    }
+  }
+  if (exp.body !== undefined) {
+    const b = res.body;
+    let ok;
+    if (Buffer.isBuffer(exp.body)) ok = b.equals(exp.body);
+    else if (exp.body instanceof RegExp) ok = exp.body.test(b.toString('latin1'));
+    else if (typeof exp.body === 'function') ok = !!exp.body(b.toString('latin1'), b);
+    else ok = b.toString('latin1') === exp.body;
+    if (!ok) diffs.push(`${p}body: expected ${show(exp.body)}, got ${show(b.toString('latin1'))}`);
+  }
+}
+
+function describeResponse(res) {
+  if (!res) return '(no response)';
+  const hs = res.headers.filter(([k]) => k !== 'date' && k !== 'server').map(([, , l]) => l).join('\n');
+  return `${res.statusLine}\n${hs}\n\n${res.body.toString('latin1')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// engine instances
+
+function confText(group, ports) {
+  const servers = group.cases.map((c, i) => `
+    # case: ${c.name.replace(/\n/g, ' ')}
+    server {
+        listen 127.0.0.1:${ports[i]};
+        server_name localhost;
+${subst(c.server ?? '', ports[i])}
+    }
+`).join('');
+  return `${MODULES.map((m) => `load_module ${m};`).join('\n')}
+daemon off;
+master_process off;
+worker_processes 1;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+${group.main ?? ''}
+events { worker_connections 1024; }
+http {
+    access_log off;
+    default_type text/plain;
+    lua_package_path "/usr/share/lua/5.1/?.lua;;";
+${subst(group.http ?? '', ports[0])}
+${servers}
+}
+`;
+}
+
+function makePrefix(tag) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ngxlua-conf-${tag}-`));
+  for (const d of ['conf', 'logs', 'tmp']) fs.mkdirSync(path.join(dir, d));
+  return dir;
+}
+
+function startEngine(engine, prefix) {
+  const child = spawn(engine.cmd, [...engine.args, '-p', prefix + '/', '-c', 'conf/nginx.conf'], {
+    cwd: prefix, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const state = { child, stderr: '', stdout: '', exited: false, code: null, signal: null };
+  child.stdout.on('data', (d) => { state.stdout += d; });
+  child.stderr.on('data', (d) => { state.stderr += d; });
+  child.on('error', (e) => { state.exited = true; state.stderr += String(e.message); });
+  child.on('exit', (code, signal) => { state.exited = true; state.code = code; state.signal = signal; });
+  return state;
+}
+
+async function stopEngine(state) {
+  if (state.exited) return;
+  state.child.kill('SIGTERM');
+  for (let i = 0; i < 100 && !state.exited; i++) await sleep(20);
+  if (!state.exited) {
+    state.child.kill('SIGKILL');
+    for (let i = 0; i < 50 && !state.exited; i++) await sleep(20);
+  }
+}
+
+async function waitPorts(state, ports, ms = 10000) {
+  const deadline = Date.now() + ms;
+  const pending = new Set(ports);
+  while (pending.size && Date.now() < deadline) {
+    if (state.exited) return `engine exited (code ${state.code}${state.signal ? `, signal ${state.signal}` : ''}) before listening`;
+    for (const p of [...pending]) if (await canConnect(p)) pending.delete(p);
+    if (pending.size) await sleep(20);
+  }
+  return pending.size ? `ports not listening after ${ms}ms: ${[...pending].join(', ')}` : null;
+}
+
+function normalizeStartOutput(engine, text) {
+  // ours says "ngxlua: [emerg] ..." where nginx says "nginx: [emerg] ..."
+  return engine.name === 'ours' ? text.replace(/^ngxlua:/gm, 'nginx:') : text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// running one group of cases on one engine
+
+async function runCase(c, port, log, opts) {
+  const diffs = [];
+  log.mark();
+  const steps = c.steps ?? [{ ...c, request: c.request ?? 'GET /t' }];
+  const pipeline = !!c.pipeline;
+  const connections = [];
+  // Split steps into connections: a step with `newConnection: true` starts a new one.
+  for (const s of steps) {
+    if (!connections.length || s.newConnection) connections.push([]);
+    connections[connections.length - 1].push(s);
+  }
+  const observed = [];
+  for (const conn of connections) {
+    const reqs = conn.map((s) => s.request ?? 'GET /t');
+    const r = await exchange(port, reqs, { pipeline, timeout: c.timeout ?? 3000, halfClose: !!c.halfClose });
+    conn.forEach((s, i) => {
+      const res = r.responses[i];
+      const label = steps.length > 1 ? `response ${observed.length + 1}` : '';
+      observed.push(res);
+      if (!res) {
+        if (s.noResponse) return;
+        diffs.push(`${label ? label + ': ' : ''}no response (${r.error ?? 'unknown'})`);
+        return;
+      }
+      if (s.noResponse) { diffs.push(`${label}: expected no response, got ${res.statusLine}`); return; }
+      checkResponse(s, res, label, diffs);
+    });
+    const last = conn[conn.length - 1];
+    if (last.closed !== undefined && last.closed !== r.closed) {
+      diffs.push(`connection: expected ${last.closed ? 'closed' : 'kept open'}, got ${r.closed ? 'closed' : 'open'}`);
+    }
+    if (r.error && r.responses.length === conn.length && !/closed/.test(r.error)) diffs.push(r.error);
+  }
+
+  // error log
+  const want = [...(c.log ?? [])];
+  const allow = [...(c.allowLog ?? [])];
+  let text = '';
+  const deadline = Date.now() + 1000;
+  const missing = () => want.filter((w) => !logEntries(text).some((e) => matches(typeof w === 'string' ? new RegExp(escapeRe(w)) : w, e)));
+  for (;;) {
+    text = log.read();
+    if (missing().length === 0 || Date.now() > deadline) break;
+    await sleep(10);
+  }
+  await sleep(c.logGrace ?? 30);
+  text = log.read();
+  const entries = logEntries(text);
+  const asRe = (w) => (typeof w === 'string' ? new RegExp(escapeRe(w)) : w);
+  for (const w of missing()) diffs.push(`log: expected an entry matching ${show(w)}`);
+  for (const w of c.noLog ?? []) {
+    const hit = entries.find((e) => asRe(w).test(e));
+    if (hit) diffs.push(`log: must not match ${show(w)}, found: ${hit.split('\n')[0]}`);
+  }
+  for (const e of entries) {
+    if (!SEVERE.test(e)) continue;
+    if ([...want, ...allow].some((w) => asRe(w).test(e))) continue;
+    diffs.push(`log: unexpected ${e.split('\n')[0]}`);
+  }
+  return { diffs, observed, logText: text };
+}
+
+function escapeRe(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }
+
+async function runGroup(engine, file, group, opts) {
+  const results = [];
+  const ports = await freePorts(group.cases.length);
+  const prefix = makePrefix(engine.name);
+  const conf = confText(group, ports);
+  fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), conf);
+  const state = startEngine(engine, prefix);
+  const err = await waitPorts(state, ports);
+  if (err) {
+    await stopEngine(state);
+    const why = `${err}\n${normalizeStartOutput(engine, state.stderr).trim()}`;
+    for (const c of group.cases) results.push({ file, name: c.name, status: 'fail', diffs: [`engine did not start: ${why}`] });
+    if (!opts.keep) fs.rmSync(prefix, { recursive: true, force: true });
+    return results;
+  }
+  const log = new LogReader(path.join(prefix, 'logs/error.log'));
+  for (let i = 0; i < group.cases.length; i++) {
+    const c = group.cases[i];
+    const t0 = Date.now();
+    let r;
+    try {
+      r = await runCase(c, ports[i], log, opts);
+    } catch (e) {
+      r = { diffs: [`runner exception: ${e.stack || e}`], observed: [] };
+    }
+    if (state.exited) r.diffs.push(`engine exited during the case (code ${state.code}, signal ${state.signal}): ${state.stderr.trim()}`);
+    const res = { file, name: c.name, status: r.diffs.length ? 'fail' : 'pass', diffs: r.diffs, ms: Date.now() - t0 };
+    if (opts.show || (opts.verbose && r.diffs.length)) {
+      res.shown = r.observed.map(describeResponse).join('\n----\n') + `\n---- log ----\n${r.logText ?? ''}`;
+    }
+    results.push(res);
+    if (state.exited) {
+      for (const c2 of group.cases.slice(i + 1)) results.push({ file, name: c2.name, status: 'fail', diffs: ['engine exited earlier in this group'] });
+      break;
+    }
+  }
+  await stopEngine(state);
+  if (opts.keep) console.log(`# kept prefix ${prefix}`);
+  else fs.rmSync(prefix, { recursive: true, force: true });
+  return results;
+}
+
+async function runConfError(engine, file, c, opts) {
+  const [port] = await freePorts(1);
+  const prefix = makePrefix(engine.name);
+  fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), confText({ http: c.http, main: c.main, cases: [c] }, [port]));
+  const state = startEngine(engine, prefix);
+  const deadline = Date.now() + (c.timeout ?? 5000);
+  while (!state.exited && Date.now() < deadline) await sleep(20);
+  const diffs = [];
+  if (!state.exited) {
+    diffs.push('expected the engine to refuse the configuration, but it kept running');
+    await stopEngine(state);
+  } else if (state.code === 0) {
+    diffs.push('expected a non-zero exit status, got 0');
+  }
+  let out = normalizeStartOutput(engine, state.stderr + state.stdout);
+  try { out += fs.readFileSync(path.join(prefix, 'logs/error.log'), 'latin1'); } catch { /* none */ }
+  if (!matches(c.conf_error, out)) diffs.push(`conf error: expected ${show(c.conf_error)}, got ${show(out.trim())}`);
+  if (opts.keep) console.log(`# kept prefix ${prefix}`);
+  else fs.rmSync(prefix, { recursive: true, force: true });
+  const res = { file, name: c.name, status: diffs.length ? 'fail' : 'pass', diffs };
+  if (opts.show) res.shown = out;
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+async function loadCases(opts) {
+  const files = fs.readdirSync(CASES_DIR).filter((f) => f.endsWith('.mjs') && !f.startsWith('_')).sort();
+  const out = [];
+  for (const f of files) {
+    const base = f.replace(/\.mjs$/, '');
+    if (opts.file && opts.file !== base && opts.file !== f) continue;
+    const mod = await import(pathToFileURL(path.join(CASES_DIR, f)).href);
+    const list = mod.default ?? mod.cases;
+    if (!Array.isArray(list)) throw new Error(`${f}: must export an array (default export)`);
+    const names = new Set();
+    for (const c of list) {
+      if (!c.name) throw new Error(`${f}: a case has no name`);
+      if (names.has(c.name)) throw new Error(`${f}: duplicate case name ${c.name}`);
+      names.add(c.name);
+    }
+    out.push({ file: base, cases: list.filter((c) => !opts.filter || c.name.includes(opts.filter) || `${base}/${c.name}`.includes(opts.filter)) });
+  }
+  return out;
+}
+
+async function runEngine(engine, files, opts) {
+  const results = [];
+  for (const { file, cases } of files) {
+    const skipped = [];
+    const runnable = [];
+    for (const c of cases) {
+      if (engine.name === 'ref' && c.only === 'ours') skipped.push({ file, name: c.name, status: 'skip', reason: 'only ours' });
+      else if (engine.name === 'ours' && c.skipOurs) skipped.push({ file, name: c.name, status: 'skip', reason: c.skipOurs });
+      else runnable.push(c);
+    }
+    results.push(...skipped);
+    // conf-error cases: each on its own, in parallel
+    const confErr = runnable.filter((c) => c.conf_error);
+    const normal = runnable.filter((c) => !c.conf_error);
+    const groups = new Map();
+    for (const c of normal) {
+      const key = `${c.main ?? ''}\u0000${c.http ?? ''}`;
+      if (!groups.has(key)) groups.set(key, { main: c.main, http: c.http, cases: [] });
+      groups.get(key).cases.push(c);
+    }
+    const jobs = [
+      ...[...groups.values()].map((g) => runGroup(engine, file, g, opts)),
+      Promise.all(confErr.map((c) => runConfError(engine, file, c, opts))),
+    ];
+    for (const r of await Promise.all(jobs)) results.push(...r);
+  }
+  return results;
+}
+
+function summary(results) {
+  const n = (s) => results.filter((r) => r.status === s).length;
+  const skipped = n('skip');
+  return `${n('pass')} passed, ${n('fail')} failed${skipped ? `, ${skipped} skipped` : ''}`;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const files = await loadCases(opts);
+  const engines = opts.engine === 'both' ? [ENGINES.ref, ENGINES.ours] : [ENGINES[opts.engine]];
+  const all = {};
+  const t0 = Date.now();
+  for (const engine of engines) {
+    const te = Date.now();
+    const results = await runEngine(engine, files, opts);
+    all[engine.name] = results;
+    for (const r of results) {
+      if (r.status === 'fail') {
+        console.log(`FAIL [${engine.name}] ${r.file}/${r.name}`);
+        for (const d of r.diffs) console.log(`    ${d.replace(/\n/g, '\n    ')}`);
+      } else if (opts.verbose && r.status === 'skip') {
+        console.log(`skip [${engine.name}] ${r.file}/${r.name}: ${r.reason}`);
+      }
+      if (r.shown !== undefined) console.log(`==== [${engine.name}] ${r.file}/${r.name}\n${r.shown}\n====`);
+    }
+    console.log(`${engine.name}: ${summary(results)} (${((Date.now() - te) / 1000).toFixed(1)}s)`);
+  }
+  const flat = Object.values(all).flat();
+  console.log(`overall: ${summary(flat)} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  if (opts.json) {
+    const clean = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.map(({ shown, ...r }) => r)]));
+    fs.writeFileSync(opts.json, JSON.stringify({ date: new Date().toISOString(), summary: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, summary(v)])), results: clean }, null, 2));
+  }
+  process.exitCode = flat.some((r) => r.status === 'fail') ? 1 : 0;
+}
+
+main().catch((e) => { console.error(e.stack || e); process.exit(2); });
