@@ -1,7 +1,7 @@
 // Small helpers shared by the case files (not a case file itself).
 
 // A location /t (or `loc`) whose content handler is the given Lua code.
-export const lua = (code, loc = '/t') => `location ${loc} { content_by_lua_block {\n${code}\n} }`;
+export const lua = (code, loc = '/t') => `location ${loc} { content_by_lua_block { ${code}\n} }`;
 
 // nginx's built-in error page for a status, any server token in the footer.
 const REASONS = {

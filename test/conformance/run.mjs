@@ -199,7 +199,7 @@ function parseResponse(buf, method, eof) {
 
 // Send requests on one connection. `pipeline` sends all at once; otherwise one after another.
 // Resolves to { responses: [...], closed: bool, error?: string }.
-function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = false } = {}) {
+function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = false, waitClose = false } = {}) {
   return new Promise((resolve) => {
     const built = reqs.map((r) => buildRequest(r, port));
     const sock = net.connect({ host: '127.0.0.1', port });
@@ -240,7 +240,7 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
           buf = buf.subarray(p.used);
           if (responses.length === built.length) {
             // give the server a moment to close the connection (to observe `closed`)
-            setTimeout(() => finish(), eof ? 0 : 40);
+            if (eof || !waitClose) finish(); else setTimeout(() => finish(), 100);
             if (eof) closed = true;
             return;
           }
@@ -431,7 +431,7 @@ async function runCase(c, port, log, opts) {
   const observed = [];
   for (const conn of connections) {
     const reqs = conn.map((s) => s.request ?? 'GET /t');
-    const r = await exchange(port, reqs, { pipeline, timeout: c.timeout ?? 3000, halfClose: !!c.halfClose });
+    const r = await exchange(port, reqs, { pipeline, timeout: c.timeout ?? 3000, halfClose: !!c.halfClose, waitClose: conn[conn.length - 1].closed !== undefined });
     conn.forEach((s, i) => {
       const res = r.responses[i];
       const label = steps.length > 1 ? `response ${observed.length + 1}` : '';
