@@ -1,0 +1,136 @@
+// ngx.status and ngx.header
+import { lua, luaErr } from '../lib.mjs';
+
+export default [
+  {
+    name: 'status defaults to 0 before headers are sent',
+    server: lua(`ngx.say(ngx.status)`),
+    body: '0\n',
+  },
+  {
+    name: 'status reads back 200 after headers are sent',
+    server: lua(`ngx.say("x") ngx.flush(true) ngx.say(ngx.status)`),
+    body: 'x\n200\n',
+  },
+  {
+    name: 'set status 201',
+    server: lua(`ngx.status = 201 ngx.say(ngx.status)`),
+    statusLine: 'HTTP/1.1 201 Created',
+    body: '201\n',
+  },
+  {
+    name: 'set an unusual status keeps a bare status line',
+    server: lua(`ngx.status = 299 ngx.say("odd")`),
+    statusLine: /^HTTP\/1\.1 299 ?$/,
+    body: 'odd\n',
+  },
+  {
+    name: 'set status 404 with a body',
+    server: lua(`ngx.status = ngx.HTTP_NOT_FOUND ngx.say("my own 404")`),
+    status: 404,
+    headers: { 'content-type': 'text/plain' },
+    body: 'my own 404\n',
+  },
+  {
+    name: 'set status after headers sent logs an error',
+    server: lua(`ngx.say("x") ngx.flush(true) ngx.status = 500 ngx.say(ngx.status)`),
+    status: 200,
+    body: 'x\n200\n',
+    log: ['attempt to set ngx.status after sending out response headers'],
+  },
+  {
+    name: 'set status to a string number',
+    server: lua(`ngx.status = "202" ngx.say("s")`),
+    status: 202,
+  },
+  {
+    name: 'set a custom header',
+    server: lua(`ngx.header["X-Foo"] = "bar" ngx.say("ok")`),
+    headers: { 'x-foo': 'bar' },
+    body: 'ok\n',
+  },
+  {
+    name: 'underscores in header names become dashes',
+    server: lua(`ngx.header.x_my_header = "v" ngx.say(ngx.header["X-My-Header"], " ", ngx.header.x_my_header)`),
+    headers: { 'x-my-header': 'v' },
+    body: 'v v\n',
+  },
+  {
+    name: 'header number values become strings',
+    server: lua(`ngx.header["X-Num"] = 3.5 ngx.header["X-Int"] = 42 ngx.say("ok")`),
+    headers: { 'x-num': '3.5', 'x-int': '42' },
+  },
+  {
+    name: 'multi-value header from a table',
+    server: lua(`ngx.header["Set-Cookie"] = {"a=1", "b=2"} local v = ngx.header["Set-Cookie"] ngx.say(type(v), " ", v[1], " ", v[2])`),
+    headers: { 'set-cookie': ['a=1', 'b=2'] },
+    body: 'table a=1 b=2\n',
+  },
+  {
+    name: 'clear a header with nil',
+    server: lua(`ngx.header["X-A"] = "1" ngx.header["X-A"] = nil ngx.say(ngx.header["X-A"])`),
+    headers: { 'x-a': null },
+    body: 'nil\n',
+  },
+  {
+    name: 'clear a header with an empty table',
+    server: lua(`ngx.header["X-A"] = "1" ngx.header["X-A"] = {} ngx.say("ok")`),
+    headers: { 'x-a': null },
+  },
+  {
+    name: 'header overwrite replaces the value',
+    server: lua(`ngx.header["X-A"] = "1" ngx.header["x-a"] = "2" ngx.say(ngx.header["X-A"])`),
+    headers: { 'x-a': '2' },
+    body: '2\n',
+  },
+  {
+    name: 'header names are case-insensitive on read',
+    server: lua(`ngx.header["X-Case"] = "v" ngx.say(ngx.header["x-case"], ngx.header["X-CASE"], ngx.header.x_case)`),
+    body: 'vvv\n',
+  },
+  {
+    name: 'Content-Type defaults to default_type',
+    server: `default_type application/x-test; ${lua(`ngx.say(ngx.header["Content-Type"])`)}`,
+    headers: { 'content-type': 'application/x-test' },
+    body: 'nil\n',
+  },
+  {
+    name: 'Content-Type set from Lua',
+    server: lua(`ngx.header.content_type = "application/json" ngx.say(ngx.header.content_type)`),
+    headers: { 'content-type': 'application/json' },
+    body: 'application/json\n',
+  },
+  {
+    name: 'custom headers keep their order',
+    server: lua(`ngx.header["X-First"] = "1" ngx.header["X-Second"] = "2" ngx.header["X-Third"] = "3" ngx.say("ok")`),
+    headerOrder: ['x-first', 'x-second', 'x-third'],
+  },
+  {
+    name: 'setting a header after output logs an error',
+    server: lua(`ngx.say("x") ngx.header["X-Late"] = "1" ngx.say("y")`),
+    headers: { 'x-late': null },
+    body: 'x\ny\n',
+    log: ['attempt to set ngx.header.HEADER after sending out response headers'],
+  },
+  {
+    name: 'header values with CRLF are escaped',
+    server: lua(`ngx.header["X-Inj"] = "a\\r\\nX-Evil: 1" ngx.say("ok")`),
+    headers: { 'x-evil': null, 'x-inj': 'a%0D%0AX-Evil: 1' },
+  },
+  {
+    name: 'get_headers of the response',
+    server: lua(`ngx.header["X-A"] = "1" ngx.header["X-B"] = {"2", "3"} local h = ngx.resp.get_headers() ngx.say(h["x-a"], " ", table.concat(h["x-b"], ","))`),
+    body: '1 2,3\n',
+  },
+  {
+    name: 'ngx.header is not a plain table',
+    server: lua(`ngx.say(type(ngx.header), " ", getmetatable(ngx.header) ~= nil)`),
+    body: 'table true\n',
+  },
+  {
+    name: 'set a bad status type is an error',
+    server: lua(`ngx.status = {}`),
+    status: 500,
+    log: [/lua entry thread aborted: runtime error: /],
+  },
+];
