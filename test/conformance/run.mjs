@@ -159,9 +159,10 @@ function parseResponse(buf, method, eof) {
     body = Buffer.alloc(0);
   } else if (te && /chunked/i.test(te)) {
     const chunks = [];
+    const partial = () => (eof ? { res: { version: m[1], status, reason: m[3] ?? '', statusLine, headers, body: Buffer.concat(chunks), incomplete: true }, used: buf.length } : null);
     for (;;) {
       const le = buf.indexOf('\r\n', pos);
-      if (le < 0) return null;
+      if (le < 0) return partial();
       const size = parseInt(buf.subarray(pos, le).toString('latin1'), 16);
       if (Number.isNaN(size)) throw new Error('bad chunk size line');
       pos = le + 2;
@@ -169,21 +170,27 @@ function parseResponse(buf, method, eof) {
         // trailers until an empty line
         for (;;) {
           const te2 = buf.indexOf('\r\n', pos);
-          if (te2 < 0) return null;
+          if (te2 < 0) return partial();
           const empty = te2 === pos;
           pos = te2 + 2;
           if (empty) break;
         }
         break;
       }
-      if (buf.length < pos + size + 2) return null;
+      if (buf.length < pos + size + 2) {
+        if (eof) chunks.push(buf.subarray(pos, Math.min(buf.length, pos + size)));
+        return partial();
+      }
       chunks.push(buf.subarray(pos, pos + size));
       pos += size + 2;
     }
     body = Buffer.concat(chunks);
   } else if (cl !== undefined) {
     const n = Number(cl);
-    if (buf.length < pos + n) return null;
+    if (buf.length < pos + n) {
+      if (!eof) return null;
+      return { res: { version: m[1], status, reason: m[3] ?? '', statusLine, headers, body: Buffer.from(buf.subarray(pos)), incomplete: true }, used: buf.length };
+    }
     body = buf.subarray(pos, pos + n);
     pos += n;
   } else {
@@ -322,6 +329,9 @@ function checkResponse(exp, res, label, diffs) {
     if (idx.some((i) => i < 0) || idx.some((v, i) => i > 0 && v < idx[i - 1])) {
       diffs.push(`${p}header order: expected ${show(exp.headerOrder)} in this order, got ${show(names)}`);
     }
+  }
+  if (!!exp.incomplete !== !!res.incomplete) {
+    diffs.push(`${p}response body: expected ${exp.incomplete ? 'truncated' : 'complete'}, got ${res.incomplete ? 'truncated (connection closed early)' : 'complete'}`);
   }
   if (exp.body !== undefined) {
     const b = res.body;
