@@ -447,7 +447,10 @@ async function runCase(c, port, log, opts) {
       const label = steps.length > 1 ? `response ${observed.length + 1}` : '';
       observed.push(res);
       if (!res) {
-        if (s.noResponse) return;
+        if (s.noResponse) {
+          if (r.error && r.error.startsWith('timeout')) diffs.push(`${label ? label + ': ' : ''}expected the connection to close without a response, but it ${r.error}`);
+          return;
+        }
         diffs.push(`${label ? label + ': ' : ''}no response (${r.error ?? 'unknown'})`);
         return;
       }
