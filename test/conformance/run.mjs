@@ -293,7 +293,7 @@ function logEntries(text) {
     if (/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[/.test(line) || out.length === 0) out.push(line);
     else out[out.length - 1] += '\n' + line;
   }
-  return out.filter((e) => e.trim() !== '');
+  return out.map((e) => e.replace(/\n+$/, '')).filter((e) => e.trim() !== '');
 }
 
 const SEVERE = /^\S+ \S+ \[(error|crit|alert|emerg)\]/;
