@@ -97,13 +97,14 @@ function formatPositiveG(x: number, precision: number, halfEven: boolean): strin
     return '0.' + '0'.repeat(-exp - 1) + stripZeros(digits);
   }
   const intPart = digits.slice(0, exp + 1);
-  const frac = stripZeros(digits.slice(exp + 1));
+  const frac = stripZeros(digits.slice(exp + 1), 0);
   return frac.length ? intPart + '.' + frac : intPart;
 }
 
-function stripZeros(d: string): string {
+/** Drop trailing '0' digits, keeping at least `min` characters. */
+function stripZeros(d: string, min = 1): string {
   let end = d.length;
-  while (end > 1 && d.charCodeAt(end - 1) === 0x30) end--;
+  while (end > min && d.charCodeAt(end - 1) === 0x30) end--;
   return end === d.length ? d : d.slice(0, end);
 }
 
@@ -152,6 +153,6 @@ export function formatInteger(n: number | bigint): string {
   if (!Number.isFinite(n)) return '0';
   const t = Math.trunc(n);
   if (t === 0) return '0';
-  if (t < 1e21 && t > -1e21) return String(t);
+  if (t <= Number.MAX_SAFE_INTEGER && t >= -Number.MAX_SAFE_INTEGER) return String(t);
   return BigInt(t).toString();
 }
