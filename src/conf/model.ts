@@ -78,7 +78,11 @@ export interface LocSettings {
   resolver: string[] | null;
   resolverTimeout: number;
   /** error_page code... [=[response]] uri */
-  errorPages: Map<number, { uri: string; overrideStatus?: number }>;
+  errorPages: Map<number, { uri: string; overrideStatus?: number; /** `=` with no code: the status comes from the uri's response */ useUriStatus?: boolean }>;
+  /** `root` as written (relative paths are relative to the prefix); unset = `html` */
+  root?: string;
+  /** `index` files */
+  index?: string[];
 }
 
 export interface LocationConf {
@@ -154,4 +158,12 @@ export interface MainConf {
   workerProcesses: number;
   workerConnections: number;
   http: HttpConf | null;
+  /** `env NAME` / `env NAME=value` directives, as written */
+  env?: string[];
+  /** `user` as written */
+  user?: string;
+  /** `worker_rlimit_nofile` */
+  workerRlimitNofile?: number;
+  /** non-fatal conf diagnostics nginx prints as [warn], e.g. conflicting server names */
+  warnings?: string[];
 }

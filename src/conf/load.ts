@@ -1,0 +1,238 @@
+// Load nginx.conf (plus `-g` directives) into the merged MainConf model.
+
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { COMMAND_LINE, ConfError, type ConfPos } from './errors.js';
+import {
+  dispatch,
+  listenKey,
+  newScope,
+  type Ctx,
+  type LoadState,
+  type LocBuild,
+  type Scope,
+} from './directives.js';
+import type { LocationConf, LocSettings, LuaHandler, LuaPhase, MainConf } from './model.js';
+import { parseFile, parseString, type Visitor } from './parser.js';
+
+export interface LoadOptions {
+  /** the prefix directory (`-p`); relative paths in the conf are resolved against it */
+  prefix: string;
+  /** the conf file (`-c`), absolute or relative to the prefix */
+  confFile: string;
+  /** `-g` directives, e.g. `daemon off;` */
+  globals?: string;
+}
+
+export function defaultSettings(): LocSettings {
+  return {
+    defaultType: 'text/plain',
+    clientMaxBodySize: 1024 * 1024,
+    clientBodyBufferSize: 16 * 1024,
+    keepaliveTimeout: 75_000,
+    keepaliveRequests: 1000,
+    sendTimeout: 60_000,
+    chunkedTransferEncoding: true,
+    serverTokens: true,
+    luaCodeCache: true,
+    luaNeedRequestBody: false,
+    luaTransformUnderscoresInResponseHeaders: true,
+    luaCheckClientAbort: false,
+    rewriteByLuaNoPostpone: false,
+    accessByLuaNoPostpone: false,
+    luaSocketConnectTimeout: 60_000,
+    luaSocketSendTimeout: 60_000,
+    luaSocketReadTimeout: 60_000,
+    luaSocketBufferSize: 4096,
+    luaSocketPoolSize: 30,
+    luaSocketKeepaliveTimeout: 60_000,
+    luaSocketLogErrors: true,
+    resolver: null,
+    resolverTimeout: 30_000,
+    errorPages: new Map(),
+  };
+}
+
+const INHERITED_PHASES: LuaPhase[] = ['rewrite', 'access', 'header_filter', 'body_filter', 'log'];
+
+function mergeSettings(parent: LocSettings, own: Partial<LocSettings>): LocSettings {
+  const out: LocSettings = { ...parent };
+  for (const [k, v] of Object.entries(own)) {
+    if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}
+
+function mergeHandlers(
+  parent: Partial<Record<LuaPhase, LuaHandler>>,
+  own: Partial<Record<LuaPhase, LuaHandler>>,
+): Partial<Record<LuaPhase, LuaHandler>> {
+  const out: Partial<Record<LuaPhase, LuaHandler>> = { ...own };
+  for (const p of INHERITED_PHASES) {
+    if (!out[p] && parent[p]) out[p] = parent[p];
+  }
+  return out;
+}
+
+// ---- include globs ------------------------------------------------------------------
+
+function hasGlob(s: string): boolean {
+  return /[*?[]/.test(s);
+}
+
+function globToRegExp(seg: string): RegExp {
+  let re = '^';
+  for (let i = 0; i < seg.length; i++) {
+    const c = seg[i];
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = seg.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        let cls = seg.slice(i + 1, end);
+        if (cls.startsWith('!')) cls = '^' + cls.slice(1);
+        re += '[' + cls.replace(/\\/g, '\\\\') + ']';
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
+  }
+  return new RegExp(re + '$');
+}
+
+/** Expand a glob pattern (absolute) into sorted matching file paths. */
+export function expandGlob(pattern: string): string[] {
+  const segs = pattern.split('/').filter((s, i) => s !== '' || i === 0);
+  let paths = [segs[0] === '' ? '/' : segs[0]];
+  for (const seg of segs.slice(1)) {
+    const next: string[] = [];
+    for (const base of paths) {
+      if (!hasGlob(seg)) {
+        next.push(join(base, seg));
+        continue;
+      }
+      let names: string[];
+      try {
+        names = readdirSync(base);
+      } catch {
+        continue;
+      }
+      const re = globToRegExp(seg);
+      for (const n of names.sort()) {
+        if (n.startsWith('.') && !seg.startsWith('.')) continue;
+        if (re.test(n)) next.push(join(base, n));
+      }
+    }
+    paths = next;
+  }
+  return paths.filter((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+// ---- loading ------------------------------------------------------------------------
+
+export function loadConf(opts: LoadOptions): MainConf {
+  let prefix = resolve(opts.prefix);
+  if (!prefix.endsWith('/')) prefix += '/';
+  const confFile = isAbsolute(opts.confFile) ? opts.confFile : join(prefix, opts.confFile);
+  const confDir = dirname(confFile);
+
+  const main: MainConf = {
+    prefix,
+    confFile,
+    errorLogs: [{ file: join(prefix, 'logs/error.log'), level: 'error' }],
+    pid: join(prefix, 'logs/nginx.pid'),
+    daemon: true,
+    masterProcess: true,
+    workerProcesses: 1,
+    workerConnections: 512,
+    http: null,
+    warnings: [],
+  };
+
+  const st: LoadState = {
+    prefix,
+    confDir,
+    main,
+    mainSeen: new Set(),
+    errorLogSet: false,
+    eventsSeen: false,
+    eventsSeenNames: new Set(),
+    http: null,
+    httpScope: null,
+    servers: [],
+    defaultServers: new Map(),
+    visitor: (ctx: Ctx): Visitor => (d, body) => dispatch(d, body, ctx, st),
+    include(path: string, ctx: Ctx, from: ConfPos) {
+      const full = isAbsolute(path) ? path : join(confDir, path);
+      const files = hasGlob(full) ? expandGlob(full) : [full];
+      for (const f of files) parseFile(f, st.visitor(ctx), from);
+    },
+  };
+
+  if (opts.globals) parseString(opts.globals, COMMAND_LINE, st.visitor({ type: 'main' }));
+  parseFile(confFile, st.visitor({ type: 'main' }));
+
+  if (st.http) finishHttp(st);
+  main.http = st.http;
+  return main;
+}
+
+function checkDuplicateLocations(locs: LocBuild[]): void {
+  const seen = new Map<string, LocationConf>();
+  for (const lb of locs) {
+    const l = lb.conf;
+    if (l.modifier === '~' || l.modifier === '~*' || l.modifier === '@') continue;
+    const key = (l.modifier === '=' ? '=' : 'p') + l.pattern;
+    if (seen.has(key)) throw new ConfError(`duplicate location "${l.pattern}"`, { file: l.file, line: l.line });
+    seen.set(key, l);
+  }
+}
+
+function finishLocations(locs: LocBuild[], parentSettings: LocSettings, parentHandlers: Partial<Record<LuaPhase, LuaHandler>>): void {
+  checkDuplicateLocations(locs);
+  for (const lb of locs) {
+    const l = lb.conf;
+    l.settings = mergeSettings(parentSettings, lb.scope.settings);
+    l.handlers = mergeHandlers(parentHandlers, lb.scope.handlers);
+    l.rewrite = lb.scope.rewrite;
+    finishLocations(lb.children, l.settings, l.handlers);
+  }
+}
+
+function finishHttp(st: LoadState): void {
+  const http = st.http!;
+  const hs: Scope = st.httpScope ?? newScope();
+  const httpSettings = mergeSettings(defaultSettings(), hs.settings);
+  const httpHandlers = mergeHandlers({}, hs.handlers);
+  const defaultPort = typeof process.getuid === 'function' && process.getuid() === 0 ? 80 : 8000;
+  const names = new Map<string, string>(); // "addr:port name" -> first server position, for warnings
+
+  for (const sb of st.servers) {
+    const s = sb.conf;
+    s.settings = mergeSettings(httpSettings, sb.scope.settings);
+    s.handlers = mergeHandlers(httpHandlers, sb.scope.handlers);
+    s.rewrite = sb.scope.rewrite;
+    s.clientHeaderBufferSize = sb.scope.clientHeaderBufferSize ?? hs.clientHeaderBufferSize ?? 1024;
+    s.largeClientHeaderBuffers = sb.scope.largeClientHeaderBuffers ?? hs.largeClientHeaderBuffers ?? { num: 4, size: 8192 };
+    if (s.listens.length === 0) {
+      s.listens.push({ host: '0.0.0.0', port: defaultPort, defaultServer: false, file: s.file, line: s.line });
+    }
+    if (!sb.hasServerName) s.serverNames.push('');
+    for (const l of s.listens) {
+      const key = listenKey(l.host, l.port);
+      for (const n of s.serverNames) {
+        const k = `${key} ${n}`;
+        if (names.has(k)) st.main.warnings!.push(`conflicting server name "${n}" on ${key}, ignored`);
+        else names.set(k, s.file);
+      }
+    }
+    finishLocations(sb.locs, s.settings, s.handlers);
+    http.servers.push(s);
+  }
+}
