@@ -27,7 +27,7 @@ const ENGINES = {
 // command line
 
 function parseArgs(argv) {
-  const o = { engine: 'both', filter: null, file: null, json: null, show: false, keep: false, verbose: false };
+  const o = { engine: 'both', filter: null, file: [], json: null, show: false, keep: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -37,7 +37,7 @@ function parseArgs(argv) {
     };
     if (a.startsWith('--engine')) o.engine = val();
     else if (a.startsWith('--filter')) o.filter = val();
-    else if (a.startsWith('--file')) o.file = val();
+    else if (a.startsWith('--file')) o.file.push(...val().split(','));
     else if (a.startsWith('--json')) o.json = val();
     else if (a === '--show') o.show = true;
     else if (a === '--keep') o.keep = true;
@@ -568,7 +568,7 @@ async function loadCases(opts) {
   const out = [];
   for (const f of files) {
     const base = f.replace(/\.mjs$/, '');
-    if (opts.file && opts.file !== base && opts.file !== f) continue;
+    if (opts.file.length && !opts.file.includes(base) && !opts.file.includes(f)) continue;
     const mod = await import(pathToFileURL(path.join(CASES_DIR, f)).href);
     const list = mod.default ?? mod.cases;
     if (!Array.isArray(list)) throw new Error(`${f}: must export an array (default export)`);

@@ -1,0 +1,129 @@
+// get_phase, is_subrequest, worker, config, constants, ngx.null
+import { lua } from '../lib.mjs';
+
+export default [
+  {
+    name: 'get_phase in each request phase',
+    server: `location /t {
+      set_by_lua_block $p { return ngx.get_phase() }
+      rewrite_by_lua_block { ngx.ctx.p = ngx.var.p .. "," .. ngx.get_phase() }
+      access_by_lua_block { ngx.ctx.p = ngx.ctx.p .. "," .. ngx.get_phase() }
+      content_by_lua_block { ngx.say(ngx.ctx.p, ",", ngx.get_phase()) }
+      header_filter_by_lua_block { ngx.header["X-Phase"] = ngx.get_phase() }
+      body_filter_by_lua_block { if ngx.arg[2] then ngx.ctx.bf = ngx.get_phase() end }
+      log_by_lua_block { ngx.log(ngx.WARN, "phases: ", ngx.ctx.bf, ",", ngx.get_phase()) }
+    }`,
+    body: 'set,rewrite,access,content\n',
+    headers: { 'x-phase': 'header_filter' },
+    log: [/phases: body_filter,log/],
+  },
+  {
+    name: 'get_phase in init_worker',
+    http: 'init_worker_by_lua_block { PHASE_SEEN_IN_INIT_WORKER = ngx.get_phase() }',
+    server: lua(`ngx.say(rawget(_G, "PHASE_SEEN_IN_INIT_WORKER"))`),
+    body: 'init_worker\n',
+  },
+  {
+    name: 'get_phase in init',
+    http: 'init_by_lua_block { PHASE_SEEN_IN_INIT = ngx.get_phase() }',
+    server: lua(`ngx.say(rawget(_G, "PHASE_SEEN_IN_INIT"))`),
+    body: 'init\n',
+  },
+  {
+    name: 'is_subrequest false for a main request',
+    server: lua(`ngx.say(ngx.is_subrequest)`),
+    body: 'false\n',
+  },
+  {
+    name: 'is_subrequest true inside capture',
+    server: `location /sub { content_by_lua_block { ngx.print(ngx.is_subrequest) } }
+      ${lua(`local r = ngx.location.capture("/sub") ngx.say(r.status, " ", r.body, " ", ngx.is_subrequest)`)}`,
+    body: '200 true false\n',
+  },
+  {
+    name: 'worker pid, id, count',
+    server: lua(`ngx.say(ngx.worker.pid() > 0, " ", type(ngx.worker.pid()), " ", ngx.worker.id(), " ", ngx.worker.count(), " ", ngx.worker.exiting())`),
+    // even with master_process off, 0.10.23 reports worker id 0
+    body: 'true number 0 1 false\n',
+  },
+  {
+    name: 'worker pid matches ngx.var.pid',
+    server: lua(`ngx.say(tostring(ngx.worker.pid()) == ngx.var.pid)`),
+    body: 'true\n',
+  },
+  {
+    name: 'ngx.config fields',
+    server: lua(`ngx.say(ngx.config.subsystem, " ", ngx.config.ngx_lua_version, " ", ngx.config.nginx_version, " ", ngx.config.debug, " ", ngx.config.is_console)`),
+    body: 'http 10023 1022001 true nil\n',
+  },
+  {
+    name: 'ngx.config.prefix is the -p directory',
+    server: lua(`ngx.say(ngx.config.prefix())`),
+    body: /^\/tmp\/ngxlua-conf-\w+-\w+\/\n$/,
+  },
+  {
+    name: 'ngx.config.nginx_configure is a string',
+    server: lua(`ngx.say(type(ngx.config.nginx_configure()))`),
+    body: 'string\n',
+  },
+  {
+    name: 'ngx.null is a lightuserdata that equals itself',
+    server: lua(`ngx.say(type(ngx.null), " ", ngx.null == ngx.null, " ", tostring(ngx.null), " ", ngx.null == nil)`),
+    body: 'userdata true userdata: NULL false\n',
+  },
+  {
+    name: 'core constants',
+    server: lua(`ngx.say(ngx.OK, " ", ngx.ERROR, " ", ngx.AGAIN, " ", ngx.DONE, " ", ngx.DECLINED)`),
+    body: '0 -1 -2 -4 -5\n',
+  },
+  {
+    name: 'HTTP status constants',
+    server: lua(`ngx.say(ngx.HTTP_OK, " ", ngx.HTTP_CREATED, " ", ngx.HTTP_NO_CONTENT, " ", ngx.HTTP_MOVED_PERMANENTLY, " ", ngx.HTTP_MOVED_TEMPORARILY, " ", ngx.HTTP_NOT_MODIFIED, " ", ngx.HTTP_BAD_REQUEST, " ", ngx.HTTP_FORBIDDEN, " ", ngx.HTTP_NOT_FOUND, " ", ngx.HTTP_INTERNAL_SERVER_ERROR, " ", ngx.HTTP_SERVICE_UNAVAILABLE, " ", ngx.HTTP_GATEWAY_TIMEOUT)`),
+    body: '200 201 204 301 302 304 400 403 404 500 503 504\n',
+  },
+  {
+    name: 'HTTP method constants',
+    server: lua(`ngx.say(ngx.HTTP_GET, " ", ngx.HTTP_HEAD, " ", ngx.HTTP_POST, " ", ngx.HTTP_PUT, " ", ngx.HTTP_DELETE, " ", ngx.HTTP_OPTIONS, " ", ngx.HTTP_PATCH)`),
+    body: '2 4 8 16 32 512 16384\n',
+  },
+  {
+    name: 'log level constants',
+    server: lua(`ngx.say(ngx.STDERR, ngx.EMERG, ngx.ALERT, ngx.CRIT, ngx.ERR, ngx.WARN, ngx.NOTICE, ngx.INFO, ngx.DEBUG)`),
+    body: '012345678\n',
+  },
+  {
+    name: 'ngx.escape_uri and unescape_uri',
+    server: lua(`ngx.say(ngx.escape_uri("a b&c=d/é")) ngx.say(ngx.unescape_uri("a%20b+c%2"))`),
+    body: 'a%20b%26c%3Dd%2F%C3%A9\na b c%2\n', // unescape_uri turns + into a space
+  },
+  {
+    name: 'ngx.encode_args and decode_args',
+    server: lua(`ngx.say(ngx.encode_args({ a = "1 2" })) local t = ngx.decode_args("x=1&y=&z") ngx.say(t.x, " [", t.y, "] ", t.z)`),
+    body: 'a=1%202\n1 [] true\n',
+  },
+  {
+    name: 'md5, sha1 and base64',
+    server: lua(`ngx.say(ngx.md5("abc")) ngx.say(ngx.encode_base64(ngx.sha1_bin("abc"))) ngx.say(ngx.decode_base64("aGVsbG8="), " ", ngx.crc32_short("abc"))`),
+    body: '900150983cd24fb0d6963f7d28e17f72\nqZk+NkcGgWq6PiVxeFDCbJzQ2J0=\nhello 891568578\n',
+  },
+  {
+    name: 'quote_sql_str',
+    server: lua(`ngx.say(ngx.quote_sql_str("it's \\"x\\"\\n"))`),
+    body: `'it\\'s \\"x\\"\\n'\n`,
+  },
+  {
+    name: 'ngx.re.match basic',
+    server: lua(`local m = ngx.re.match("hello 123 world", [[(\\d+)]], "jo") ngx.say(m[0], " ", m[1])`),
+    body: '123 123\n',
+  },
+  {
+    name: 'ngx.var and ngx.req exist as tables',
+    server: lua(`ngx.say(type(ngx.var), " ", type(ngx.req), " ", type(ngx.resp), " ", type(ngx.location))`),
+    body: 'table table table table\n',
+  },
+  {
+    name: 'package.loaded.ngx is ngx',
+    server: lua(`ngx.say(require("ngx") == ngx, " ", package.loaded.ngx == ngx)`),
+    body: 'true true\n',
+  },
+];
