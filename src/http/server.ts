@@ -1,0 +1,879 @@
+// HTTP/1.x server on raw TCP sockets: one Connection per socket, one live Exchange at a time
+// on it (pipelined requests wait in the input buffer until the previous response has ended).
+
+import net from 'node:net';
+import { HeadParser } from './parser.js';
+import { statusLine } from './status.js';
+import {
+  errorPageBody, errorClosesConnection, errorSendsNothing, isMsie, MSIE_PADDING,
+} from './errpage.js';
+import type { HttpExchange, HttpRequest, ResponseHead, ServerOptions } from './types.js';
+
+/** socket buffer size over which write() reports backpressure */
+const HIGH_WATER = 64 * 1024;
+/** unread input over which the socket is paused */
+const MAX_INPUT = 1024 * 1024;
+/** how long a closing connection keeps draining the client's input */
+const LINGER_MS = 5000;
+/** client_header_timeout: a partial request head may take this long */
+const HEADER_TIMEOUT_MS = 60000;
+
+const EMPTY = Buffer.alloc(0);
+const LAST_CHUNK = '0\r\n\r\n';
+const CONTINUE_100 = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+let dateSec = -1;
+let dateStr = '';
+/** the Date header value, recomputed at most once a second */
+export function httpDate(): string {
+  const sec = Math.floor(Date.now() / 1000);
+  if (sec !== dateSec) {
+    dateSec = sec;
+    dateStr = new Date(sec * 1000).toUTCString();
+  }
+  return dateStr;
+}
+
+function noop(): void { /* nothing */ }
+
+export class HttpServer {
+  readonly opts: ServerOptions;
+  /** true once close() was called: no new connections, no keep-alive */
+  closing = false;
+  private readonly server: net.Server;
+  private readonly conns = new Set<Connection>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private closePromise: Promise<void> | null = null;
+
+  constructor(opts: ServerOptions) {
+    this.opts = opts;
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.accept(sock));
+    this.server.on('error', (err) => this.log('error', `server error: ${err.message}`));
+  }
+
+  /** number of open client connections */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  /** the bound address (after listen) */
+  address(): { address: string; port: number } {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') return { address: '', port: 0 };
+    return { address: a.address, port: a.port };
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onErr = (err: Error): void => reject(err);
+      this.server.once('error', onErr);
+      this.server.listen({ host, port, backlog: 511 }, () => {
+        this.server.removeListener('error', onErr);
+        this.startSweep();
+        resolve();
+      });
+    });
+  }
+
+  /** Graceful stop: no new connections, idle ones closed, in-flight requests finish. */
+  close(): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    this.closing = true;
+    this.closePromise = new Promise((resolve) => {
+      this.server.close(() => {
+        if (this.sweepTimer) clearInterval(this.sweepTimer);
+        this.sweepTimer = null;
+        resolve();
+      });
+      this.closeIdle();
+    });
+    return this.closePromise;
+  }
+
+  /** Close every connection that has no request in progress. */
+  closeIdle(): void {
+    for (const c of this.conns) if (c.isIdle()) c.destroy();
+  }
+
+  /** @internal */
+  log(level: 'info' | 'error', msg: string): void {
+    const f = this.opts.log;
+    if (f) {
+      try { f(level, msg); } catch { /* a logger must not break the server */ }
+    }
+  }
+
+  /** @internal */
+  removeConn(c: Connection): void {
+    this.conns.delete(c);
+  }
+
+  private accept(sock: net.Socket): void {
+    if (this.closing) {
+      sock.destroy();
+      return;
+    }
+    const c = new Connection(this, sock);
+    this.conns.add(c);
+  }
+
+  private startSweep(): void {
+    const ka = this.opts.keepaliveTimeout;
+    const every = Math.min(1000, Math.max(25, ka > 0 ? Math.floor(ka / 4) : 1000));
+    this.sweepTimer = setInterval(() => this.sweep(), every);
+    this.sweepTimer.unref();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const ka = this.opts.keepaliveTimeout;
+    for (const c of this.conns) c.checkTimeout(now, ka);
+  }
+}
+
+/** One client socket. */
+class Connection {
+  readonly server: HttpServer;
+  readonly socket: net.Socket;
+  readonly opts: ServerOptions;
+  readonly parser: HeadParser;
+  readonly remoteAddr: string;
+  readonly remotePort: number;
+  readonly serverAddr: string;
+  readonly serverPort: number;
+
+  /** unconsumed input is buf[off..] */
+  buf: Buffer = EMPTY;
+  off = 0;
+  /** the exchange in progress */
+  ex: Exchange | null = null;
+  requests = 0;
+  closed = false;
+  /** the client sent FIN */
+  peerEnded = false;
+  /** response finished with close: drain input until the client goes away */
+  lingering = false;
+  paused = false;
+  processing = false;
+  /** when the connection became idle (0 = busy) */
+  idleSince: number;
+  /** when the first byte of the pending request head arrived (0 = none) */
+  headStart = 0;
+
+  // output queue (flushed as one write where possible)
+  out: Array<string | Buffer> = [];
+  outLen = 0;
+  flushQueued = false;
+  drainCbs: Array<() => void> = [];
+
+  constructor(server: HttpServer, socket: net.Socket) {
+    this.server = server;
+    this.socket = socket;
+    this.opts = server.opts;
+    this.parser = new HeadParser(server.opts);
+    this.remoteAddr = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.serverAddr = socket.localAddress ?? '';
+    this.serverPort = socket.localPort ?? 0;
+    this.idleSince = Date.now();
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.server.log('info', `client ${this.remoteAddr}:${this.remotePort} connection error: ${err.code ?? err.message}`);
+    });
+    socket.on('close', () => this.onClose());
+    socket.on('drain', () => this.onSocketDrain());
+  }
+
+  isIdle(): boolean {
+    return this.ex === null && this.bufLen() === 0;
+  }
+
+  bufLen(): number {
+    return this.buf.length - this.off;
+  }
+
+  destroy(): void {
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+
+  checkTimeout(now: number, ka: number): void {
+    if (this.closed || this.ex !== null) return;
+    if (this.lingering) return;
+    if (this.bufLen() > 0) {
+      if (this.headStart > 0 && now - this.headStart > HEADER_TIMEOUT_MS) {
+        this.server.log('info', 'client timed out while reading client request headers');
+        this.destroy();
+      }
+      return;
+    }
+    if (this.server.closing || now - this.idleSince >= ka) this.destroy();
+  }
+
+  private onData(d: Buffer): void {
+    if (this.closed) return;
+    if (this.lingering) return; // drop: we are closing
+    if (this.off >= this.buf.length) {
+      this.buf = d;
+      this.off = 0;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.off), d]);
+      this.off = 0;
+    }
+    if (this.ex === null && this.headStart === 0) this.headStart = Date.now();
+    this.process();
+  }
+
+  private onEnd(): void {
+    this.peerEnded = true;
+    if (this.lingering || this.closed) {
+      this.destroy();
+      return;
+    }
+    if (this.ex === null) {
+      // let any complete pipelined requests in the buffer run; otherwise close
+      this.process();
+      if (this.ex === null) this.closeGracefully();
+    } else {
+      this.process();
+    }
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.removeConn(this);
+    const ex = this.ex;
+    if (ex !== null && !ex.ended) ex.abort();
+    this.ex = null;
+    this.buf = EMPTY;
+    this.out.length = 0;
+    this.outLen = 0;
+  }
+
+  private onSocketDrain(): void {
+    if (this.drainCbs.length === 0) return;
+    const cbs = this.drainCbs;
+    this.drainCbs = [];
+    for (const cb of cbs) safeCall(cb);
+  }
+
+  /** Move the connection forward: feed a body being read, or parse and start the next request. */
+  process(): void {
+    if (this.processing || this.closed) return;
+    this.processing = true;
+    try {
+      while (!this.closed && !this.lingering) {
+        const ex = this.ex;
+        if (ex !== null) {
+          if (!ex.bodyComplete) {
+            if (ex.bodyState === BODY_IDLE) break; // nobody wants it yet
+            if (this.bufLen() > 0) {
+              const used = ex.feedBody(this.buf, this.off);
+              this.off += used;
+              if (ex.bodyError) {
+                // framing is lost: the connection cannot be reused
+                ex.closeAfter = true;
+                if (ex.ended) { this.closeGracefully(); break; }
+              }
+              continue;
+            }
+            if (this.peerEnded) {
+              ex.bodyTruncated();
+              if (ex.ended) { this.closeGracefully(); break; }
+            }
+            break;
+          }
+          if (!ex.ended) break;
+          this.finishExchange(ex);
+          continue;
+        }
+        // no exchange: try to parse the next head
+        if (this.bufLen() === 0) break;
+        if (!this.startRequest()) break;
+      }
+    } catch (err) {
+      this.server.log('error', `request handler failed: ${(err as Error)?.stack ?? String(err)}`);
+      const ex = this.ex;
+      if (ex !== null && !ex.ended) {
+        if (!ex.headSent) ex.sendErrorPage(500);
+        else { ex.closeAfter = true; ex.end(); }
+      }
+    } finally {
+      this.processing = false;
+    }
+    if (this.out.length > 0) this.flush();
+    if (!this.closed) {
+      const big = this.bufLen() > MAX_INPUT;
+      if (big && !this.paused) { this.paused = true; this.socket.pause(); }
+      else if (!big && this.paused && (this.ex === null || this.ex.bodyState !== BODY_IDLE || this.bufLen() < MAX_INPUT / 2)) {
+        this.paused = false;
+        this.socket.resume();
+      }
+    }
+  }
+
+  /** Parse a head from the buffer and hand the exchange out. False when more data is needed. */
+  private startRequest(): boolean {
+    // skip CRLFs between requests, as nginx does
+    let off = this.off;
+    const buf = this.buf;
+    while (off < buf.length && (buf[off] === 13 || buf[off] === 10)) off++;
+    this.off = off;
+    if (off === buf.length) return false;
+    const p = this.parser;
+    const len = p.scan(buf, off);
+    if (len === 0) {
+      if (this.peerEnded) this.closeGracefully();
+      return false;
+    }
+    if (len < 0) {
+      this.rejectHead(p.errorStatus, p.errorMsg);
+      return false;
+    }
+    const h = p.parse(buf, off, len);
+    if (h === null) {
+      this.rejectHead(p.errorStatus, p.errorMsg);
+      return false;
+    }
+    p.reset();
+    this.off = off + len;
+    const startTime = this.headStart || Date.now();
+    this.headStart = 0;
+    this.requests++;
+    this.idleSince = 0;
+    const req: HttpRequest = {
+      method: h.method,
+      requestUri: h.requestUri,
+      uri: h.uri,
+      args: h.args,
+      version: h.version,
+      protocol: h.protocol,
+      headers: h.headers,
+      rawHeader: h.rawHeader,
+      host: h.host,
+      contentLength: h.contentLength,
+      chunked: h.chunked,
+      keepAlive: h.keepAlive,
+      startTime,
+      remoteAddr: this.remoteAddr,
+      remotePort: this.remotePort,
+      serverAddr: this.serverAddr,
+      serverPort: this.serverPort,
+    };
+    const ex = new Exchange(this, req, h.expectContinue, isMsie(h.userAgent));
+    this.ex = ex;
+    this.opts.onRequest(ex);
+    return true;
+  }
+
+  /** A head that cannot be parsed: nginx's error page, then close. */
+  private rejectHead(status: number, msg: string): void {
+    this.server.log('info', `${msg} while reading client request headers, client: ${this.remoteAddr}`);
+    this.parser.reset();
+    this.off = this.buf.length;
+    const body = errorPageBody(status, this.opts.serverToken);
+    const len = body ? body.length : 0;
+    let head = statusLine(status) + '\r\nServer: ' + this.opts.serverToken + '\r\nDate: ' + httpDate() + '\r\n';
+    if (body) head += 'Content-Type: text/html\r\n';
+    head += 'Content-Length: ' + len + '\r\nConnection: close\r\n\r\n';
+    this.queue(head, head.length);
+    if (body) this.queue(body, body.length);
+    this.flush();
+    this.closeGracefully();
+  }
+
+  /** The exchange ended and its body was consumed: keep-alive or close. */
+  private finishExchange(ex: Exchange): void {
+    this.ex = null;
+    if (ex.closeAfter || this.peerEnded && this.bufLen() === 0) {
+      this.closeGracefully();
+      return;
+    }
+    this.idleSince = Date.now();
+    if (this.bufLen() > 0) this.headStart = this.idleSince;
+  }
+
+  /** Send what is queued, half-close, and drain input for a while before destroying. */
+  closeGracefully(): void {
+    if (this.closed || this.lingering) return;
+    this.lingering = true;
+    this.flush();
+    this.buf = EMPTY;
+    this.off = 0;
+    if (this.paused) { this.paused = false; this.socket.resume(); }
+    this.socket.end();
+    if (this.peerEnded) {
+      // nothing more will come: destroy once our data is written
+      this.socket.once('finish', () => this.destroy());
+    }
+    const t = setTimeout(() => this.destroy(), LINGER_MS);
+    t.unref();
+    this.socket.once('close', () => clearTimeout(t));
+  }
+
+  queue(data: string | Buffer, len: number): void {
+    this.out.push(data);
+    this.outLen += len;
+    if (!this.processing && !this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(flushConn, this);
+    }
+  }
+
+  flush(): void {
+    this.flushQueued = false;
+    const out = this.out;
+    const n = out.length;
+    if (n === 0) return;
+    const sock = this.socket;
+    if (this.closed || sock.destroyed || sock.writableEnded) {
+      out.length = 0;
+      this.outLen = 0;
+      return;
+    }
+    if (n === 1) {
+      const d = out[0];
+      if (typeof d === 'string') sock.write(d, 'latin1');
+      else sock.write(d);
+    } else if (this.outLen <= 65536) {
+      const b = Buffer.allocUnsafe(this.outLen);
+      let p = 0;
+      for (let i = 0; i < n; i++) {
+        const d = out[i];
+        if (typeof d === 'string') p += b.write(d, p, 'latin1');
+        else { d.copy(b, p); p += d.length; }
+      }
+      sock.write(b);
+    } else {
+      sock.cork();
+      for (let i = 0; i < n; i++) {
+        const d = out[i];
+        if (typeof d === 'string') sock.write(d, 'latin1');
+        else sock.write(d);
+      }
+      sock.uncork();
+    }
+    out.length = 0;
+    this.outLen = 0;
+  }
+
+  congested(): boolean {
+    return this.socket.writableLength + this.outLen >= HIGH_WATER;
+  }
+}
+
+function processConn(c: Connection): void {
+  c.process();
+}
+
+function flushConn(c: Connection): void {
+  if (c.flushQueued) c.flush();
+}
+
+function safeCall(cb: () => void): void {
+  try {
+    cb();
+  } catch {
+    /* callbacks must not break the connection */
+  }
+}
+
+// request body states
+const BODY_IDLE = 0; // nobody asked for it yet
+const BODY_READ = 1; // readBody() collecting
+const BODY_DISCARD = 2; // dropping it
+
+// chunked decoder states
+const CH_SIZE = 0;
+const CH_EXT = 1;
+const CH_SIZE_LF = 2;
+const CH_DATA = 3;
+const CH_DATA_CR = 4;
+const CH_DATA_LF = 5;
+const CH_TRAILER = 6; // at the start of a trailer line
+const CH_TRAILER_LINE = 7;
+const CH_TRAILER_LF = 8;
+const CH_LAST_LF = 9;
+
+/** One request/response on a connection. */
+class Exchange implements HttpExchange {
+  readonly req: HttpRequest;
+  headSent = false;
+  aborted = false;
+  ended = false;
+  bytesSent = 0;
+  /** close the connection after this response */
+  closeAfter = false;
+  private readonly conn: Connection;
+  private readonly expectContinue: boolean;
+  private readonly msie: boolean;
+  private noBody = false; // HEAD / 204 / 304 / 1xx: drop body bytes
+  private chunkedOut = false;
+  private abortCbs: Array<() => void> | null = null;
+
+  // request body
+  bodyState = BODY_IDLE;
+  bodyComplete: boolean;
+  bodyError = false;
+  private bodyLeft: number; // content-length bytes left, or bytes left in current chunk
+  private chState = CH_SIZE;
+  private chSizeDigits = 0;
+  private bodyChunks: Buffer[] = [];
+  private bodySize = 0;
+  private bodyMax = 0;
+  private bodyCb: ((errStatus: number | null, body: Buffer | null) => void) | null = null;
+
+  constructor(conn: Connection, req: HttpRequest, expectContinue: boolean, msie: boolean) {
+    this.conn = conn;
+    this.req = req;
+    this.expectContinue = expectContinue;
+    this.msie = msie;
+    this.bodyComplete = !req.chunked && req.contentLength <= 0;
+    this.bodyLeft = req.chunked ? 0 : Math.max(0, req.contentLength);
+  }
+
+  // ---------------------------------------------------------------- response
+
+  sendHead(head: ResponseHead): void {
+    if (this.headSent || this.ended) return;
+    this.headSent = true;
+    const conn = this.conn;
+    const req = this.req;
+    const opts = conn.opts;
+    const status = head.status;
+    if (req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)) {
+      this.noBody = true;
+    }
+    if (req.version === 9) {
+      // HTTP/0.9: no status line, no headers; the body is delimited by close
+      this.closeAfter = true;
+      return;
+    }
+    let cl = head.contentLength ?? -1;
+    let keepAlive = req.keepAlive && !this.closeAfter && !conn.server.closing &&
+      opts.keepaliveTimeout > 0 && conn.requests < opts.keepaliveRequests;
+    if (cl < 0 && !this.noBody) {
+      if (req.version === 11) this.chunkedOut = true;
+      else keepAlive = false;
+    }
+    if (!keepAlive) this.closeAfter = true;
+    let ct = head.contentType;
+    let lm = head.lastModified;
+    if (status === 204) {
+      ct = null;
+      cl = -1;
+      lm = undefined;
+    }
+    let s = (head.reason !== undefined ? statusLine(status, head.reason) : statusLine(status)) +
+      '\r\nServer: ' + opts.serverToken + '\r\nDate: ' + httpDate() + '\r\n';
+    if (ct) s += 'Content-Type: ' + ct + '\r\n';
+    if (cl >= 0) s += 'Content-Length: ' + cl + '\r\n';
+    if (lm) s += 'Last-Modified: ' + lm + '\r\n';
+    if (head.location) s += 'Location: ' + head.location + '\r\n';
+    if (this.chunkedOut) s += 'Transfer-Encoding: chunked\r\n';
+    s += keepAlive ? 'Connection: keep-alive\r\n' : 'Connection: close\r\n';
+    const hs = head.headers;
+    for (let i = 0; i < hs.length; i++) s += hs[i][0] + ': ' + hs[i][1] + '\r\n';
+    s += '\r\n';
+    // header values are latin1 strings: one byte per char
+    this.bytesSent += s.length;
+    conn.queue(s, s.length);
+  }
+
+  write(data: Buffer): boolean {
+    if (this.ended || this.aborted) return !this.aborted;
+    if (!this.headSent) this.sendHead({ status: 200, headers: [] });
+    const conn = this.conn;
+    const n = data.length;
+    if (this.noBody || n === 0) return !conn.congested();
+    if (this.chunkedOut) {
+      const pre = n.toString(16) + '\r\n';
+      conn.queue(pre, pre.length);
+      conn.queue(data, n);
+      conn.queue('\r\n', 2);
+      this.bytesSent += pre.length + n + 2;
+    } else {
+      conn.queue(data, n);
+      this.bytesSent += n;
+    }
+    if (conn.outLen >= HIGH_WATER) conn.flush();
+    return !conn.congested();
+  }
+
+  onDrain(cb: () => void): void {
+    const conn = this.conn;
+    if (conn.out.length > 0) conn.flush();
+    if (this.aborted || conn.closed || !conn.congested()) {
+      process.nextTick(cb);
+      return;
+    }
+    conn.drainCbs.push(cb);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    if (!this.headSent && !this.aborted) this.sendHead({ status: 200, headers: [] });
+    this.ended = true;
+    const conn = this.conn;
+    if (this.aborted) return;
+    if (this.chunkedOut && !this.noBody) {
+      conn.queue(LAST_CHUNK, 5);
+      this.bytesSent += 5;
+    }
+    if (!this.bodyComplete && this.bodyState !== BODY_READ) this.bodyState = BODY_DISCARD;
+    if (this.bodyState === BODY_READ && !this.bodyComplete) {
+      // the handler gave up waiting: drop what is still coming
+      this.bodyCb = null;
+      this.bodyState = BODY_DISCARD;
+    }
+    if (!conn.processing) {
+      conn.flush();
+      conn.process();
+    }
+  }
+
+  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>): void {
+    if (this.ended) return;
+    if (errorSendsNothing(status)) {
+      this.ended = true;
+      this.closeAfter = true;
+      this.conn.destroy();
+      return;
+    }
+    if (errorClosesConnection(status)) this.closeAfter = true;
+    if (this.headSent) {
+      this.end();
+      return;
+    }
+    let page = errorPageBody(status, this.conn.opts.serverToken);
+    if (page !== null && this.msie && status >= 400) page = Buffer.concat([page, Buffer.from(MSIE_PADDING, 'latin1')]);
+    let location: string | undefined;
+    const headers: Array<[string, string]> = [];
+    if (extraHeaders) {
+      for (const h of extraHeaders) {
+        if (location === undefined && h[0].length === 8 && h[0].toLowerCase() === 'location') location = h[1];
+        else headers.push(h);
+      }
+    }
+    this.sendHead({
+      status,
+      contentType: page !== null ? 'text/html' : null,
+      contentLength: page !== null ? page.length : 0,
+      location,
+      headers,
+    });
+    if (page !== null) this.write(page);
+    this.end();
+  }
+
+  forceClose(): void {
+    this.closeAfter = true;
+  }
+
+  onAbort(cb: () => void): void {
+    if (this.aborted) {
+      process.nextTick(cb);
+      return;
+    }
+    (this.abortCbs ??= []).push(cb);
+  }
+
+  /** @internal the socket closed before end() */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const cbs = this.abortCbs;
+    this.abortCbs = null;
+    if (cbs) for (const cb of cbs) safeCall(cb);
+    const bcb = this.bodyCb;
+    if (bcb !== null && !this.bodyComplete) {
+      this.bodyCb = null;
+      safeCall(() => bcb(400, null));
+    }
+  }
+
+  // ---------------------------------------------------------------- request body
+
+  readBody(maxSize: number, cb: (errStatus: number | null, body: Buffer | null) => void): void {
+    if (this.bodyState !== BODY_IDLE || this.aborted) {
+      process.nextTick(cb, 400, null);
+      return;
+    }
+    this.bodyMax = maxSize;
+    if (this.bodyComplete) {
+      this.bodyState = BODY_READ;
+      process.nextTick(cb, null, EMPTY);
+      return;
+    }
+    if (maxSize > 0 && this.req.contentLength > maxSize) {
+      this.bodyState = BODY_DISCARD;
+      this.closeAfter = true;
+      process.nextTick(cb, 413, null);
+      this.conn.process();
+      return;
+    }
+    this.bodyState = BODY_READ;
+    this.bodyCb = cb;
+    if (this.expectContinue && this.conn.bufLen() === 0 && this.req.version === 11) {
+      this.conn.queue(CONTINUE_100, CONTINUE_100.length);
+      this.conn.flush();
+    }
+    process.nextTick(processConn, this.conn);
+  }
+
+  discardBody(): void {
+    if (this.bodyState === BODY_IDLE) {
+      this.bodyState = BODY_DISCARD;
+      this.conn.process();
+    }
+  }
+
+  /** @internal consume body bytes from buf[off..]; returns how many were used */
+  feedBody(buf: Buffer, off: number): number {
+    const end = buf.length;
+    if (!this.req.chunked) {
+      const take = Math.min(this.bodyLeft, end - off);
+      this.bodyLeft -= take;
+      this.deliver(buf, off, off + take);
+      if (this.bodyLeft === 0) this.completeBody();
+      return take;
+    }
+    let p = off;
+    while (p < end && !this.bodyComplete && !this.bodyError) {
+      const c = buf[p];
+      switch (this.chState) {
+        case CH_SIZE: {
+          const v = hex(c);
+          if (v >= 0) {
+            if (++this.chSizeDigits > 13) return this.badChunk(p);
+            this.bodyLeft = this.bodyLeft * 16 + v;
+            p++;
+          } else if (this.chSizeDigits === 0) {
+            return this.badChunk(p);
+          } else if (c === 13) {
+            this.chState = CH_SIZE_LF; p++;
+          } else if (c === 10) {
+            p++; this.sizeDone();
+          } else if (c === 59 || c === 32 || c === 9) {
+            this.chState = CH_EXT; p++;
+          } else {
+            return this.badChunk(p);
+          }
+          break;
+        }
+        case CH_EXT: {
+          const lf = buf.indexOf(10, p);
+          if (lf < 0) { p = end; break; }
+          p = lf + 1;
+          this.sizeDone();
+          break;
+        }
+        case CH_SIZE_LF:
+          if (c !== 10) return this.badChunk(p);
+          p++;
+          this.sizeDone();
+          break;
+        case CH_DATA: {
+          const take = Math.min(this.bodyLeft, end - p);
+          this.deliver(buf, p, p + take);
+          p += take;
+          this.bodyLeft -= take;
+          if (this.bodyLeft === 0) this.chState = CH_DATA_CR;
+          break;
+        }
+        case CH_DATA_CR:
+          if (c === 13) { this.chState = CH_DATA_LF; p++; }
+          else if (c === 10) { this.chState = CH_SIZE; this.chSizeDigits = 0; p++; }
+          else return this.badChunk(p);
+          break;
+        case CH_DATA_LF:
+          if (c !== 10) return this.badChunk(p);
+          this.chState = CH_SIZE; this.chSizeDigits = 0; p++;
+          break;
+        case CH_TRAILER:
+          if (c === 13) { this.chState = CH_LAST_LF; p++; }
+          else if (c === 10) { p++; this.completeBody(); }
+          else { this.chState = CH_TRAILER_LINE; }
+          break;
+        case CH_TRAILER_LINE: {
+          const lf = buf.indexOf(10, p);
+          if (lf < 0) { p = end; break; }
+          p = lf + 1;
+          this.chState = CH_TRAILER;
+          break;
+        }
+        case CH_TRAILER_LF:
+        case CH_LAST_LF:
+          if (c !== 10) return this.badChunk(p);
+          p++;
+          this.completeBody();
+          break;
+      }
+    }
+    return p - off;
+  }
+
+  private sizeDone(): void {
+    this.chState = this.bodyLeft === 0 ? CH_TRAILER : CH_DATA;
+  }
+
+  private badChunk(p: number): number {
+    this.bodyError = true;
+    this.conn.server.log('info', 'client sent invalid chunked body');
+    const cb = this.bodyCb;
+    this.bodyCb = null;
+    this.bodyChunks = [];
+    if (cb !== null) safeCall(() => cb(400, null));
+    // nothing after a framing error can be trusted: swallow the rest of the input
+    void p;
+    return this.conn.bufLen();
+  }
+
+  private deliver(buf: Buffer, from: number, to: number): void {
+    if (to <= from || this.bodyState !== BODY_READ) return;
+    const n = to - from;
+    this.bodySize += n;
+    if (this.bodyMax > 0 && this.bodySize > this.bodyMax) {
+      const cb = this.bodyCb;
+      this.bodyCb = null;
+      this.bodyChunks = [];
+      this.bodyState = BODY_DISCARD;
+      this.closeAfter = true;
+      if (cb !== null) safeCall(() => cb(413, null));
+      return;
+    }
+    this.bodyChunks.push(buf.subarray(from, to));
+  }
+
+  private completeBody(): void {
+    this.bodyComplete = true;
+    const cb = this.bodyCb;
+    this.bodyCb = null;
+    if (cb !== null) {
+      const chunks = this.bodyChunks;
+      this.bodyChunks = [];
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.bodySize);
+      safeCall(() => cb(null, body));
+    }
+  }
+
+  /** @internal the client closed its side before the whole body arrived */
+  bodyTruncated(): void {
+    if (this.bodyError) return;
+    this.bodyError = true;
+    this.closeAfter = true;
+    const cb = this.bodyCb;
+    this.bodyCb = null;
+    if (cb !== null) safeCall(() => cb(400, null));
+  }
+}
+
+function hex(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  if (l >= 97 && l <= 102) return l - 87;
+  return -1;
+}
+
+export type { Exchange };
