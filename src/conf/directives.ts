@@ -780,7 +780,7 @@ const specs: DirectiveSpec[] = [
       const v = d.args[0];
       if (v === 'build') sc.settings.serverTokens = true;
       else if (v === 'on' || v === 'off') sc.settings.serverTokens = v === 'on';
-      else fail(d, `invalid value "${v}" in "${d.name}" directive, it must be "on", "off" or "build"`);
+      else fail(d, `invalid value "${v}"`);
     },
   },
   {

@@ -112,6 +112,15 @@ export function pcreToJs(src: string, caseless = false): { source: string; flags
           continue;
         }
       }
+      // inline options after the start, `(?i)` or `(?i:...)`: JS (Node 20) has no local
+      // modifiers, so the option is applied to the whole pattern (an approximation)
+      const opt = /^\(\?([ims]+)([:)])/.exec(s.slice(i));
+      if (opt) {
+        for (const f of opt[1]) if (!flags.includes(f)) flags += f;
+        if (opt[2] === ':') out += '(?:';
+        i += opt[0].length - 1;
+        continue;
+      }
       if (s[i + 2] === '>' || s[i + 2] === '|' || s[i + 2] === 'R' || /\d/.test(s[i + 2] ?? '')) {
         throw new Error('this PCRE construct is not supported');
       }
@@ -120,6 +129,26 @@ export function pcreToJs(src: string, caseless = false): { source: string; flags
   }
   if (inClass) throw new Error('missing terminating ] for character class');
   return { source: out, flags };
+}
+
+/** Where PCRE would point for some errors (nginx appends `at "<rest>"`). */
+function errorOffset(src: string, msg: string): number {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') { i++; continue; }
+    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '[') { inClass = true; continue; }
+    if (msg === 'unmatched closing parenthesis') {
+      if (c === '(') depth++;
+      else if (c === ')' && --depth < 0) return i;
+    } else if (msg === 'quantifier does not follow a repeatable item') {
+      const prev = i === 0 ? '' : src[i - 1];
+      if ((c === '*' || c === '+' || c === '?') && (i === 0 || prev === '(' || prev === '|')) return i;
+    }
+  }
+  return -1;
 }
 
 function pcreMessage(jsMsg: string): string {
@@ -144,6 +173,8 @@ export function compileRegex(src: string, caseless: boolean, pos?: ConfPos | nul
   try {
     return new RegExp(conv.source, conv.flags);
   } catch (e) {
-    throw new ConfError(`pcre2_compile() failed: ${pcreMessage((e as Error).message)} in "${src}"`, pos);
+    const msg = pcreMessage((e as Error).message);
+    const at = errorOffset(src, msg);
+    throw new ConfError(`pcre2_compile() failed: ${msg} in "${src}"${at >= 0 ? ` at "${src.slice(at)}"` : ''}`, pos);
   }
 }
