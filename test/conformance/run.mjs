@@ -212,6 +212,7 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
     const sock = net.connect({ host: '127.0.0.1', port });
     let buf = Buffer.alloc(0);
     const responses = [];
+    const interim = [];
     let next = 0; // next request index to send (non-pipelined)
     let done = false;
     let closed = false;
@@ -243,8 +244,13 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
           }
           const p = parseResponse(buf, built[responses.length].method, eof);
           if (!p) break;
-          responses.push(p.res);
           buf = buf.subarray(p.used);
+          if (p.res.status >= 100 && p.res.status < 200 && p.res.status !== 101) {
+            interim.push(p.res.statusLine); // e.g. 100 Continue: belongs to the next final response
+            continue;
+          }
+          p.res.interim = interim.splice(0);
+          responses.push(p.res);
           if (responses.length === built.length) {
             // give the server a moment to close the connection (to observe `closed`)
             if (eof || !waitClose) finish(); else setTimeout(() => finish(), 100);
@@ -301,8 +307,12 @@ const SEVERE = /^\S+ \S+ \[(error|crit|alert|emerg)\]/;
 // ---------------------------------------------------------------------------------------------
 // checks
 
-function checkResponse(exp, res, label, diffs) {
+function checkResponse(exp, res, label, diffs, port) {
   const p = label ? `${label}: ` : '';
+  const sub = (v) => (typeof v === 'string' ? subst(v, port) : v);
+  if (exp.interim !== undefined && JSON.stringify(exp.interim) !== JSON.stringify(res.interim ?? [])) {
+    diffs.push(`${p}interim responses: expected ${show(exp.interim)}, got ${show(res.interim ?? [])}`);
+  }
   if (exp.status !== undefined && res.status !== exp.status) {
     diffs.push(`${p}status: expected ${exp.status}, got ${res.status}`);
   }
@@ -315,10 +325,10 @@ function checkResponse(exp, res, label, diffs) {
       if (want === null) {
         if (got.length) diffs.push(`${p}header ${name}: expected absent, got ${show(got.length === 1 ? got[0] : got)}`);
       } else if (Array.isArray(want)) {
-        if (got.length !== want.length || !want.every((w, i) => matches(w, got[i]))) {
+        if (got.length !== want.length || !want.every((w, i) => matches(sub(w), got[i]))) {
           diffs.push(`${p}header ${name}: expected ${show(want.map(show))}, got ${show(got)}`);
         }
-      } else if (got.length !== 1 || !matches(want, got[0])) {
+      } else if (got.length !== 1 || !matches(sub(want), got[0])) {
         diffs.push(`${p}header ${name}: expected ${show(want)}, got ${got.length ? show(got.length === 1 ? got[0] : got) : 'absent'}`);
       }
     }
@@ -339,7 +349,7 @@ function checkResponse(exp, res, label, diffs) {
     if (Buffer.isBuffer(exp.body)) ok = b.equals(exp.body);
     else if (exp.body instanceof RegExp) ok = exp.body.test(b.toString('latin1'));
     else if (typeof exp.body === 'function') ok = !!exp.body(b.toString('latin1'), b);
-    else ok = b.toString('latin1') === exp.body;
+    else ok = b.toString('latin1') === sub(exp.body);
     if (!ok) diffs.push(`${p}body: expected ${show(exp.body)}, got ${show(b.toString('latin1'))}`);
   }
 }
@@ -394,7 +404,8 @@ function startEngine(engine, prefix) {
   child.stdout.on('data', (d) => { state.stdout += d; });
   child.stderr.on('data', (d) => { state.stderr += d; });
   child.on('error', (e) => { state.exited = true; state.stderr += String(e.message); });
-  child.on('exit', (code, signal) => { state.exited = true; state.code = code; state.signal = signal; });
+  // 'close' (not 'exit') so that all stderr has been read
+  child.on('close', (code, signal) => { state.exited = true; state.code = code; state.signal = signal; });
   return state;
 }
 
@@ -455,7 +466,7 @@ async function runCase(c, port, log, opts) {
         return;
       }
       if (s.noResponse) { diffs.push(`${label}: expected no response, got ${res.statusLine}`); return; }
-      checkResponse(s, res, label, diffs);
+      checkResponse(s, res, label, diffs, port);
     });
     const last = conn[conn.length - 1];
     if (last.closed !== undefined && last.closed !== r.closed) {
