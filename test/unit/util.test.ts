@@ -51,6 +51,18 @@ test('parseHttpTime', () => {
     ['Thu, 01 Jan 1970 00:00:01 UTC', 1],
     ['Thu, 01 Jan 1970 24:00:01 GMT', null],
     ['Thu, 01 Jan 1970 00:00:61 GMT', null],
+    ['Thu Jun  1 01:29:59 1993', 738898199],
+    ['Thu Jun 1 01:29:59 1993', 738898199],
+    ['Thu, 00 Jan 1970 00:00:00 GMT', -86400],
+    ['Sun, 06 Nov 1994 08:49:37 GMT', 784111777],
+    ['Sunday, 06-Nov-94 08:49:37 GMT', 784111777],
+    ['Sun Nov  6 08:49:37 1994', 784111777],
+    ['Mon, 01 Mar 2100 00:00:00 GMT', 4107542400],
+    ['Wed, 31 Jun 2000 00:00:00 GMT', null],
+    ['Tue, 10 Nov 2002 23:50:13', 1036972213],
+    [', 10 Nov 2002 23:50:13', 1036972213],
+    ['Tue, 10 Xyz 2002 23:50:13 GMT', null],
+    ['Tue, 10 Nov 2002 23-50-13 GMT', null],
   ];
   for (const [s, v] of cases) {
     assert.equal(T.parseHttpTime(s), v, s);
