@@ -123,13 +123,34 @@ export function formatG(n: number, precision = PRECISION, halfEven = true, negat
   return formatPositiveG(n, precision, halfEven);
 }
 
+/**
+ * Fast path: for 1e-4 <= |n| < 1e14 JS prints fixed notation; when that shortest
+ * round-trip form has at most 14 significant digits it is exactly what %.14g prints
+ * (the exact value is within half an ulp of it, far below half a 14-digit step, so no
+ * rounding or tie can differ). Returns null when the slow path is needed.
+ */
+function shortFixed(n: number): string | null {
+  const a = n < 0 ? -n : n;
+  if (!(a >= 1e-4 && a < FIXED_INT_LIMIT)) return null;
+  const s = String(n);
+  let i = n < 0 ? 1 : 0;
+  // skip leading "0." and zeros: they are not significant
+  if (s.charCodeAt(i) === 0x30) {
+    i += 2;
+    while (s.charCodeAt(i) === 0x30) i++;
+  }
+  let sig = 0;
+  for (; i < s.length; i++) if (s.charCodeAt(i) !== 0x2e) sig++;
+  return sig <= PRECISION ? s : null;
+}
+
 /** LuaJIT `tostring(n)` for a Lua number. */
 export function formatNumber(n: number): string {
   if (Number.isInteger(n) && n < FIXED_INT_LIMIT && n > -FIXED_INT_LIMIT) {
     return n === 0 && Object.is(n, -0) ? '-0' : String(n);
   }
   if (n !== n) return 'nan';
-  return formatG(n, PRECISION, false);
+  return shortFixed(n) ?? formatG(n, PRECISION, false);
 }
 
 /**
@@ -141,7 +162,7 @@ export function formatNumber(n: number): string {
 export function formatNumberC(n: number, negativeNan?: boolean): string {
   if ((n | 0) === n) return String(n | 0); // int32 path: `%d`, -0 → "0"
   if (n !== n) return (negativeNan ?? signBit(n)) ? '-nan' : 'nan';
-  return formatG(n, PRECISION, true);
+  return shortFixed(n) ?? formatG(n, PRECISION, true);
 }
 
 /**
