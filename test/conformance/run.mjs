@@ -110,9 +110,12 @@ function subst(text, port) {
 function buildRequest(req, port) {
   if (typeof req === 'string') req = { line: req };
   if (req.raw !== undefined) {
-    const raw = Buffer.isBuffer(req.raw) ? req.raw : Buffer.from(subst(req.raw, port), 'latin1');
+    // raw bytes; an array is sent as separate writes, `gap` ms apart
+    const toBuf = (x) => (Buffer.isBuffer(x) ? x : Buffer.from(subst(x, port), 'latin1'));
+    const parts = Array.isArray(req.raw) ? req.raw.map(toBuf) : [toBuf(req.raw)];
+    const raw = Buffer.concat(parts);
     const m = /^([A-Z]+) /.exec(raw.toString('latin1'));
-    return { bytes: raw, method: m ? m[1] : 'GET' };
+    return { bytes: raw, parts, gap: req.gap ?? 20, method: m ? m[1] : 'GET' };
   }
   let line = subst(req.line, port).trim();
   const parts = line.split(/ +/);
@@ -211,6 +214,7 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
     const built = reqs.map((r) => buildRequest(r, port));
     const sock = net.connect({ host: '127.0.0.1', port });
     let buf = Buffer.alloc(0);
+    const rawIn = [];
     const responses = [];
     const interim = [];
     let next = 0; // next request index to send (non-pipelined)
@@ -221,7 +225,7 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
       done = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve({ responses, closed, error });
+      resolve({ responses, closed, error, raw: Buffer.concat(rawIn) });
     };
     const timer = setTimeout(() => finish(`timeout after ${timeout}ms waiting for response ${responses.length + 1}`), timeout);
     const sendNext = () => {
@@ -229,8 +233,11 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
         sock.write(Buffer.concat(built.map((b) => b.bytes)));
         next = built.length;
       } else {
-        sock.write(built[next].bytes);
+        const b = built[next];
         next++;
+        if (b.parts && b.parts.length > 1) {
+          b.parts.forEach((part, i) => setTimeout(() => { if (!done) sock.write(part); }, i * b.gap));
+        } else sock.write(b.bytes);
       }
       if (halfClose && next === built.length) sock.end();
     };
@@ -265,7 +272,7 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
       }
     };
     sock.on('connect', sendNext);
-    sock.on('data', (d) => { buf = Buffer.concat([buf, d]); pump(false); });
+    sock.on('data', (d) => { rawIn.push(d); buf = Buffer.concat([buf, d]); pump(false); });
     sock.on('end', () => { closed = true; pump(true); });
     sock.on('close', () => { closed = true; if (!done) pump(true); });
     sock.on('error', (e) => { if (e.code === 'ECONNRESET' || e.code === 'EPIPE') { closed = true; pump(true); } else finish(String(e.message)); });
@@ -469,6 +476,9 @@ async function runCase(c, port, log, opts) {
       checkResponse(s, res, label, diffs, port);
     });
     const last = conn[conn.length - 1];
+    if (last.rawResponse !== undefined && !matches(last.rawResponse, r.raw.toString('latin1'))) {
+      diffs.push(`raw bytes received: expected ${show(last.rawResponse)}, got ${show(r.raw.toString('latin1'))}`);
+    }
     if (last.closed !== undefined && last.closed !== r.closed) {
       diffs.push(`connection: expected ${last.closed ? 'closed' : 'kept open'}, got ${r.closed ? 'closed' : 'open'}`);
     }
