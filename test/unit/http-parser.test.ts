@@ -1,0 +1,242 @@
+// Request-head parser tests. Expected statuses and $uri values were checked against the
+// reference nginx 1.22.1 with default buffer sizes (1k, 4 x 8k).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HeadParser, normalizeUri, validateHost, parseLength, type ParsedHead } from '../../src/http/parser.js';
+import { reasonPhrase, statusLine } from '../../src/http/status.js';
+import { errorPageBody, MSIE_PADDING } from '../../src/http/errpage.js';
+
+const limits = { clientHeaderBufferSize: 1024, largeClientHeaderBuffers: { num: 4, size: 8192 } };
+
+function parse(raw: string): ParsedHead | number {
+  const p = new HeadParser(limits);
+  const buf = Buffer.from(raw, 'latin1');
+  const n = p.scan(buf, 0);
+  if (n === 0) return 0;
+  if (n < 0) return p.errorStatus;
+  const h = p.parse(buf, 0, n);
+  return h === null ? p.errorStatus : h;
+}
+
+function ok(raw: string): ParsedHead {
+  const r = parse(raw);
+  if (typeof r === 'number') assert.fail(`expected a request, got ${r} for ${JSON.stringify(raw)}`);
+  return r;
+}
+
+test('simple GET', () => {
+  const h = ok('GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: Example.COM:8080\r\nX-Foo:  bar \r\n\r\n');
+  assert.equal(h.method, 'GET');
+  assert.equal(h.requestUri, '/a/b?x=1&y=2');
+  assert.equal(h.uri, '/a/b');
+  assert.equal(h.args, 'x=1&y=2');
+  assert.equal(h.version, 11);
+  assert.equal(h.protocol, 'HTTP/1.1');
+  assert.equal(h.host, 'example.com');
+  assert.deepEqual(h.headers, [['Host', 'Example.COM:8080'], ['X-Foo', 'bar']]);
+  assert.equal(h.rawHeader.toString('latin1'), 'GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: Example.COM:8080\r\nX-Foo:  bar \r\n\r\n');
+  assert.equal(h.contentLength, -1);
+  assert.equal(h.chunked, false);
+  assert.equal(h.keepAlive, true);
+});
+
+test('incremental scan: byte by byte', () => {
+  const raw = Buffer.from('POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
+  const p = new HeadParser(limits);
+  let n = 0;
+  let i = 1;
+  for (; i <= raw.length; i++) {
+    n = p.scan(raw.subarray(0, i), 0);
+    if (n !== 0) break;
+  }
+  assert.equal(n, raw.length - 5);
+  const h = p.parse(raw, 0, n);
+  assert.ok(h);
+  assert.equal(h.contentLength, 5);
+});
+
+test('scan with an offset and bare LF line ends', () => {
+  const raw = Buffer.from('xxGET / HTTP/1.0\nConnection: Keep-Alive\n\nrest');
+  const p = new HeadParser(limits);
+  const n = p.scan(raw, 2);
+  assert.equal(n, raw.length - 2 - 4);
+  const h = p.parse(raw, 2, n);
+  assert.ok(h);
+  assert.equal(h.version, 10);
+  assert.equal(h.keepAlive, true);
+  assert.equal(h.host, '');
+});
+
+test('keep-alive rules', () => {
+  assert.equal(ok('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n').keepAlive, false);
+  assert.equal(ok('GET / HTTP/1.0\r\n\r\n').keepAlive, false);
+  assert.equal(ok('GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n').keepAlive, true);
+  assert.equal(ok('GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, Keep-Alive\r\n\r\n').keepAlive, true);
+});
+
+test('HTTP/0.9 request line ends the head', () => {
+  const h = ok('GET /x\r\n');
+  assert.equal(h.version, 9);
+  assert.equal(h.protocol, '');
+  assert.equal(h.keepAlive, false);
+  assert.equal(parse('POST /x\r\n'), 400);
+});
+
+test('request line variants accepted by nginx', () => {
+  assert.equal(ok('GET  /  HTTP/1.1 \r\nHost: a\r\n\r\n').uri, '/');
+  assert.equal(ok('GET / HTTP/1.2\r\nHost: a\r\n\r\n').version, 11);
+  assert.equal(ok('GET / HTTP/1.10\r\nHost: a\r\n\r\n').version, 11);
+  assert.equal(ok('GET / HTTP/1.01\r\nHost: a\r\n\r\n').version, 11);
+  assert.equal(ok('G_T / HTTP/1.1\r\nHost: a\r\n\r\n').method, 'G_T');
+  assert.equal(ok('GET /a#frag?x HTTP/1.1\r\nHost: a\r\n\r\n').uri, '/a');
+  const abs = ok('GET http://Foo.COM:80/x?y HTTP/1.1\r\nHost: other\r\n\r\n');
+  assert.equal(abs.host, 'foo.com');
+  assert.equal(abs.uri, '/x');
+  assert.equal(abs.args, 'y');
+  assert.equal(abs.requestUri, 'http://Foo.COM:80/x?y');
+});
+
+test('bad request lines → 400, bad versions → 505', () => {
+  for (const line of [
+    'get / HTTP/1.1', 'GET a HTTP/1.1', 'GET * HTTP/1.1', 'GET / http/1.1', 'GET / HTTP/1',
+    'GET / HTTP/1.', 'GET / HTTP/01.1', 'GET / HTTP/1.1000', 'GET /a b HTTP/1.1',
+    'GET /?a b HTTP/1.1', 'GET /a\x00b HTTP/1.1', 'garbage', ' GET / HTTP/1.1',
+  ]) {
+    assert.equal(parse(line + '\r\nHost: x\r\n\r\n'), 400, line);
+  }
+  assert.equal(parse('GET / HTTP/2.0\r\nHost: x\r\n\r\n'), 505);
+  assert.equal(parse('GET / HTTP/3.0\r\nHost: x\r\n\r\n'), 505);
+});
+
+test('header line errors', () => {
+  assert.equal(parse('GET / HTTP/1.1\r\n\r\n'), 400, 'missing Host');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost:\r\n\r\n'), 400, 'empty Host');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: a/b\r\n\r\n'), 400, 'bad Host');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: a..b\r\n\r\n'), 400, 'bad Host dots');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n'), 400, 'dup Host');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nbad header\r\n\r\n'), 400, 'no colon');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nX A: 1\r\n\r\n'), 400, 'space in name');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nX-A : 1\r\n\r\n'), 400, 'space before colon');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\n: v\r\n\r\n'), 400, 'empty name');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n'), 400, 'folded');
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'), 400);
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n'), 400);
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n'), 400);
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n'), 400);
+  assert.equal(parse('POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n'), 400);
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'), 501);
+  assert.equal(parse('GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n'), 501);
+});
+
+test('invalid header names are skipped, not fatal', () => {
+  const h = ok('GET / HTTP/1.1\r\nHost: x\r\nX_A: 1\r\nX@B: 2\r\nX-C:3\r\nX-D:\r\n\r\n');
+  assert.deepEqual(h.headers, [['Host', 'x'], ['X-C', '3'], ['X-D', '']]);
+});
+
+test('chunked and content-length', () => {
+  const c = ok('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n');
+  assert.equal(c.chunked, true);
+  assert.equal(c.contentLength, -1);
+  assert.equal(ok('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0042\r\n\r\n').contentLength, 42);
+  assert.equal(ok('POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n').expectContinue, true);
+});
+
+test('size limits: 414 for the request line, 494 for header lines', () => {
+  const long = 'a'.repeat(9000);
+  assert.equal(parse(`GET /${long} HTTP/1.1\r\nHost: x\r\n\r\n`), 414);
+  // a too-long request line is refused before its end arrives
+  assert.equal(parse(`GET /${long}`), 414);
+  assert.equal(parse(`GET / HTTP/1.1\r\nHost: x\r\nX-A: ${long}\r\n\r\n`), 494);
+  assert.equal(parse(`GET / HTTP/1.1\r\nHost: x\r\nX-A: ${long}`), 494);
+  const many = Array.from({ length: 5 }, (_, i) => `X-${i}: ${'b'.repeat(7000)}\r\n`).join('');
+  assert.equal(parse(`GET / HTTP/1.1\r\nHost: x\r\n${many}\r\n`), 494);
+  // within limits: fine
+  const h = ok(`GET /${'a'.repeat(8000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  assert.equal(h.uri.length, 8001);
+});
+
+test('uri normalization matches nginx', () => {
+  const cases: Array<[string, string | null]> = [
+    ['/', '/'],
+    ['/a//b', '/a/b'],
+    ['/a/./b', '/a/b'],
+    ['/a/../b', '/b'],
+    ['/a/%2e%2e/b', '/b'],
+    ['/a%2F..%2Fb', '/b'],
+    ['/a/b/..', '/a/'],
+    ['/a/b/.', '/a/b/'],
+    ['/a/.', '/a/'],
+    ['/%41%42', '/AB'],
+    ['/a+b%20c', '/a+b c'],
+    ['/a/..b', '/a/..b'],
+    ['/a/...', '/a/...'],
+    ['/a%2f%2fb', '/a/b'],
+    ['/%2e', '/'],
+    ['/a/.%2e/b', '/b'],
+    ['/a%252e', '/a%2e'],
+    ['/a/b/../', '/a/'],
+    ['/\xc3\xa9', '/\xc3\xa9'],
+    ['//..', null],
+    ['/..', null],
+    ['/a/b/../../..', null],
+    ['/%zz', null],
+    ['/a%00b', null],
+    ['/a%2', null],
+    ['/%', null],
+  ];
+  for (const [path, want] of cases) assert.equal(normalizeUri(path), want, path);
+});
+
+test('host validation', () => {
+  assert.equal(validateHost('Ex.COM:99'), 'ex.com');
+  assert.equal(validateHost('x:'), 'x');
+  assert.equal(validateHost('x.'), 'x');
+  assert.equal(validateHost('[::1]:80'), '[::1]');
+  assert.equal(validateHost('a/b'), null);
+  assert.equal(validateHost('a..b'), null);
+  assert.equal(validateHost(''), '');
+});
+
+test('parseLength', () => {
+  assert.equal(parseLength('0'), 0);
+  assert.equal(parseLength('123'), 123);
+  assert.equal(parseLength(''), -1);
+  assert.equal(parseLength('+1'), -1);
+  assert.equal(parseLength('1 2'), -1);
+  assert.equal(parseLength('99999999999999999999999'), -1);
+});
+
+test('status lines and reason phrases', () => {
+  assert.equal(statusLine(200), 'HTTP/1.1 200 OK');
+  assert.equal(statusLine(302), 'HTTP/1.1 302 Moved Temporarily');
+  assert.equal(statusLine(299), 'HTTP/1.1 299 ');
+  assert.equal(statusLine(555), 'HTTP/1.1 555 ');
+  assert.equal(statusLine(203), 'HTTP/1.1 203 ');
+  assert.equal(statusLine(494), 'HTTP/1.1 400 Bad Request');
+  assert.equal(statusLine(200, 'Fine'), 'HTTP/1.1 200 Fine');
+  assert.equal(reasonPhrase(405), 'Not Allowed');
+  assert.equal(reasonPhrase(503), 'Service Temporarily Unavailable');
+});
+
+test('error pages, byte for byte', () => {
+  const tok = 'nginx/1.22.1';
+  assert.equal(errorPageBody(404, tok)?.toString('latin1'),
+    '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n' +
+    '<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n');
+  assert.equal(errorPageBody(404, tok)?.length, 153);
+  assert.equal(errorPageBody(302, tok)?.length, 145);
+  assert.equal(errorPageBody(401, tok)?.length, 179);
+  assert.equal(errorPageBody(413, tok)?.length, 183);
+  assert.equal(errorPageBody(414, tok)?.length, 177);
+  assert.equal(errorPageBody(505, tok)?.length, 187);
+  assert.equal(errorPageBody(494, tok)?.length, 233);
+  assert.equal(errorPageBody(497, tok)?.length, 255);
+  assert.equal(errorPageBody(494, tok)?.toString('latin1'),
+    '<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n<body>\r\n' +
+    '<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n' +
+    '<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n');
+  assert.equal(errorPageBody(418, tok), null);
+  assert.equal(errorPageBody(200, tok), null);
+  assert.ok(errorPageBody(500, 'ngxlua/0.1.0')?.toString().includes('<hr><center>ngxlua/0.1.0</center>'));
+  assert.equal(errorPageBody(404, tok)!.length + MSIE_PADDING.length, 555);
+});
