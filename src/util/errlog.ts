@@ -48,6 +48,8 @@ export interface LogContext {
   upstream?: string;
   host?: string;
   referrer?: string;
+  /** ", context: ngx.timer" outside requests (timers, init_worker) */
+  context?: string;
 }
 
 /** NGX_MAX_ERROR_STR: the line (including the final newline) never exceeds this. */
@@ -70,6 +72,7 @@ function contextSuffix(ctx: LogContext): string {
   if (ctx.upstream !== undefined) s += ', upstream: "' + ctx.upstream + '"';
   if (ctx.host !== undefined) s += ', host: "' + ctx.host + '"';
   if (ctx.referrer !== undefined) s += ', referrer: "' + ctx.referrer + '"';
+  if (ctx.context !== undefined) s += ', context: ' + ctx.context;
   return s;
 }
 

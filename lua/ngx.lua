@@ -1,0 +1,176 @@
+-- Assembles the `ngx` table from the primitives the runtime passes in (C), plus the Lua 5.1 /
+-- LuaJIT compatibility that OpenResty code relies on.
+local C = ...
+local rawset, setmetatable, type, tostring = rawset, setmetatable, type, tostring
+
+---------------------------------------------------------------- Lua 5.1 / LuaJIT compatibility
+unpack = unpack or table.unpack
+loadstring = loadstring or load
+table.getn = table.getn or function(t) return #t end
+table.maxn = table.maxn or function(t)
+    local m = 0
+    for k in pairs(t) do if type(k) == "number" and k > m then m = k end end
+    return m
+end
+math.pow = math.pow or function(a, b) return a ^ b end
+math.mod = math.mod or math.fmod
+math.ldexp = math.ldexp or function(m, e) return m * 2.0 ^ e end
+string.gfind = string.gfind or string.gmatch
+if not setfenv then
+    -- 5.1's function environments, emulated through the _ENV upvalue
+    local function envup(f)
+        local i = 1
+        while true do
+            local name = debug.getupvalue(f, i)
+            if name == "_ENV" then return i end
+            if not name then return nil end
+            i = i + 1
+        end
+    end
+    function setfenv(f, t)
+        if type(f) == "number" then f = debug.getinfo(f + 1, "f").func end
+        local i = envup(f)
+        if i then debug.upvaluejoin(f, i, function() return t end, 1) end
+        return f
+    end
+    function getfenv(f)
+        if f == nil then f = 2 end
+        if type(f) == "number" then
+            local info = debug.getinfo(f + 1, "f")
+            if not info then return _G end
+            f = info.func
+        end
+        local i = envup(f)
+        if i then local _, v = debug.getupvalue(f, i) return v end
+        return _G
+    end
+end
+table.new = table.new or function() return {} end
+table.clear = table.clear or function(t) for k in pairs(t) do t[k] = nil end end
+package.loaded["table.new"] = table.new
+package.loaded["table.clear"] = table.clear
+
+---------------------------------------------------------------- require through the host file system
+local load_file, searchpath = C.load_file, C.searchpath
+package.path = C.package_path() or package.path
+package.cpath = C.package_cpath() or package.cpath
+local function lua_searcher(name)
+    local path, err = searchpath(name, package.path)
+    if not path then return err end
+    local f, lerr = load_file(path)
+    if not f then
+        error("error loading module '" .. name .. "' from file '" .. path .. "':\n\t" .. lerr, 2)
+    end
+    return f, path
+end
+package.searchers[2] = lua_searcher
+package.searchers[3] = nil
+package.searchers[4] = nil
+function loadfile(path, mode, env)
+    local f, err = load_file(path)
+    if f and env then setfenv(f, env) end
+    return f, err
+end
+function dofile(path)
+    local f = assert(load_file(path))
+    return f()
+end
+
+---------------------------------------------------------------- ngx
+local ngx = {}
+_G.ngx = ngx
+package.loaded.ngx = ngx
+
+ngx.OK, ngx.ERROR, ngx.AGAIN, ngx.DONE, ngx.DECLINED = 0, -1, -2, -4, -5
+ngx.null = C.null()
+
+ngx.HTTP_GET, ngx.HTTP_HEAD, ngx.HTTP_PUT, ngx.HTTP_POST, ngx.HTTP_DELETE = 2, 4, 16, 8, 32
+ngx.HTTP_OPTIONS, ngx.HTTP_MKCOL, ngx.HTTP_COPY, ngx.HTTP_MOVE = 512, 64, 128, 256
+ngx.HTTP_PROPFIND, ngx.HTTP_PROPPATCH, ngx.HTTP_LOCK, ngx.HTTP_UNLOCK = 1024, 2048, 4096, 8192
+ngx.HTTP_PATCH, ngx.HTTP_TRACE = 16384, 32768
+
+local codes = {
+    CONTINUE = 100, SWITCHING_PROTOCOLS = 101, OK = 200, CREATED = 201, ACCEPTED = 202,
+    NO_CONTENT = 204, PARTIAL_CONTENT = 206, SPECIAL_RESPONSE = 300, MOVED_PERMANENTLY = 301,
+    MOVED_TEMPORARILY = 302, SEE_OTHER = 303, NOT_MODIFIED = 304, TEMPORARY_REDIRECT = 307,
+    PERMANENT_REDIRECT = 308, BAD_REQUEST = 400, UNAUTHORIZED = 401, PAYMENT_REQUIRED = 402,
+    FORBIDDEN = 403, NOT_FOUND = 404, NOT_ALLOWED = 405, NOT_ACCEPTABLE = 406,
+    REQUEST_TIMEOUT = 408, CONFLICT = 409, GONE = 410, UPGRADE_REQUIRED = 426,
+    TOO_MANY_REQUESTS = 429, CLOSE = 444, ILLEGAL = 451, INTERNAL_SERVER_ERROR = 500,
+    NOT_IMPLEMENTED = 501, METHOD_NOT_IMPLEMENTED = 501, BAD_GATEWAY = 502,
+    SERVICE_UNAVAILABLE = 503, GATEWAY_TIMEOUT = 504, VERSION_NOT_SUPPORTED = 505,
+    INSUFFICIENT_STORAGE = 507,
+}
+for k, v in pairs(codes) do ngx["HTTP_" .. k] = v end
+
+ngx.STDERR, ngx.EMERG, ngx.ALERT, ngx.CRIT, ngx.ERR = 0, 1, 2, 3, 4
+ngx.WARN, ngx.NOTICE, ngx.INFO, ngx.DEBUG = 5, 6, 7, 8
+
+ngx.say, ngx.print, ngx.flush, ngx.eof = C.say, C.print, C.flush, C.eof
+ngx.send_headers, ngx.exit, ngx.sleep, ngx.log = C.send_headers, C.exit, C.sleep, C.log
+_G.print = C.print_log
+ngx.now, ngx.time, ngx.update_time, ngx.today = C.now, C.time, C.update_time, C.today
+ngx.localtime, ngx.utctime, ngx.http_time = C.localtime, C.utctime, C.http_time
+ngx.cookie_time, ngx.parse_http_time = C.cookie_time, C.parse_http_time
+ngx.get_phase, ngx.is_subrequest = C.get_phase, C.is_subrequest
+ngx.escape_uri, ngx.unescape_uri = C.escape_uri, C.unescape_uri
+ngx.encode_base64, ngx.decode_base64 = C.encode_base64, C.decode_base64
+ngx.md5, ngx.md5_bin, ngx.sha1_bin, ngx.hmac_sha1 = C.md5, C.md5_bin, C.sha1_bin, C.hmac_sha1
+ngx.crc32_short, ngx.crc32_long = C.crc32_short, C.crc32_long
+
+ngx.req = {
+    get_method = C.req_get_method, http_version = C.req_http_version,
+    start_time = C.req_start_time, is_internal = C.req_is_internal, raw_header = C.req_raw_header,
+    get_headers = C.req_get_headers, get_uri_args = C.req_get_uri_args,
+    set_uri_args = C.req_set_uri_args, get_post_args = C.req_get_post_args,
+    read_body = C.req_read_body, discard_body = C.req_discard_body,
+    get_body_data = C.req_get_body_data, get_body_file = C.req_get_body_file,
+}
+ngx.req.get_query_args = ngx.req.get_uri_args
+
+__ngx_req_headers_mt = {
+    __index = function(t, k)
+        if type(k) ~= "string" then return nil end
+        return rawget(t, (k:lower():gsub("_", "-")))
+    end,
+}
+
+ngx.var = setmetatable({}, { __index = C.var_get, __newindex = C.var_set })
+ngx.header = setmetatable({}, { __index = C.header_get, __newindex = C.header_set })
+ngx.arg = {}
+
+local worker_pid = C.worker_pid()
+ngx.worker = {
+    pid = function() return worker_pid end,
+    id = function() return 0 end,
+    count = function() return 1 end,
+    exiting = C.worker_exiting,
+}
+
+local prefix = C.config_prefix()
+ngx.config = {
+    subsystem = "http",
+    ngx_lua_version = 10023,
+    nginx_version = 1022001,
+    debug = false,
+    is_console = false,
+    prefix = function() return prefix end,
+    nginx_configure = function() return "" end,
+}
+
+local get_status, set_status, ctx_get, ctx_set = C.get_status, C.set_status, C.ctx_get, C.ctx_set
+local headers_sent = C.headers_sent
+setmetatable(ngx, {
+    __index = function(_, k)
+        if k == "status" then return get_status()
+        elseif k == "ctx" then return ctx_get()
+        elseif k == "headers_sent" then return headers_sent()
+        end
+    end,
+    __newindex = function(t, k, v)
+        if k == "status" then set_status(v)
+        elseif k == "ctx" then ctx_set(v)
+        else rawset(t, k, v)
+        end
+    end,
+})

@@ -1,0 +1,75 @@
+// ngx.header: response headers through a proxy table with __index / __newindex
+import { CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
+import { T_NIL, T_NUMBER, T_STRING, T_TABLE, T_BOOLEAN, type JsLuaFn, type LuaVM } from '../lua/vm.js';
+import { HeadersOut } from '../core/request.js';
+
+/** Header values given to ngx.header.X = v: string, number, array of those; nil / {} clears. */
+function readValues(vm: LuaVM, L: number, idx: number): string[] | null {
+  const t = vm.type(L, idx);
+  if (t === T_NIL) return [];
+  if (t === T_STRING || t === T_NUMBER) return [vm.toStr(L, idx)!];
+  if (t === T_BOOLEAN) return [vm.toBool(L, idx) ? 'true' : 'false'];
+  if (t === T_TABLE) {
+    const n = vm.raw.lua_rawlen(L, idx);
+    const out: string[] = [];
+    for (let i = 1; i <= n; i++) {
+      vm.raw.lua_rawgeti(L, idx, BigInt(i));
+      const s = vm.toStr(L, -1);
+      vm.pop(L);
+      if (s !== null) out.push(s);
+    }
+    return out;
+  }
+  return null;
+}
+
+const SINGLE = new Set(['content-type', 'content-length', 'location', 'last-modified', 'etag', 'expires',
+  'server', 'date', 'content-encoding', 'accept-ranges', 'www-authenticate', 'cache-control']);
+
+export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
+  const { vm } = rt;
+  return {
+    header_get: (L) => {
+      const r = rt.req(L, CTX_REQ & ~Ctx.SET);
+      const name = vm.toStr(L, 2);
+      if (name === null) {
+        vm.raw.lua_pushnil(L);
+        return 1;
+      }
+      const under = r.loc?.settings.luaTransformUnderscoresInResponseHeaders ?? true;
+      const vals = r.headersOut.get(under ? name : name.replace(/_/g, '\u0000'));
+      if (vals.length === 0) vm.raw.lua_pushnil(L);
+      else if (vals.length === 1) vm.pushStr(L, vals[0]);
+      else {
+        vm.raw.lua_createtable(L, vals.length, 0);
+        vals.forEach((v, i) => {
+          vm.pushStr(L, v);
+          vm.raw.lua_rawseti(L, -2, BigInt(i + 1));
+        });
+      }
+      return 1;
+    },
+    header_set: (L) => {
+      const r = rt.req(L, CTX_REQ & ~Ctx.SET);
+      let name = vm.toStr(L, 2);
+      if (name === null) return vm.argError(L, 2, 'string expected');
+      if (r.headersSent) {
+        rt.logReq('error', `attempt to set ngx.header.HEADER after sending out response headers`, r);
+        return 0;
+      }
+      if (r.loc?.settings.luaTransformUnderscoresInResponseHeaders ?? true) name = name.replace(/_/g, '-');
+      let vals = readValues(vm, L, 3);
+      if (vals === null) return vm.errorRaw(L, 'bad argument #3 to \'__newindex\' (string, number, table, or nil expected)');
+      for (const v of vals) {
+        if (/[\r\n]/.test(v)) {
+          // nginx escapes control characters rather than letting them split the header
+          vals = vals.map((x) => x.replace(/[\r\n]/g, (c) => (c === '\r' ? '%0D' : '%0A')));
+          break;
+        }
+      }
+      if (vals.length > 1 && SINGLE.has(HeadersOut.key(name))) vals = [vals[vals.length - 1]];
+      r.headersOut.set(name, vals);
+      return 0;
+    },
+  };
+}

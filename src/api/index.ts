@@ -1,0 +1,23 @@
+// Builds the `ngx` table: JS primitives handed to lua/ngx.lua, which assembles the API.
+import type { Runtime } from '../core/runtime.js';
+import type { JsLuaFn } from '../lua/vm.js';
+import { registerOutput } from './output.js';
+import { registerControl } from './control.js';
+import { registerHeader } from './header.js';
+import { registerVar } from './var.js';
+import { registerReq } from './req.js';
+import { registerTime } from './time.js';
+import { registerSleep } from './sleep.js';
+import { registerLog } from './log.js';
+import { registerMisc } from './misc.js';
+import { registerString } from './string.js';
+import { registerPackage } from './package.js';
+
+export function installNgxApi(rt: Runtime): void {
+  const prims: Record<string, JsLuaFn> = {};
+  for (const reg of [registerOutput, registerControl, registerHeader, registerVar, registerReq, registerTime,
+    registerSleep, registerLog, registerMisc, registerString, registerPackage]) {
+    Object.assign(prims, reg(rt));
+  }
+  rt.runBootChunk('ngx.lua', prims);
+}

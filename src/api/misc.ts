@@ -1,0 +1,51 @@
+// ngx.get_phase, ngx.is_subrequest, ngx.worker.*, ngx.config.*, ngx.ctx storage
+import type { Runtime } from '../core/runtime.js';
+import { CTX_REQ, Ctx } from '../core/runtime.js';
+import type { JsLuaFn } from '../lua/vm.js';
+import { T_TABLE } from '../lua/vm.js';
+
+export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
+  const { vm } = rt;
+  return {
+    get_phase: (L) => {
+      const ctx = rt.current();
+      vm.pushStr(L, ctx ? ctx.kind : 'init');
+      return 1;
+    },
+    is_subrequest: (L) => {
+      rt.req(L, CTX_REQ);
+      vm.pushBool(L, false);
+      return 1;
+    },
+    worker_pid: (L) => {
+      vm.raw.lua_pushinteger(L, BigInt(process.pid));
+      return 1;
+    },
+    worker_exiting: (L) => {
+      vm.pushBool(L, rt.exiting);
+      return 1;
+    },
+    config_prefix: (L) => {
+      vm.pushStr(L, rt.conf.prefix);
+      return 1;
+    },
+    /** ngx.ctx: the request's table, created on first use */
+    ctx_get: (L) => {
+      const r = rt.req(L, CTX_REQ | Ctx.LOG);
+      if (!r.ctxRef) {
+        vm.raw.lua_createtable(L, 0, 4);
+        r.ctxRef = vm.ref(L);
+      }
+      vm.pushRef(L, r.ctxRef);
+      return 1;
+    },
+    ctx_set: (L) => {
+      const r = rt.req(L, CTX_REQ | Ctx.LOG);
+      if (vm.type(L, 1) !== T_TABLE) return vm.errorRaw(L, 'ctx should be a table while getting a ' + 'non-table');
+      if (r.ctxRef) vm.unref(r.ctxRef);
+      vm.raw.lua_pushvalue(L, 1);
+      r.ctxRef = vm.ref(L);
+      return 0;
+    },
+  };
+}

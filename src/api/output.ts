@@ -1,0 +1,151 @@
+// ngx.say, ngx.print, ngx.flush, ngx.eof, ngx.send_headers, ngx.headers_sent
+import { LuaVM, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE } from '../lua/vm.js';
+import { CTX_OUTPUT, CTX_REQ, type Runtime } from '../core/runtime.js';
+import { output, sendEof, sendHeaders } from '../core/output.js';
+import type { JsLuaFn } from '../lua/vm.js';
+
+const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
+const NL = Buffer.from('\n');
+const S_NIL = Buffer.from('nil');
+const S_TRUE = Buffer.from('true');
+const S_FALSE = Buffer.from('false');
+const S_NULL = Buffer.from('null');
+
+/**
+ * Serialize ngx.print-style arguments (strings, numbers, booleans, nil, ngx.null, nested
+ * array tables) at stack slots from..to into parts. Raises ngx_lua's argument errors.
+ */
+export function collectArgs(vm: LuaVM, L: number, from: number, to: number, parts: Buffer[]): void {
+  for (let i = from; i <= to; i++) collectValue(vm, L, i, i, parts, 0);
+}
+
+function collectValue(vm: LuaVM, L: number, idx: number, argn: number, parts: Buffer[], depth: number): void {
+  const t = vm.type(L, idx);
+  switch (t) {
+    case T_STRING:
+      parts.push(vm.toBuffer(L, idx)!);
+      return;
+    case T_NUMBER:
+      // lua_tolstring formats with "%.14g" (our patched VM prints integral floats as LuaJIT does)
+      vm.raw.lua_pushvalue(L, idx);
+      parts.push(vm.toBuffer(L, -1)!);
+      vm.pop(L);
+      return;
+    case T_NIL:
+      parts.push(S_NIL);
+      return;
+    case T_BOOLEAN:
+      parts.push(vm.toBool(L, idx) ? S_TRUE : S_FALSE);
+      return;
+    case T_LIGHTUSERDATA:
+      if (vm.raw.lua_touserdata(L, idx) === 0) {
+        parts.push(S_NULL);
+        return;
+      }
+      break;
+    case T_TABLE: {
+      const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
+      let max = 0;
+      vm.raw.lua_pushnil(L);
+      while (vm.raw.lua_next(L, abs) !== 0) {
+        if (vm.type(L, -2) !== T_NUMBER || !vm.isInteger(L, -2)) {
+          vm.pop(L, 2);
+          vm.argError(L, argn, 'non-array table found');
+        }
+        const k = vm.toNumber(L, -2);
+        if (k < 1) {
+          vm.pop(L, 2);
+          vm.argError(L, argn, 'non-array table found');
+        }
+        if (k > max) max = k;
+        vm.pop(L);
+      }
+      for (let k = 1; k <= max; k++) {
+        vm.raw.lua_rawgeti(L, abs, BigInt(k));
+        collectValue(vm, L, vm.top(L), argn, parts, depth + 1);
+        vm.pop(L);
+      }
+      return;
+    }
+  }
+  vm.argError(L, argn, `string, number, boolean, nil, ngx.null, or array table expected, but got ${TYPE_NAMES[t] ?? 'unknown'}`);
+}
+
+export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
+  const { vm } = rt;
+  const emit = (L: number, newline: boolean): number => {
+    const r = rt.req(L, CTX_OUTPUT);
+    const n = vm.top(L);
+    const parts: Buffer[] = [];
+    collectArgs(vm, L, 1, n, parts);
+    if (newline) parts.push(NL);
+    if (r.eofSent) {
+      vm.raw.lua_pushnil(L);
+      vm.pushStr(L, 'seen eof');
+      return 2;
+    }
+    output(r, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    vm.raw.lua_pushinteger(L, 1n);
+    return 1;
+  };
+  return {
+    say: (L) => emit(L, true),
+    print: (L) => emit(L, false),
+    flush: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      const wait = vm.toBool(L, 1);
+      if (r.eofSent) {
+        vm.raw.lua_pushnil(L);
+        vm.pushStr(L, 'seen eof');
+        return 2;
+      }
+      if (!r.headersSent) {
+        vm.raw.lua_pushnil(L);
+        vm.pushStr(L, 'nothing to flush');
+        return 2;
+      }
+      const drained = r.flushOutput();
+      if (!wait || drained) {
+        vm.raw.lua_pushinteger(L, 1n);
+        return 1;
+      }
+      let cancelled = false;
+      const th = rt.sched.current!;
+      r.ex.onDrain(() => {
+        if (cancelled) return;
+        rt.sched.resume(th, (v, co) => {
+          if (r.ex.aborted) {
+            v.raw.lua_pushnil(co);
+            v.pushStr(co, 'client aborted');
+            return 2;
+          }
+          v.raw.lua_pushinteger(co, 1n);
+          return 1;
+        });
+      });
+      return rt.sched.suspend(L, { cancel: () => { cancelled = true; } });
+    },
+    eof: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      if (r.eofSent) {
+        vm.raw.lua_pushnil(L);
+        vm.pushStr(L, 'seen eof');
+        return 2;
+      }
+      sendEof(r);
+      vm.raw.lua_pushinteger(L, 1n);
+      return 1;
+    },
+    send_headers: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      sendHeaders(r);
+      vm.raw.lua_pushinteger(L, 1n);
+      return 1;
+    },
+    headers_sent: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      vm.pushBool(L, r.headersSent);
+      return 1;
+    },
+  };
+}

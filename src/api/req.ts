@@ -1,0 +1,204 @@
+// ngx.req.*: the request line, headers, URI args and body
+import { CTX_OUTPUT, CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
+import { decodeArgs } from '../util/uri.js';
+import type { JsLuaFn, LuaVM } from '../lua/vm.js';
+
+/** Push a Lua table from decoded args: repeated keys become arrays, bare keys `true`. */
+function pushArgsTable(vm: LuaVM, L: number, args: Array<[Buffer, Buffer | true]>): void {
+  vm.raw.lua_createtable(L, 0, args.length);
+  const t = vm.top(L);
+  for (const [k, v] of args) {
+    vm.pushBytes(L, k);
+    vm.raw.lua_pushvalue(L, -1);
+    const prev = vm.raw.lua_rawget(L, t);
+    if (prev === 0) {
+      vm.pop(L);
+      if (v === true) vm.pushBool(L, true);
+      else vm.pushBytes(L, v);
+      vm.raw.lua_rawset(L, t);
+    } else if (prev === 5) {
+      const n = vm.raw.lua_rawlen(L, -1);
+      if (v === true) vm.pushBool(L, true);
+      else vm.pushBytes(L, v);
+      vm.raw.lua_rawseti(L, -2, BigInt(n + 1));
+      vm.pop(L, 2);
+    } else {
+      // second value: turn the scalar into an array {old, new}
+      vm.raw.lua_createtable(L, 2, 0);
+      vm.raw.lua_rotate(L, -2, 1);
+      vm.raw.lua_rawseti(L, -2, 1n);
+      if (v === true) vm.pushBool(L, true);
+      else vm.pushBytes(L, v);
+      vm.raw.lua_rawseti(L, -2, 2n);
+      vm.raw.lua_rawset(L, t);
+    }
+  }
+}
+
+function maxArg(vm: LuaVM, L: number, idx: number, def: number): number {
+  if (vm.type(L, idx) <= 0) return def;
+  const n = vm.toNumberOrNull(L, idx);
+  return n === null ? def : n;
+}
+
+export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
+  const { vm } = rt;
+  return {
+    req_get_method: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      vm.pushStr(L, r.req.method);
+      return 1;
+    },
+    req_http_version: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      const v = r.req.version;
+      vm.pushFloat(L, v === 11 ? 1.1 : v === 10 ? 1.0 : v === 9 ? 0.9 : v === 20 ? 2.0 : 1.1);
+      return 1;
+    },
+    req_start_time: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      vm.pushFloat(L, r.req.startTime / 1000);
+      return 1;
+    },
+    req_is_internal: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      vm.pushBool(L, r.uriChanges > 0);
+      return 1;
+    },
+    req_raw_header: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      const noReqLine = vm.toBool(L, 1);
+      const raw = r.req.rawHeader;
+      if (noReqLine) {
+        const i = raw.indexOf('\n');
+        vm.pushBytes(L, raw.subarray(i + 1));
+      } else vm.pushBytes(L, raw);
+      return 1;
+    },
+    req_get_headers: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      let max = maxArg(vm, L, 1, 100);
+      const raw = vm.toBool(L, 2);
+      const hs = r.req.headers;
+      if (max <= 0) max = Infinity;
+      const list = hs.length > max ? hs.slice(0, max) : hs;
+      vm.raw.lua_createtable(L, 0, list.length);
+      const t = vm.top(L);
+      for (const [n, v] of list) {
+        vm.pushStr(L, raw ? n : n.toLowerCase());
+        vm.raw.lua_pushvalue(L, -1);
+        const prev = vm.raw.lua_rawget(L, t);
+        if (prev === 0) {
+          vm.pop(L);
+          vm.pushStr(L, v);
+          vm.raw.lua_rawset(L, t);
+        } else if (prev === 5) {
+          const k = vm.raw.lua_rawlen(L, -1);
+          vm.pushStr(L, v);
+          vm.raw.lua_rawseti(L, -2, BigInt(k + 1));
+          vm.pop(L, 2);
+        } else {
+          vm.raw.lua_createtable(L, 2, 0);
+          vm.raw.lua_rotate(L, -2, 1);
+          vm.raw.lua_rawseti(L, -2, 1n);
+          vm.pushStr(L, v);
+          vm.raw.lua_rawseti(L, -2, 2n);
+          vm.raw.lua_rawset(L, t);
+        }
+      }
+      if (!raw) {
+        // lookups like h["Content-Type"] or h.content_type find the lower-case key
+        vm.getGlobal(L, '__ngx_req_headers_mt');
+        vm.raw.lua_setmetatable(L, t);
+      }
+      if (hs.length > max) {
+        vm.pushStr(L, 'truncated');
+        return 2;
+      }
+      return 1;
+    },
+    req_get_uri_args: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      let max = maxArg(vm, L, 1, 100);
+      if (max <= 0) max = Infinity;
+      const args = decodeArgs(Buffer.from(r.args, 'latin1'), max);
+      pushArgsTable(vm, L, args);
+      if (args.truncated) {
+        vm.pushStr(L, 'truncated');
+        return 2;
+      }
+      return 1;
+    },
+    req_set_uri_args: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      const s = vm.toStr(L, 1);
+      if (s === null) return vm.argError(L, 1, 'string expected');
+      r.args = s;
+      return 0;
+    },
+    req_get_post_args: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      let max = maxArg(vm, L, 1, 100);
+      if (max <= 0) max = Infinity;
+      if (r.body === undefined) {
+        vm.raw.lua_pushnil(L);
+        vm.pushStr(L, 'request body not read');
+        return 2;
+      }
+      const args = decodeArgs(r.body ?? Buffer.alloc(0), max);
+      pushArgsTable(vm, L, args);
+      if (args.truncated) {
+        vm.pushStr(L, 'truncated');
+        return 2;
+      }
+      return 1;
+    },
+    req_read_body: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      if (r.body !== undefined) return 0;
+      const settings = r.loc?.settings ?? r.server.settings;
+      const th = rt.sched.current!;
+      let cancelled = false;
+      let sync = true;
+      let done = false;
+      r.ex.readBody(settings.clientMaxBodySize, (err, body) => {
+        if (cancelled) return;
+        done = true;
+        if (err !== null) {
+          r.bodyError = err;
+          r.body = null;
+          if (th.ctx.exitCode === null) th.ctx.exitCode = err;
+          if (!sync) rt.sched.finishExit(th);
+          return;
+        }
+        r.body = body && body.length ? body : null;
+        if (!sync) rt.sched.resume(th);
+      });
+      sync = false;
+      if (done) {
+        if (r.bodyError) return rt.sched.yieldExit(L);
+        return 0;
+      }
+      return rt.sched.suspend(L, { cancel: () => { cancelled = true; } });
+    },
+    req_discard_body: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      if (r.body === undefined) {
+        r.body = null;
+        r.ex.discardBody();
+      }
+      return 0;
+    },
+    req_get_body_data: (L) => {
+      const r = rt.req(L, CTX_REQ & ~Ctx.SET);
+      if (r.body) vm.pushBytes(L, r.body);
+      else vm.raw.lua_pushnil(L);
+      return 1;
+    },
+    req_get_body_file: (L) => {
+      rt.req(L, CTX_REQ);
+      vm.raw.lua_pushnil(L);
+      return 1;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// ngx.escape_uri, unescape_uri, encode/decode_base64, md5, sha1_bin, crc32, encode_args, quote_sql_str
+import type { Runtime } from '../core/runtime.js';
+import { T_NIL, type JsLuaFn } from '../lua/vm.js';
+import { escapeUri, unescapeUri } from '../util/uri.js';
+import { crc32Long, crc32Short, decodeBase64, encodeBase64, md5Bin, md5Hex, sha1Bin, hmacSha1 } from '../util/codec.js';
+
+export function registerString(rt: Runtime): Record<string, JsLuaFn> {
+  const { vm } = rt;
+  const bytes = (L: number, i: number, fname: string): Buffer => {
+    if (vm.type(L, i) === T_NIL) return Buffer.alloc(0);
+    const b = vm.toBuffer(L, i);
+    if (b === null) {
+      vm.argError(L, i, `string expected, got ${['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'][vm.type(L, i)]}`);
+    }
+    void fname;
+    return b!;
+  };
+  const ret = (L: number, b: Buffer) => {
+    vm.pushBytes(L, b);
+    return 1;
+  };
+  return {
+    escape_uri: (L) => {
+      const t = vm.type(L, 2) > 0 ? vm.toNumber(L, 2) : 2;
+      return ret(L, escapeUri(bytes(L, 1, 'escape_uri'), t));
+    },
+    unescape_uri: (L) => ret(L, unescapeUri(bytes(L, 1, 'unescape_uri'))),
+    encode_base64: (L) => ret(L, encodeBase64(bytes(L, 1, 'encode_base64'), vm.toBool(L, 2))),
+    decode_base64: (L) => {
+      const r = decodeBase64(bytes(L, 1, 'decode_base64'));
+      if (r === null) {
+        vm.raw.lua_pushnil(L);
+        return 1;
+      }
+      return ret(L, r);
+    },
+    md5: (L) => ret(L, md5Hex(bytes(L, 1, 'md5'))),
+    md5_bin: (L) => ret(L, md5Bin(bytes(L, 1, 'md5_bin'))),
+    sha1_bin: (L) => ret(L, sha1Bin(bytes(L, 1, 'sha1_bin'))),
+    hmac_sha1: (L) => ret(L, hmacSha1(bytes(L, 1, 'hmac_sha1'), bytes(L, 2, 'hmac_sha1'))),
+    crc32_short: (L) => {
+      vm.raw.lua_pushinteger(L, BigInt(crc32Short(bytes(L, 1, 'crc32_short'))));
+      return 1;
+    },
+    crc32_long: (L) => {
+      vm.raw.lua_pushinteger(L, BigInt(crc32Long(bytes(L, 1, 'crc32_long'))));
+      return 1;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// ngx.now, ngx.time, ngx.today, ngx.localtime, ngx.utctime, ngx.http_time, ngx.cookie_time,
+// ngx.parse_http_time, ngx.update_time. Like nginx, the cached time only moves when the event
+// loop turns or ngx.update_time() is called.
+import type { Runtime } from '../core/runtime.js';
+import type { JsLuaFn } from '../lua/vm.js';
+import { cookieTime, httpTime, localtime, parseHttpTime, today, utctime } from '../util/time.js';
+
+let cachedMs = Date.now();
+let scheduled = false;
+function refresh(): void {
+  scheduled = false;
+  cachedMs = Date.now();
+}
+/** nginx's cached clock: refreshed once per event-loop turn. */
+export function nowMs(): number {
+  if (!scheduled) {
+    scheduled = true;
+    cachedMs = Date.now();
+    setImmediate(refresh);
+  }
+  return cachedMs;
+}
+
+export function registerTime(rt: Runtime): Record<string, JsLuaFn> {
+  const { vm } = rt;
+  const secArg = (L: number, fname: string): number | null => {
+    const n = vm.toNumberOrNull(L, 1);
+    if (n === null) {
+      vm.error(L, `bad argument #1 to '${fname}' (number expected, got ${vm.type(L, 1) === 0 ? 'nil' : 'string'})`);
+      return null;
+    }
+    return Math.trunc(n);
+  };
+  return {
+    now: (L) => {
+      vm.pushFloat(L, Math.floor(nowMs()) / 1000);
+      return 1;
+    },
+    time: (L) => {
+      vm.raw.lua_pushinteger(L, BigInt(Math.floor(nowMs() / 1000)));
+      return 1;
+    },
+    update_time: () => {
+      cachedMs = Date.now();
+      return 0;
+    },
+    today: (L) => {
+      vm.pushStr(L, today(Math.floor(nowMs() / 1000)));
+      return 1;
+    },
+    localtime: (L) => {
+      vm.pushStr(L, localtime(Math.floor(nowMs() / 1000)));
+      return 1;
+    },
+    utctime: (L) => {
+      vm.pushStr(L, utctime(Math.floor(nowMs() / 1000)));
+      return 1;
+    },
+    http_time: (L) => {
+      const s = secArg(L, 'http_time');
+      vm.pushStr(L, httpTime(s!));
+      return 1;
+    },
+    cookie_time: (L) => {
+      const s = secArg(L, 'cookie_time');
+      vm.pushStr(L, cookieTime(s!));
+      return 1;
+    },
+    parse_http_time: (L) => {
+      const b = vm.toBuffer(L, 1);
+      const t = b === null ? null : parseHttpTime(b);
+      if (t === null) vm.raw.lua_pushnil(L);
+      else vm.raw.lua_pushinteger(L, BigInt(t));
+      return 1;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// ngx.var: nginx variables, read and (where nginx allows) written
+import { CTX_REQ, type Runtime } from '../core/runtime.js';
+import { getVar, setVar } from '../core/vars.js';
+import { T_NIL, type JsLuaFn } from '../lua/vm.js';
+
+export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
+  const { vm } = rt;
+  return {
+    var_get: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      const key = vm.toStr(L, 2);
+      if (key === null) return vm.errorRaw(L, 'bad variable name');
+      const v = getVar(r, key.toLowerCase());
+      if (v === null) vm.raw.lua_pushnil(L);
+      else vm.pushStr(L, v);
+      return 1;
+    },
+    var_set: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      const key = vm.toStr(L, 2);
+      if (key === null) return vm.errorRaw(L, 'bad variable name');
+      const name = key.toLowerCase();
+      const t = vm.type(L, 3);
+      const value = t === T_NIL ? null : vm.toStr(L, 3);
+      if (t !== T_NIL && value === null) {
+        return vm.error(L, `bad variable value`);
+      }
+      const res = setVar(r, rt.http.declaredVars, name, value);
+      if (res === 'not_changeable') return vm.error(L, `variable "${name}" not changeable`);
+      if (res === 'not_found') {
+        return vm.error(L, `variable "${name}" not found for writing; maybe it is a built-in variable that is not changeable or you forgot to use "set $${name} '';" in the config to define it first`);
+      }
+      return 0;
+    },
+  };
+}

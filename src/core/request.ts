@@ -1,0 +1,136 @@
+// Per-request state shared by all phases: the exchange, the matched server and location, the
+// response being built, variables set by `set` or ngx.var, and ngx.ctx.
+import type { HttpExchange, HttpRequest } from '../http/types.js';
+import type { LocationConf, ServerConf } from '../conf/model.js';
+import type { LuaPhase } from '../conf/model.js';
+import type { LuaContext } from './thread.js';
+
+/** Response headers as ngx.header sees them: case-insensitive, `_` and `-` equal, ordered. */
+export class HeadersOut {
+  /** [display name, value] in the order first set */
+  list: Array<[string, string]> = [];
+  contentType: string | null = null;
+  contentLength = -1;
+
+  static key(name: string): string {
+    return name.toLowerCase().replace(/_/g, '-');
+  }
+
+  get(name: string): string[] {
+    const k = HeadersOut.key(name);
+    if (k === 'content-type') return this.contentType === null ? [] : [this.contentType];
+    if (k === 'content-length') return this.contentLength < 0 ? [] : [String(this.contentLength)];
+    const out: string[] = [];
+    for (const [n, v] of this.list) if (HeadersOut.key(n) === k) out.push(v);
+    return out;
+  }
+
+  /** Replace every value of name; an empty values list clears it. */
+  set(name: string, values: string[]): void {
+    const k = HeadersOut.key(name);
+    if (k === 'content-type') {
+      this.contentType = values.length ? values[values.length - 1] : null;
+      return;
+    }
+    if (k === 'content-length') {
+      this.contentLength = values.length ? Number.parseInt(values[values.length - 1], 10) : -1;
+      return;
+    }
+    const idx = this.list.findIndex(([n]) => HeadersOut.key(n) === k);
+    const rest = this.list.filter(([n]) => HeadersOut.key(n) !== k);
+    if (values.length === 0) {
+      this.list = rest;
+      return;
+    }
+    const added = values.map((v): [string, string] => [name, v]);
+    if (idx < 0) {
+      this.list = rest.concat(added);
+    } else {
+      // keep the header's original position
+      const before = this.list.slice(0, idx).filter(([n]) => HeadersOut.key(n) !== k);
+      this.list = before.concat(added, rest.slice(before.length));
+    }
+  }
+}
+
+let connSeq = 0;
+const connNumbers = new WeakMap<object, number>();
+
+export class RequestCtx {
+  readonly req: HttpRequest;
+  loc: LocationConf | null = null;
+  captures: string[] | undefined;
+  /** variables created by `set` / written through ngx.var */
+  vars: Map<string, string> | null = null;
+  /** registry ref of the ngx.ctx table, 0 until first use */
+  ctxRef = 0;
+  status = 0;
+  /** status an error page or ngx.exit finalized with (the log phase's $status) */
+  finalStatus = 0;
+  readonly headersOut = new HeadersOut();
+  headersSent = false;
+  eofSent = false;
+  finalized = false;
+  phase: LuaPhase | null = null;
+  /** request body: undefined = not read, null = read and empty / discarded */
+  body: Buffer | null | undefined = undefined;
+  bodyError: number | null = null;
+  /** the Lua handler context running for this request, if any */
+  current: LuaContext | null = null;
+  /** internal redirect / rewrite restarts; nginx stops at 10 */
+  uriChanges = 0;
+  uri: string;
+  args: string;
+  readonly connNumber: number;
+  /** output queued during one Lua run, written when the run yields or ends */
+  private outQueue: Buffer[] = [];
+  private outBytes = 0;
+
+  constructor(
+    readonly ex: HttpExchange,
+    readonly server: ServerConf,
+  ) {
+    this.req = ex.req;
+    this.uri = ex.req.uri;
+    this.args = ex.req.args;
+    const conn = (ex as unknown as { conn?: object }).conn ?? ex;
+    let n = connNumbers.get(conn);
+    if (n === undefined) {
+      n = ++connSeq;
+      connNumbers.set(conn, n);
+    }
+    this.connNumber = n;
+  }
+
+  queue(b: Buffer): void {
+    if (b.length === 0) return;
+    this.outQueue.push(b);
+    this.outBytes += b.length;
+  }
+
+  /** Write queued body bytes to the connection as one piece. Returns false on backpressure. */
+  flushOutput(): boolean {
+    if (this.outBytes === 0) return true;
+    const data = this.outQueue.length === 1 ? this.outQueue[0] : Buffer.concat(this.outQueue, this.outBytes);
+    this.outQueue = [];
+    this.outBytes = 0;
+    return this.ex.write(data);
+  }
+
+  get pendingOutput(): number {
+    return this.outBytes;
+  }
+
+  /** Error-log context suffix as nginx writes it for a request. */
+  logContext(): { connection: number; client: string; server: string; request: string; host?: string } {
+    const r = this.req;
+    const hostHdr = r.headers.find(([n]) => n.length === 4 && n.toLowerCase() === 'host');
+    return {
+      connection: this.connNumber,
+      client: r.remoteAddr,
+      server: this.server.serverNames[0] ?? '',
+      request: `${r.method} ${r.requestUri} ${r.protocol}`,
+      host: hostHdr ? hostHdr[1] : undefined,
+    };
+  }
+}

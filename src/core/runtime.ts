@@ -1,0 +1,179 @@
+// The worker's Lua runtime: one VM, its scheduler, the compiled-chunk cache, the error log and
+// the context checks every API performs.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { LuaVM, LUA_OK, type JsLuaFn } from '../lua/vm.js';
+import { Scheduler, type CtxKind, type LuaContext } from './thread.js';
+import type { RequestCtx } from './request.js';
+import type { HttpConf, LuaHandler, MainConf } from '../conf/model.js';
+import { ErrorLog } from '../util/errlog.js';
+
+export const LUA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../lua');
+
+/** Contexts as bit flags, for the API context checks. */
+export const enum Ctx {
+  INIT = 1 << 0,
+  INIT_WORKER = 1 << 1,
+  SET = 1 << 2,
+  REWRITE = 1 << 3,
+  ACCESS = 1 << 4,
+  CONTENT = 1 << 5,
+  HEADER_FILTER = 1 << 6,
+  BODY_FILTER = 1 << 7,
+  LOG = 1 << 8,
+  TIMER = 1 << 9,
+}
+export const CTX_YIELDABLE = Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT | Ctx.TIMER;
+export const CTX_OUTPUT = Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT;
+export const CTX_REQ = Ctx.SET | Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT | Ctx.HEADER_FILTER | Ctx.BODY_FILTER | Ctx.LOG;
+
+const CTX_BITS: Record<CtxKind, number> = {
+  init: Ctx.INIT,
+  init_worker: Ctx.INIT_WORKER,
+  set: Ctx.SET,
+  rewrite: Ctx.REWRITE,
+  access: Ctx.ACCESS,
+  content: Ctx.CONTENT,
+  header_filter: Ctx.HEADER_FILTER,
+  body_filter: Ctx.BODY_FILTER,
+  log: Ctx.LOG,
+  timer: Ctx.TIMER,
+};
+
+export const CTX_NAMES: Record<CtxKind, string> = {
+  init: 'init_by_lua*',
+  init_worker: 'init_worker_by_lua*',
+  set: 'set_by_lua*',
+  rewrite: 'rewrite_by_lua*',
+  access: 'access_by_lua*',
+  content: 'content_by_lua*',
+  header_filter: 'header_filter_by_lua*',
+  body_filter: 'body_filter_by_lua*',
+  log: 'log_by_lua*',
+  timer: 'ngx.timer',
+};
+
+export type ApiRegistrar = (rt: Runtime) => Record<string, JsLuaFn>;
+
+export class Runtime {
+  readonly sched: Scheduler;
+  /** cacheKey -> registry ref of the compiled chunk */
+  private readonly chunks = new Map<string, number>();
+  /** the context of code running outside any scheduler thread (init_by_lua) */
+  initCtx: LuaContext | null = null;
+  readonly startedAt = Date.now();
+  exiting = false;
+
+  constructor(
+    readonly vm: LuaVM,
+    readonly conf: MainConf,
+    readonly log: ErrorLog,
+  ) {
+    this.sched = new Scheduler(vm);
+    vm.onInternalError = (e) => this.log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`);
+  }
+
+  get http(): HttpConf {
+    return this.conf.http!;
+  }
+
+  /** The running Lua context (request phase, timer or init). */
+  current(): LuaContext | null {
+    return this.sched.current?.ctx ?? this.initCtx;
+  }
+
+  /**
+   * The running context's kind, after checking it is one of `mask`; raises the ngx_lua error
+   * otherwise. Returns the context.
+   */
+  check(L: number, mask: number): LuaContext {
+    const ctx = this.current();
+    if (!ctx) {
+      this.vm.error(L, 'no request object found');
+      throw new Error('unreachable');
+    }
+    if (!(CTX_BITS[ctx.kind] & mask)) {
+      this.vm.errorRaw(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
+    }
+    return ctx;
+  }
+
+  /** Like check(), and the context must serve a request. */
+  req(L: number, mask: number): RequestCtx {
+    const ctx = this.current();
+    if (!ctx || !ctx.req) {
+      if (ctx && ctx.kind !== 'init' && !(CTX_BITS[ctx.kind] & mask)) {
+        this.vm.errorRaw(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
+      }
+      this.vm.error(L, 'no request object found');
+      throw new Error('unreachable');
+    }
+    if (!(CTX_BITS[ctx.kind] & mask)) {
+      this.vm.errorRaw(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
+    }
+    return ctx.req;
+  }
+
+  /** Log with the running request's context suffix. */
+  logReq(level: Parameters<ErrorLog['log']>[0], msg: string, r: RequestCtx | null): void {
+    this.log.log(level, msg, r ? r.logContext() : undefined);
+  }
+
+  // ---- chunks --------------------------------------------------------------------------
+
+  /**
+   * The compiled function for a handler as a registry ref, or an error message. Inline code
+   * is compiled once when lua_code_cache is on; file code is read and compiled per use when off.
+   */
+  chunk(h: LuaHandler, codeCache: boolean, filePath?: string): number | { error: string } {
+    const key = filePath ? `${h.cacheKey}\0${filePath}` : h.cacheKey;
+    if (codeCache) {
+      const ref = this.chunks.get(key);
+      if (ref !== undefined) return ref;
+    }
+    let code: Buffer;
+    let name = h.chunkName;
+    if (h.form === 'file') {
+      const p = filePath ?? this.resolvePath(h.path!);
+      try {
+        code = readFileSync(p);
+      } catch (e) {
+        return { error: `cannot open ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}` };
+      }
+      name = '@' + p;
+    } else {
+      code = Buffer.from(h.code ?? '', 'latin1');
+    }
+    const { vm } = this;
+    const L = vm.L;
+    if (vm.load(L, code, name) !== LUA_OK) {
+      const msg = vm.toStr(L, -1) ?? 'unknown error';
+      vm.pop(L);
+      return { error: msg };
+    }
+    const ref = vm.ref(L);
+    if (codeCache) this.chunks.set(key, ref);
+    else setImmediate(() => vm.unref(ref));
+    return ref;
+  }
+
+  resolvePath(p: string): string {
+    return path.isAbsolute(p) ? p : path.join(this.conf.prefix, p);
+  }
+
+  /** Run a Lua file from lua/ with the primitives table as its argument (during start-up). */
+  runBootChunk(file: string, prims: Record<string, JsLuaFn>, chunkName = '=' + file.replace(/\.lua$/, '')): void {
+    const { vm } = this;
+    const L = vm.L;
+    const code = readFileSync(path.join(LUA_DIR, file));
+    if (vm.load(L, code, chunkName) !== LUA_OK) {
+      throw new Error(`ngxlua: cannot load ${file}: ${vm.toStr(L, -1)}`);
+    }
+    vm.raw.lua_createtable(L, 0, 64);
+    vm.setFuncs(L, -1, prims);
+    if (vm.raw.lua_pcallk(L, 1, 0, 0, 0, 0) !== LUA_OK) {
+      throw new Error(`ngxlua: cannot run ${file}: ${vm.toStr(L, -1)}`);
+    }
+  }
+}

@@ -1,0 +1,211 @@
+// The coroutine scheduler: every piece of Lua runs in a LuaThread; an API that cannot finish at
+// once records a pending operation and yields; the operation later calls resume() with the
+// values the Lua call returns (the seed's resume helper).
+import { LuaVM, LUA_OK, LUA_YIELD } from '../lua/vm.js';
+import type { RequestCtx } from './request.js';
+
+export type CtxKind =
+  | 'init'
+  | 'init_worker'
+  | 'set'
+  | 'rewrite'
+  | 'access'
+  | 'content'
+  | 'header_filter'
+  | 'body_filter'
+  | 'log'
+  | 'timer';
+
+export type ThreadStatus = 'running' | 'suspended' | 'normal' | 'dead' | 'zombie';
+
+/** Pushes the values an operation returns onto the coroutine's stack; returns how many. */
+export type RetvalPusher = (vm: LuaVM, co: number) => number;
+
+/** What a suspended thread is waiting for; cancel() undoes it (timer, socket waiter, ...). */
+export interface PendingOp {
+  cancel(): void;
+}
+
+export class LuaThread {
+  status: ThreadStatus = 'suspended';
+  pending: PendingOp | null = null;
+  /** set by an API right before it yields, read by run() */
+  yieldReason: 'op' | 'exit' | null = null;
+  constructor(
+    readonly co: number,
+    private readonly anchor: number,
+    readonly kind: 'entry' | 'user' | 'timer',
+    readonly ctx: LuaContext,
+  ) {}
+
+  release(vm: LuaVM): void {
+    if (this.anchor >= 0) vm.unref(this.anchor);
+  }
+}
+
+export interface RunOutcome {
+  /** 'done' normal end, 'exit' ngx.exit, 'error' runtime error */
+  kind: 'done' | 'exit' | 'error';
+  error?: string;
+}
+
+/** One handler invocation: a request phase, a timer, init code. */
+export class LuaContext {
+  entry: LuaThread | null = null;
+  current: LuaThread | null = null;
+  finished = false;
+  exitCode: number | null = null;
+  /** called once, when the entry thread ends (normally, by ngx.exit, or by error) */
+  onDone: (o: RunOutcome) => void = () => {};
+  constructor(
+    readonly kind: CtxKind,
+    /** the request this handler serves; null for init, init_worker and timers */
+    readonly req: RequestCtx | null,
+  ) {}
+}
+
+export class Scheduler {
+  /** the thread whose Lua code is executing right now (APIs read their context from it) */
+  current: LuaThread | null = null;
+  private readonly nres: number;
+  /** called after every slice of Lua execution (the request's queued output is written here) */
+  afterRun: (th: LuaThread) => void = () => {};
+
+  constructor(readonly vm: LuaVM) {
+    this.nres = vm.raw.malloc(4);
+  }
+
+  /**
+   * Start the function at the top of the main stack (popped) as ctx's entry thread with the
+   * given arguments pushed by pushArgs.
+   */
+  spawnEntry(ctx: LuaContext, fnRef: number, pushArgs?: (co: number) => number): void {
+    const { vm } = this;
+    const L = vm.L;
+    const co = vm.raw.lua_newthread(L);
+    const anchor = vm.ref(L);
+    const th = new LuaThread(co, anchor, 'entry', ctx);
+    ctx.entry = th;
+    vm.pushRef(co, fnRef);
+    const nargs = pushArgs ? pushArgs(co) : 0;
+    this.run(th, nargs);
+  }
+
+  /** Resume a suspended thread with the values an operation produced. */
+  resume(th: LuaThread, push?: RetvalPusher): void {
+    if (th.status !== 'suspended' || th.ctx.finished) return;
+    th.pending = null;
+    const n = push ? push(this.vm, th.co) : 0;
+    this.run(th, n);
+  }
+
+  private run(th: LuaThread, nargs: number): void {
+    const { vm } = this;
+    const prev = this.current;
+    this.current = th;
+    th.ctx.current = th;
+    th.status = 'running';
+    const rc = vm.raw.lua_resume(th.co, vm.L, nargs, this.nres);
+    this.current = prev;
+    th.ctx.current = null;
+    this.afterRun(th);
+    if (rc === LUA_YIELD) {
+      const reason = th.yieldReason;
+      th.yieldReason = null;
+      th.status = 'suspended';
+      if (reason === 'exit') {
+        this.finish(th, { kind: 'exit' });
+      } else if (reason === null) {
+        // A bare coroutine.yield() in an entry thread: ngx_lua resumes it at once, later.
+        vm.raw.lua_settop(th.co, 0);
+        setImmediate(() => this.resume(th));
+      }
+      return;
+    }
+    if (rc === LUA_OK) {
+      vm.raw.lua_settop(th.co, 0);
+      this.finish(th, { kind: 'done' });
+      return;
+    }
+    const msg = this.errorMessage(th.co);
+    const tb = vm.traceback(vm.L, th.co, 0);
+    this.finish(th, { kind: 'error', error: `${msg}\n${tb.replace(/^stack traceback:\n/, 'stack traceback:\ncoroutine 0:\n')}` });
+  }
+
+  /** The error value on top of co as ngx_lua renders it. */
+  private errorMessage(co: number): string {
+    const { vm } = this;
+    const t = vm.type(co, -1);
+    if (t === 4 || t === 3) return luajitWording(vm.toStr(co, -1) ?? '');
+    if (t === 0) return 'nil';
+    if (t === 5) return 'table: ' + vm.raw.lua_topointer(co, -1).toString(16).padStart(14, '0x0000');
+    return `(error object is a ${['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'][t] ?? 'unknown'} value)`;
+  }
+
+  /** Kill a thread's pending operation and mark it dead. */
+  kill(th: LuaThread): void {
+    if (th.pending) {
+      const p = th.pending;
+      th.pending = null;
+      p.cancel();
+    }
+    th.status = 'dead';
+  }
+
+  private finish(th: LuaThread, o: RunOutcome): void {
+    th.status = 'dead';
+    if (th.pending) this.kill(th);
+    th.release(this.vm);
+    const ctx = th.ctx;
+    if (th === ctx.entry && !ctx.finished) {
+      ctx.finished = true;
+      ctx.onDone(o);
+    }
+  }
+
+  /** End a suspended thread as if it had called ngx.exit (its context's exitCode is set). */
+  finishExit(th: LuaThread): void {
+    if (th.status !== 'suspended') return;
+    th.pending = null;
+    this.finish(th, { kind: 'exit' });
+  }
+
+  /** Abort a context: cancel whatever its threads wait on (client gone, request ended). */
+  abort(ctx: LuaContext): void {
+    if (ctx.finished) return;
+    ctx.finished = true;
+    if (ctx.entry) {
+      this.kill(ctx.entry);
+      ctx.entry.release(this.vm);
+    }
+  }
+
+  /**
+   * Suspend the running thread on an operation. The API function must `return` the value of
+   * this call: it yields the coroutine (a longjmp through the JS frame).
+   */
+  suspend(L: number, op: PendingOp): number {
+    const th = this.current!;
+    th.pending = op;
+    th.yieldReason = 'op';
+    return this.vm.raw.lua_yieldk(L, 0, 0, 0);
+  }
+
+  /** Yield the running thread for ngx.exit: run() ends its context. */
+  yieldExit(L: number): number {
+    const th = this.current!;
+    th.yieldReason = 'exit';
+    return this.vm.raw.lua_yieldk(L, 0, 0, 0);
+  }
+}
+
+/**
+ * Lua 5.4 words type errors as `attempt to index a nil value (local 'x')`; LuaJIT, whose wording
+ * OpenResty users grep for, says `attempt to index local 'x' (a nil value)`.
+ */
+export function luajitWording(msg: string): string {
+  return msg.replace(
+    /attempt to (index|call|perform arithmetic on|concatenate|get length of|compare) an? (\w+) value \((local|global|field|upvalue|method|constant) '([^']*)'\)/,
+    (_m, op: string, type: string, kind: string, name: string) => `attempt to ${op} ${kind === 'constant' ? 'local' : kind} '${name}' (a ${type} value)`,
+  );
+}

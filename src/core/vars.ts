@@ -1,0 +1,150 @@
+// nginx variables as ngx.var and conf templates see them.
+import { hostname } from 'node:os';
+import type { RequestCtx } from './request.js';
+import { errlogTime } from '../util/time.js';
+
+const HOSTNAME = hostname();
+export const NGINX_VERSION = '1.22.1';
+
+function headerValues(r: RequestCtx, lname: string): string[] {
+  const out: string[] = [];
+  for (const [n, v] of r.req.headers) {
+    if (n.length === lname.length && n.toLowerCase().replace(/-/g, '_') === lname) out.push(v);
+  }
+  return out;
+}
+
+function findArg(args: string, name: string): string | null {
+  if (!args) return null;
+  const ln = name.toLowerCase();
+  let start = 0;
+  while (start <= args.length) {
+    let end = args.indexOf('&', start);
+    if (end < 0) end = args.length;
+    const eq = args.indexOf('=', start);
+    const keyEnd = eq >= 0 && eq < end ? eq : end;
+    if (keyEnd - start === ln.length && args.slice(start, keyEnd).toLowerCase() === ln) {
+      return keyEnd === end ? '' : args.slice(keyEnd + 1, end);
+    }
+    start = end + 1;
+  }
+  return null;
+}
+
+function findCookie(r: RequestCtx, name: string): string | null {
+  for (const v of headerValues(r, 'cookie')) {
+    for (const part of v.split(/;\s*/)) {
+      const eq = part.indexOf('=');
+      if (eq < 0) continue;
+      if (part.slice(0, eq).trim().toLowerCase() === name.toLowerCase()) return part.slice(eq + 1);
+    }
+  }
+  return null;
+}
+
+function requestTime(r: RequestCtx): string {
+  return ((Date.now() - r.req.startTime) / 1000).toFixed(3);
+}
+
+/** The value of variable `name` (lowercase), or null when it is not found / not set. */
+export function getVar(r: RequestCtx, name: string): string | null {
+  if (r.vars) {
+    const v = r.vars.get(name);
+    if (v !== undefined) return v;
+  }
+  const q = r.req;
+  switch (name) {
+    case 'uri':
+    case 'document_uri':
+      return r.uri;
+    case 'args':
+    case 'query_string':
+      return r.args;
+    case 'is_args':
+      return r.args ? '?' : '';
+    case 'request_uri':
+      return q.requestUri;
+    case 'request_method':
+      return q.method;
+    case 'request':
+      return `${q.method} ${q.requestUri} ${q.protocol}`;
+    case 'server_protocol':
+      return q.protocol;
+    case 'scheme':
+      return 'http';
+    case 'https':
+      return '';
+    case 'host':
+      return q.host || (r.server.serverNames[0] ?? '');
+    case 'hostname':
+      return HOSTNAME;
+    case 'remote_addr':
+      return q.remoteAddr;
+    case 'remote_port':
+      return String(q.remotePort);
+    case 'server_addr':
+      return q.serverAddr;
+    case 'server_port':
+      return String(q.serverPort);
+    case 'server_name':
+      return r.server.serverNames[0] ?? '';
+    case 'status':
+      return String(r.finalStatus || r.status || 0).padStart(3, '0');
+    case 'request_time':
+      return requestTime(r);
+    case 'msec':
+      return (Date.now() / 1000).toFixed(3);
+    case 'time_local':
+      return errlogTime(Date.now());
+    case 'content_type':
+      return headerValues(r, 'content_type')[0] ?? null;
+    case 'content_length':
+      return headerValues(r, 'content_length')[0] ?? null;
+    case 'request_body':
+      return r.body ? r.body.toString('latin1') : null;
+    case 'body_bytes_sent':
+    case 'bytes_sent':
+      return String(r.ex.bytesSent);
+    case 'nginx_version':
+      return NGINX_VERSION;
+    case 'pid':
+      return String(process.pid);
+    case 'connection':
+      return String(r.connNumber);
+    case 'cookie':
+    case 'http_cookie':
+      return headerValues(r, 'cookie').join('; ') || null;
+  }
+  if (name.startsWith('arg_')) return findArg(r.args, name.slice(4));
+  if (name.startsWith('http_')) {
+    const vals = headerValues(r, name.slice(5));
+    return vals.length ? vals.join(', ') : null;
+  }
+  if (name.startsWith('cookie_')) return findCookie(r, name.slice(7));
+  if (name.startsWith('sent_http_')) {
+    const vals = r.headersOut.get(name.slice(10));
+    return vals.length ? vals.join(', ') : null;
+  }
+  if (/^\d+$/.test(name)) return r.captures?.[Number(name)] ?? null;
+  return null;
+}
+
+export type SetVarResult = 'ok' | 'not_found' | 'not_changeable';
+
+export function setVar(r: RequestCtx, declared: Set<string>, name: string, value: string | null): SetVarResult {
+  if (name === 'args' || name === 'query_string') {
+    r.args = value ?? '';
+    return 'ok';
+  }
+  if (declared.has(name)) {
+    if (!r.vars) r.vars = new Map();
+    if (value === null) r.vars.delete(name);
+    else r.vars.set(name, value);
+    return 'ok';
+  }
+  if (name === 'limit_rate') return 'ok';
+  if (['uri', 'request_uri', 'request_method', 'host', 'remote_addr', 'status', 'scheme', 'server_port'].includes(name)) {
+    return 'not_changeable';
+  }
+  return 'not_found';
+}

@@ -1,0 +1,110 @@
+// Boots one worker: the Lua VM with the ngx API, init_by_lua, the listeners, init_worker_by_lua.
+import { LuaVM, LUA_OK } from '../lua/vm.js';
+import { Runtime } from './runtime.js';
+import { LuaContext } from './thread.js';
+import { installNgxApi } from '../api/index.js';
+import { Pipeline } from '../http/phases.js';
+import { HttpServer } from '../http/server.js';
+import type { MainConf, ServerConf } from '../conf/model.js';
+import type { ErrorLog } from '../util/errlog.js';
+
+export const VERSION = '0.1.0';
+export const SERVER_TOKEN = `ngxlua/${VERSION}`;
+
+export class Worker {
+  private servers: HttpServer[] = [];
+  constructor(readonly rt: Runtime) {}
+
+  static async start(conf: MainConf, log: ErrorLog): Promise<Worker> {
+    const vm = await LuaVM.create();
+    const rt = new Runtime(vm, conf, log);
+    installNgxApi(rt);
+    const w = new Worker(rt);
+    const http = conf.http;
+    if (http?.initByLua) w.runInit();
+    rt.runBootChunk('guard.lua', {}, '=_G write guard');
+    if (http) await w.listen();
+    if (http?.initWorkerByLua) {
+      const fn = rt.chunk(http.initWorkerByLua, true);
+      if (typeof fn !== 'number') {
+        log.log('error', `failed to load the 'init_worker_by_lua*' code: ${fn.error}`);
+      } else {
+        const ctx = new LuaContext('init_worker', null);
+        ctx.onDone = (o) => {
+          if (o.kind === 'error') log.log('error', `init_worker_by_lua error: ${o.error}`, { context: "init_worker_by_lua*" });
+        };
+        rt.sched.spawnEntry(ctx, fn);
+      }
+    }
+    return w;
+  }
+
+  /** init_by_lua runs before listening; an error refuses to start, as nginx does. */
+  private runInit(): void {
+    const { rt } = this;
+    const h = rt.http.initByLua!;
+    const fn = rt.chunk(h, true);
+    if (typeof fn !== 'number') throw new InitError(`init_by_lua error: ${fn.error}`);
+    const vm = rt.vm;
+    rt.initCtx = new LuaContext('init', null);
+    vm.raw.lua_settop(vm.L, 0);
+    vm.getGlobal(vm.L, 'debug');
+    vm.getField(vm.L, -1, 'traceback');
+    vm.raw.lua_rotate(vm.L, -2, -1);
+    vm.pop(vm.L);
+    vm.pushRef(vm.L, fn);
+    const rc = vm.raw.lua_pcallk(vm.L, 0, 0, 1, 0, 0);
+    rt.initCtx = null;
+    if (rc !== LUA_OK) {
+      const msg = vm.toStr(vm.L, -1) ?? 'unknown error';
+      vm.raw.lua_settop(vm.L, 0);
+      throw new InitError(`init_by_lua error: ${msg}`);
+    }
+    vm.raw.lua_settop(vm.L, 0);
+  }
+
+  private async listen(): Promise<void> {
+    const { rt } = this;
+    const pipeline = new Pipeline(rt);
+    const groups = new Map<string, { host: string; port: number; servers: ServerConf[] }>();
+    for (const s of rt.http.servers) {
+      for (const l of s.listens) {
+        const key = `${l.host}:${l.port}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { host: l.host, port: l.port, servers: [] }));
+        if (l.defaultServer) g.servers.unshift(s);
+        else g.servers.push(s);
+      }
+    }
+    for (const g of groups.values()) {
+      const first = g.servers[0];
+      const servers = g.servers;
+      const srv = new HttpServer({
+        onRequest: (ex) => pipeline.handle(ex, servers),
+        clientHeaderBufferSize: first.clientHeaderBufferSize,
+        largeClientHeaderBuffers: first.largeClientHeaderBuffers,
+        keepaliveTimeout: first.settings.keepaliveTimeout,
+        keepaliveRequests: first.settings.keepaliveRequests,
+        serverToken: SERVER_TOKEN,
+        log: (level, msg) => rt.log.log(level, msg),
+      });
+      try {
+        await srv.listen(g.host, g.port);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        const code = err.code === 'EADDRINUSE' ? '98: Address already in use' : err.code === 'EACCES' ? '13: Permission denied' : err.message;
+        throw new InitError(`bind() to ${g.host.includes(':') ? `[${g.host}]` : g.host}:${g.port} failed (${code})`);
+      }
+      this.servers.push(srv);
+    }
+  }
+
+  /** Stop accepting; graceful waits for in-flight requests. */
+  async stop(graceful: boolean): Promise<void> {
+    this.rt.exiting = true;
+    if (graceful) await Promise.all(this.servers.map((s) => s.close()));
+    else for (const s of this.servers) void s.close();
+  }
+}
+
+export class InitError extends Error {}

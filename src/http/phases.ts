@@ -1,0 +1,305 @@
+// The request pipeline: server rewrite -> location match -> rewrite -> access -> content -> log,
+// with the rewrite module's statements and the *_by_lua* handlers, following ngx_lua's rules
+// for ngx.exit in each phase.
+import type { HttpExchange } from './types.js';
+import type { LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
+import { findLocation, selectServer } from '../conf/match.js';
+import { compileTemplate, expandTemplate } from '../conf/template.js';
+import { RequestCtx } from '../core/request.js';
+import { LuaContext, type RunOutcome } from '../core/thread.js';
+import type { Runtime } from '../core/runtime.js';
+import { sendEof, sendHeaders, sendSpecial, output } from '../core/output.js';
+import { getVar } from '../core/vars.js';
+
+const MAX_URI_CHANGES = 10;
+
+export class Pipeline {
+  constructor(private readonly rt: Runtime) {
+    rt.sched.afterRun = (th) => {
+      const r = th.ctx.req;
+      if (r && r.headersSent && !r.eofSent) r.flushOutput();
+    };
+  }
+
+  handle(ex: HttpExchange, servers: ServerConf[]): void {
+    const server = selectServer(servers, ex.req.host);
+    const r = new RequestCtx(ex, server);
+    ex.onAbort(() => this.abort(r));
+    const st = this.runRewriteStmts(r, server.rewrite);
+    if (st === 'done') return;
+    this.findLoc(r);
+  }
+
+  private abort(r: RequestCtx): void {
+    if (r.current) this.rt.sched.abort(r.current);
+    r.finalized = true;
+  }
+
+  private findLoc(r: RequestCtx): void {
+    if (r.uriChanges > MAX_URI_CHANGES) {
+      this.rt.logReq('error', `rewrite or internal redirection cycle while processing "${r.uri}"`, r);
+      return this.finalize(r, 500);
+    }
+    const m = findLocation(r.server, r.uri);
+    if (!m) {
+      r.loc = null;
+      return this.staticContent(r);
+    }
+    r.loc = m.loc;
+    r.captures = m.captures;
+    const st = this.runRewriteStmts(r, m.loc.rewrite);
+    if (st === 'done') return;
+    if (st === 'restart') {
+      r.uriChanges++;
+      return this.findLoc(r);
+    }
+    this.phase(r, 'rewrite');
+  }
+
+  /** Run the phases from `from` on. */
+  private phase(r: RequestCtx, from: 'rewrite' | 'access' | 'content'): void {
+    const loc = r.loc!;
+    if (from === 'rewrite' && loc.handlers.rewrite) {
+      return this.runLua(r, 'rewrite', loc.handlers.rewrite, () => this.phase(r, 'access'));
+    }
+    if (from !== 'content' && loc.handlers.access) {
+      return this.runLua(r, 'access', loc.handlers.access, () => this.phase(r, 'content'));
+    }
+    if (loc.handlers.content) {
+      return this.runLua(r, 'content', loc.handlers.content, () => this.finishContent(r));
+    }
+    this.staticContent(r);
+  }
+
+  /** No content handler: nginx's static module looks under `<prefix>html`. */
+  private staticContent(r: RequestCtx): void {
+    const root = this.rt.conf.prefix + 'html';
+    if (r.uri.endsWith('/')) {
+      this.rt.logReq('error', `directory index of "${root}${r.uri}" is forbidden`, r);
+      return this.finalize(r, 403);
+    }
+    this.rt.logReq('error', `open() "${root}${r.uri}" failed (2: No such file or directory)`, r);
+    this.finalize(r, 404);
+  }
+
+  /**
+   * nginx's rewrite module statements. 'next' continues with the phases, 'restart' re-runs
+   * location matching on the new URI, 'done' means the response was finalized.
+   */
+  private runRewriteStmts(r: RequestCtx, stmts: RewriteStmt[]): 'next' | 'restart' | 'done' {
+    let changed = false;
+    for (const s of stmts) {
+      switch (s.op) {
+        case 'set': {
+          const v = expandTemplate(s.value, (n) => getVar(r, n));
+          if (!r.vars) r.vars = new Map();
+          r.vars.set(s.name, v);
+          break;
+        }
+        case 'return': {
+          const text = s.text ? expandTemplate(s.text, (n) => getVar(r, n)) : undefined;
+          this.doReturn(r, s.code, text);
+          return 'done';
+        }
+        case 'rewrite': {
+          const m = s.regex.exec(r.uri);
+          if (!m) break;
+          const saved = r.captures;
+          r.captures = Array.from(m, (x) => x ?? '');
+          let target = expandTemplate(s.replacement, (n) => getVar(r, n));
+          r.captures = saved;
+          if (/^(https?:\/\/|\$scheme)/.test(target) || s.flag === 'redirect' || s.flag === 'permanent') {
+            if (r.args && !target.endsWith('?')) target += (target.includes('?') ? '&' : '?') + r.args;
+            else if (target.endsWith('?')) target = target.slice(0, -1);
+            r.headersOut.set('Location', [target]);
+            this.finalize(r, s.flag === 'permanent' ? 301 : 302);
+            return 'done';
+          }
+          const q = target.indexOf('?');
+          if (q >= 0) {
+            const newArgs = target.slice(q + 1);
+            r.args = newArgs.length && r.args && !target.endsWith('?') ? `${newArgs}&${r.args}` : newArgs || '';
+            if (target.endsWith('?')) r.args = target.slice(q + 1, -1);
+            target = target.slice(0, q);
+          }
+          r.uri = target;
+          changed = true;
+          if (s.flag === 'last') return 'restart';
+          if (s.flag === 'break') return 'next';
+          break;
+        }
+        case 'lua_set':
+          // set_by_lua: run synchronously (no yielding APIs allowed there)
+          this.runSetByLua(r, s.handler);
+          break;
+      }
+    }
+    return changed ? 'restart' : 'next';
+  }
+
+  private doReturn(r: RequestCtx, code: number, text: string | undefined): void {
+    if (code === 444) {
+      r.ex.forceClose();
+      r.finalized = true;
+      r.ex.end();
+      return;
+    }
+    if (text !== undefined && (code === 301 || code === 302 || code === 303 || code === 307 || code === 308)) {
+      r.headersOut.set('Location', [text]);
+      return this.finalize(r, code);
+    }
+    if (text !== undefined) {
+      r.status = code;
+      sendHeaders(r);
+      output(r, Buffer.from(text, 'latin1'));
+      r.headersOut.contentLength = -1;
+      sendEof(r);
+      return this.logPhase(r);
+    }
+    this.finalize(r, code);
+  }
+
+  private runSetByLua(r: RequestCtx, h: LuaHandler): void {
+    void r;
+    void h;
+  }
+
+  private runLua(r: RequestCtx, phase: LuaPhase & ('rewrite' | 'access' | 'content'), h: LuaHandler, next: () => void): void {
+    const { rt } = this;
+    const settings = r.loc?.settings ?? r.server.settings;
+    const fn = rt.chunk(h, settings.luaCodeCache, h.form === 'file' ? rt.resolvePath(expandTemplate(compilePath(h), (n) => getVar(r, n))) : undefined);
+    if (typeof fn !== 'number') {
+      if (h.form === 'file') {
+        rt.logReq('error', `failed to load external Lua file "${rt.resolvePath(h.path!)}": ${fn.error}`, r);
+        return this.finalize(r, /No such file/.test(fn.error) && phase === 'content' ? 404 : 500);
+      }
+      rt.logReq('error', `failed to load inlined Lua code: ${fn.error}`, r);
+      return this.finalize(r, 500);
+    }
+    r.phase = phase;
+    const ctx = new LuaContext(phase, r);
+    r.current = ctx;
+    ctx.onDone = (o) => {
+      r.current = null;
+      if (r.finalized) return;
+      this.afterLua(r, ctx, o, next);
+    };
+    rt.sched.spawnEntry(ctx, fn);
+  }
+
+  private afterLua(r: RequestCtx, ctx: LuaContext, o: RunOutcome, next: () => void): void {
+    const { rt } = this;
+    if (o.kind === 'error') {
+      rt.logReq('error', `lua entry thread aborted: runtime error: ${o.error}`, r);
+      if (!r.headersSent) return this.finalize(r, 500);
+      // headers are out: the response cannot become an error; cut the connection
+      r.flushOutput();
+      r.ex.forceClose();
+      return this.finalizeAborted(r);
+    }
+    const phase = ctx.kind;
+    if (o.kind === 'exit') {
+      const code = ctx.exitCode ?? 0;
+      if (code === -1) {
+        if (!r.headersSent) return this.finalize(r, 500);
+        r.ex.forceClose();
+        return this.finalizeAborted(r);
+      }
+      if (code >= 200) {
+        if (r.headersSent) {
+          if (code >= 300 && code !== 408 && code !== 444 && code !== 499) {
+            rt.logReq('error', `attempt to set status ${code} via ngx.exit after sending out the response status ${r.status}`, r);
+          }
+          sendEof(r);
+          return this.logPhase(r);
+        }
+        if (code === 444) return this.doReturn(r, 444, undefined);
+        if (code >= 300 || code === 201 || code === 204) return this.finalize(r, code);
+        r.status = code;
+        sendEof(r);
+        return this.logPhase(r);
+      }
+      // ngx.exit(ngx.OK) and friends
+      if (phase === 'content' || r.headersSent) {
+        if (r.headersSent || phase === 'content') {
+          sendEof(r);
+          return this.logPhase(r);
+        }
+      }
+      return next();
+    }
+    // finished normally
+    if (phase !== 'content' && r.headersSent) {
+      // output in rewrite/access finishes the request there
+      sendEof(r);
+      return this.logPhase(r);
+    }
+    next();
+  }
+
+  private finishContent(r: RequestCtx): void {
+    sendEof(r);
+    this.logPhase(r);
+  }
+
+  /** Finish with nginx's special response for status. */
+  finalize(r: RequestCtx, status: number): void {
+    if (r.finalized) return;
+    if (r.body === undefined) {
+      r.body = null;
+      r.ex.discardBody();
+    }
+    sendSpecial(r, status);
+    this.logPhase(r);
+  }
+
+  private finalizeAborted(r: RequestCtx): void {
+    r.eofSent = true;
+    r.ex.end();
+    this.logPhase(r);
+  }
+
+  private logPhase(r: RequestCtx): void {
+    if (r.finalized) return;
+    r.finalized = true;
+    if (r.body === undefined) {
+      r.body = null;
+      r.ex.discardBody();
+    }
+    const h = r.loc?.handlers.log ?? r.server.handlers.log;
+    if (h) {
+      const { rt } = this;
+      const fn = rt.chunk(h, (r.loc?.settings ?? r.server.settings).luaCodeCache);
+      if (typeof fn !== 'number') {
+        rt.logReq('error', `failed to load inlined Lua code: ${fn.error}`, r);
+      } else {
+        r.phase = 'log';
+        const ctx = new LuaContext('log', r);
+        ctx.onDone = (o) => {
+          if (o.kind === 'error') rt.logReq('error', `failed to run log_by_lua*: ${o.error}`, r);
+          this.releaseReq(r);
+        };
+        rt.sched.spawnEntry(ctx, fn);
+        return;
+      }
+    }
+    this.releaseReq(r);
+  }
+
+  private releaseReq(r: RequestCtx): void {
+    if (r.ctxRef) {
+      this.rt.vm.unref(r.ctxRef);
+      r.ctxRef = 0;
+    }
+  }
+}
+
+const pathTemplates = new WeakMap<LuaHandler, Template>();
+function compilePath(h: LuaHandler): Template {
+  let t = pathTemplates.get(h);
+  if (!t) {
+    t = compileTemplate(h.path!);
+    pathTemplates.set(h, t);
+  }
+  return t;
+}
