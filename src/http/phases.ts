@@ -10,10 +10,18 @@ import { LuaContext, type RunOutcome } from '../core/thread.js';
 import type { Runtime } from '../core/runtime.js';
 import { sendEof, sendHeaders, sendSpecial, output } from '../core/output.js';
 import { getVar } from '../core/vars.js';
+import { runRewriteStmts, type RewriteHost } from './rewrite.js';
 
 const MAX_URI_CHANGES = 10;
 
 export class Pipeline {
+  /** what the rewrite module's statements may ask of the pipeline */
+  private readonly rewriteHost: RewriteHost = {
+    finalize: (r, status) => this.finalize(r, status),
+    respond: (r, code, text) => this.doReturn(r, code, text),
+    runSetByLua: (r, h) => this.runSetByLua(r, h),
+  };
+
   constructor(private readonly rt: Runtime) {
     rt.sched.afterRun = (th) => {
       const r = th.ctx.req;
@@ -25,7 +33,7 @@ export class Pipeline {
     const server = selectServer(servers, ex.req.host);
     const r = new RequestCtx(ex, server);
     ex.onAbort(() => this.abort(r));
-    const st = this.runRewriteStmts(r, server.rewrite);
+    const st = runRewriteStmts(this.rewriteHost, r, server.rewrite);
     if (st === 'done') return;
     this.findLoc(r);
   }
@@ -47,7 +55,7 @@ export class Pipeline {
     }
     r.loc = m.loc;
     r.captures = m.captures;
-    const st = this.runRewriteStmts(r, m.loc.rewrite);
+    const st = runRewriteStmts(this.rewriteHost, r, m.loc.rewrite);
     if (st === 'done') return;
     if (st === 'restart') {
       r.uriChanges++;
@@ -82,62 +90,8 @@ export class Pipeline {
     this.finalize(r, 404);
   }
 
-  /**
-   * nginx's rewrite module statements. 'next' continues with the phases, 'restart' re-runs
-   * location matching on the new URI, 'done' means the response was finalized.
-   */
-  private runRewriteStmts(r: RequestCtx, stmts: RewriteStmt[]): 'next' | 'restart' | 'done' {
-    let changed = false;
-    for (const s of stmts) {
-      switch (s.op) {
-        case 'set': {
-          const v = expandTemplate(s.value, (n) => getVar(r, n));
-          if (!r.vars) r.vars = new Map();
-          r.vars.set(s.name, v);
-          break;
-        }
-        case 'return': {
-          const text = s.text ? expandTemplate(s.text, (n) => getVar(r, n)) : undefined;
-          this.doReturn(r, s.code, text);
-          return 'done';
-        }
-        case 'rewrite': {
-          const m = s.regex.exec(r.uri);
-          if (!m) break;
-          const saved = r.captures;
-          r.captures = Array.from(m, (x) => x ?? '');
-          let target = expandTemplate(s.replacement, (n) => getVar(r, n));
-          r.captures = saved;
-          if (/^(https?:\/\/|\$scheme)/.test(target) || s.flag === 'redirect' || s.flag === 'permanent') {
-            if (r.args && !target.endsWith('?')) target += (target.includes('?') ? '&' : '?') + r.args;
-            else if (target.endsWith('?')) target = target.slice(0, -1);
-            r.headersOut.set('Location', [target]);
-            this.finalize(r, s.flag === 'permanent' ? 301 : 302);
-            return 'done';
-          }
-          const q = target.indexOf('?');
-          if (q >= 0) {
-            const newArgs = target.slice(q + 1);
-            r.args = newArgs.length && r.args && !target.endsWith('?') ? `${newArgs}&${r.args}` : newArgs || '';
-            if (target.endsWith('?')) r.args = target.slice(q + 1, -1);
-            target = target.slice(0, q);
-          }
-          r.uri = target;
-          changed = true;
-          if (s.flag === 'last') return 'restart';
-          if (s.flag === 'break') return 'next';
-          break;
-        }
-        case 'lua_set':
-          // set_by_lua: run synchronously (no yielding APIs allowed there)
-          this.runSetByLua(r, s.handler);
-          break;
-      }
-    }
-    return changed ? 'restart' : 'next';
-  }
-
-  private doReturn(r: RequestCtx, code: number, text: string | undefined): void {
+  /** `return code [text]`: a body with the default type, a redirect page or an error page */
+  doReturn(r: RequestCtx, code: number, text: string | undefined): void {
     if (code === 444) {
       r.ex.forceClose();
       r.finalized = true;
@@ -150,9 +104,10 @@ export class Pipeline {
     }
     if (text !== undefined) {
       r.status = code;
+      const body = Buffer.from(text, 'latin1');
+      r.headersOut.contentLength = body.length;
       sendHeaders(r);
-      output(r, Buffer.from(text, 'latin1'));
-      r.headersOut.contentLength = -1;
+      output(r, body);
       sendEof(r);
       return this.logPhase(r);
     }
