@@ -44,6 +44,7 @@ export class HttpServer {
   private readonly conns = new Set<Connection>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private closePromise: Promise<void> | null = null;
+  private onAllClosed: (() => void) | null = null;
 
   constructor(opts: ServerOptions) {
     this.opts = opts;
@@ -83,7 +84,8 @@ export class HttpServer {
       this.server.close(() => {
         if (this.sweepTimer) clearInterval(this.sweepTimer);
         this.sweepTimer = null;
-        resolve();
+        if (this.conns.size === 0) resolve();
+        else this.onAllClosed = resolve;
       });
       this.closeIdle();
     });
@@ -106,6 +108,11 @@ export class HttpServer {
   /** @internal */
   removeConn(c: Connection): void {
     this.conns.delete(c);
+    if (this.conns.size === 0 && this.onAllClosed !== null) {
+      const f = this.onAllClosed;
+      this.onAllClosed = null;
+      f();
+    }
   }
 
   private accept(sock: net.Socket): void {
@@ -262,6 +269,7 @@ class Connection {
   process(): void {
     if (this.processing || this.closed) return;
     this.processing = true;
+    let failed = false;
     try {
       while (!this.closed && !this.lingering) {
         const ex = this.ex;
@@ -293,6 +301,7 @@ class Connection {
         if (!this.startRequest()) break;
       }
     } catch (err) {
+      failed = true;
       this.server.log('error', `request handler failed: ${(err as Error)?.stack ?? String(err)}`);
       const ex = this.ex;
       if (ex !== null && !ex.ended) {
@@ -301,6 +310,11 @@ class Connection {
       }
     } finally {
       this.processing = false;
+    }
+    // an exchange that ended from the error path above still has to be finished
+    if (failed && !this.closed && !this.lingering && this.ex !== null && this.ex.ended) {
+      this.process();
+      return;
     }
     if (this.out.length > 0) this.flush();
     if (!this.closed) {
