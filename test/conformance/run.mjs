@@ -71,12 +71,14 @@ function freePort() {
   });
 }
 
+// Never hand out the same port twice in one run: instances start concurrently, and a port
+// reused by two of them would make one engine's readiness look like the other's.
+const usedPorts = new Set();
 async function freePorts(n) {
-  const seen = new Set();
   const out = [];
   while (out.length < n) {
     const p = await freePort();
-    if (!seen.has(p)) { seen.add(p); out.push(p); }
+    if (!usedPorts.has(p)) { usedPorts.add(p); out.push(p); }
   }
   return out;
 }
@@ -405,6 +407,11 @@ function makePrefix(tag) {
   return dir;
 }
 
+const live = new Set(); // engines we started and have not seen exit
+function killLive() { for (const st of live) { try { st.child.kill('SIGKILL'); } catch { /* gone */ } } }
+process.on('exit', killLive);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killLive(); process.exit(130); });
+
 function startEngine(engine, prefix) {
   const child = spawn(engine.cmd, [...engine.args, '-p', prefix + '/', '-c', 'conf/nginx.conf'], {
     cwd: prefix, stdio: ['ignore', 'pipe', 'pipe'],
@@ -414,7 +421,8 @@ function startEngine(engine, prefix) {
   child.stderr.on('data', (d) => { state.stderr += d; });
   child.on('error', (e) => { state.exited = true; state.stderr += String(e.message); });
   // 'close' (not 'exit') so that all stderr has been read
-  child.on('close', (code, signal) => { state.exited = true; state.code = code; state.signal = signal; });
+  child.on('close', (code, signal) => { state.exited = true; state.code = code; state.signal = signal; live.delete(state); });
+  live.add(state);
   return state;
 }
 
