@@ -1,0 +1,427 @@
+#!/usr/bin/env node
+// Side-by-side load benchmark: the reference (Debian nginx + lua-nginx-module) against ngxlua,
+// one scenario at a time, one engine at a time, driven by wrk. Reports; never asserts.
+// Usage: node bench/run.mjs [--only hello[,vars,...]] [--help]
+// Env:   BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 50), BENCH_THREADS (default 1),
+//        BENCH_WARMUP (s, default 1), BENCH_KEEP=1 keeps the temp prefixes.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const RESULTS_DIR = path.join(HERE, 'results');
+
+const REF_BIN = '/usr/sbin/nginx';
+const MODULES = [
+  '/usr/lib/nginx/modules/ndk_http_module.so',
+  '/usr/lib/nginx/modules/ngx_http_lua_module.so',
+];
+
+const SCENARIOS = [
+  { name: 'hello', path: '/hello', body: 'hello, world\n', what: 'ngx.say of a constant string' },
+  { name: 'vars', path: '/vars?a=1', body: '/vars 1\n', what: 'ngx.var.uri + ngx.var.arg_a' },
+  { name: 'sleep', path: '/sleep', body: 'ok\n', what: 'ngx.sleep(0.001) then ngx.say' },
+];
+
+const ENGINES = [
+  { key: 'reference', label: 'nginx 1.22 + lua-nginx-module', cmd: REF_BIN, args: [] },
+  { key: 'ngxlua', label: 'ngxlua (node)', cmd: process.execPath, args: [path.join(ROOT, 'bin/ngxlua.js')] },
+];
+
+function envNum(name, dflt, { int = true, min = 1 } = {}) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || (int && !Number.isInteger(n))) {
+    die(`${name}=${raw} is not a valid value (want ${int ? 'an integer' : 'a number'} >= ${min})`);
+  }
+  return n;
+}
+
+function die(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// command line and settings
+
+function parseArgs(argv) {
+  const o = { only: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--only' || a.startsWith('--only=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (!v) die('--only needs a scenario name');
+      o.only = v.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (a === '-h' || a === '--help') {
+      console.log(`usage: node bench/run.mjs [--only ${SCENARIOS.map((s) => s.name).join('|')}[,...]]
+env: BENCH_DURATION=5 BENCH_CONNECTIONS=50 BENCH_THREADS=1 BENCH_WARMUP=1 BENCH_KEEP=1`);
+      process.exit(0);
+    } else die(`unknown argument: ${a} (try --help)`);
+  }
+  if (o.only) {
+    const known = new Set(SCENARIOS.map((s) => s.name));
+    for (const n of o.only) if (!known.has(n)) die(`unknown scenario "${n}"; known: ${[...known].join(', ')}`);
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const DURATION = envNum('BENCH_DURATION', 5);
+const CONNECTIONS = envNum('BENCH_CONNECTIONS', 50);
+const THREADS = envNum('BENCH_THREADS', 1);
+const WARMUP = envNum('BENCH_WARMUP', 1, { min: 0 });
+const KEEP = process.env.BENCH_KEEP === '1';
+
+// ---------------------------------------------------------------------------------------------
+// preflight: say clearly what is missing instead of failing obscurely later
+
+function preflight() {
+  const w = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  if (w.error && w.error.code === 'ENOENT') {
+    die('wrk is not installed (or not on PATH). Install it with: apt-get install -y wrk');
+  }
+  const wrkVersion = `${w.stdout ?? ''}${w.stderr ?? ''}`.split('\n')[0].trim();
+  if (!fs.existsSync(path.join(ROOT, 'dist'))) {
+    die('dist/ is missing: run `npm run bench` (which builds first) or `npm run build`');
+  }
+  const missingRef = [REF_BIN, ...MODULES].filter((f) => !fs.existsSync(f));
+  let refVersion = null;
+  if (missingRef.length) {
+    console.error(`bench: the reference is unavailable (missing ${missingRef.join(', ')}); ` +
+      'install it with: apt-get install -y nginx libnginx-mod-http-lua. Running ngxlua only.');
+  } else {
+    const v = spawnSync(REF_BIN, ['-v'], { encoding: 'utf8' });
+    refVersion = `${v.stderr ?? ''}`.trim().replace(/^nginx version:\s*/, '');
+  }
+  if (CONNECTIONS < THREADS) die(`BENCH_CONNECTIONS (${CONNECTIONS}) must be >= BENCH_THREADS (${THREADS})`);
+  return { wrkVersion, refVersion, refAvailable: missingRef.length === 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// engine lifecycle
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function confText(port) {
+  return `${MODULES.map((m) => `load_module ${m};`).join('\n')}
+daemon off;
+master_process off;
+worker_processes 1;
+error_log logs/error.log warn;
+pid logs/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    default_type text/plain;
+    server {
+        listen 127.0.0.1:${port};
+        location = /hello { content_by_lua_block { ngx.say("hello, world") } }
+        location = /vars { content_by_lua_block { ngx.say(ngx.var.uri, " ", ngx.var.arg_a) } }
+        location = /sleep { content_by_lua_block { ngx.sleep(0.001) ngx.say("ok") } }
+    }
+}
+`;
+}
+
+function makePrefix(engineKey, port) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ngxlua-bench-${engineKey}-`));
+  for (const d of ['conf', 'logs']) fs.mkdirSync(path.join(dir, d));
+  fs.writeFileSync(path.join(dir, 'conf/nginx.conf'), confText(port));
+  return dir;
+}
+
+const live = new Set(); // children we started and have not seen exit
+function killLive() {
+  for (const c of live) { try { c.kill('SIGKILL'); } catch { /* already gone */ } }
+}
+process.on('exit', killLive);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killLive(); process.exit(130); });
+
+function startEngine(engine, prefix) {
+  const child = spawn(engine.cmd, [...engine.args, '-p', prefix + '/', '-c', 'conf/nginx.conf'], {
+    cwd: prefix, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const st = { child, out: '', exited: false, code: null, signal: null, stopping: false };
+  live.add(child);
+  child.stdout.on('data', (d) => { st.out += d; });
+  child.stderr.on('data', (d) => { st.out += d; });
+  child.on('error', (e) => { st.exited = true; st.out += `spawn error: ${e.message}\n`; live.delete(child); });
+  child.on('close', (code, signal) => { st.exited = true; st.code = code; st.signal = signal; live.delete(child); });
+  return st;
+}
+
+async function stopEngine(st) {
+  if (st.exited) return;
+  st.stopping = true;
+  st.child.kill('SIGTERM');
+  for (let i = 0; i < 150 && !st.exited; i++) await sleep(20);
+  if (!st.exited) {
+    st.child.kill('SIGKILL');
+    for (let i = 0; i < 100 && !st.exited; i++) await sleep(20);
+  }
+}
+
+function exitText(st) {
+  return `exited with code ${st.code}${st.signal ? `, signal ${st.signal}` : ''}`;
+}
+
+function get(port, urlPath, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('latin1') }));
+      res.on('error', (e) => resolve({ error: e.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+    req.on('error', (e) => resolve({ error: e.message }));
+  });
+}
+
+// Wait until the engine answers the scenario's URL; returns the first response or an error text.
+async function waitReady(st, port, urlPath, ms = 15000) {
+  const deadline = Date.now() + ms;
+  let last = 'no attempt';
+  while (Date.now() < deadline) {
+    if (st.exited) return { error: `engine ${exitText(st)} before answering` };
+    const r = await get(port, urlPath, 1000);
+    if (!r.error) return r;
+    last = r.error;
+    await sleep(50);
+  }
+  return { error: `not answering after ${ms} ms (last: ${last})` };
+}
+
+// Error-log lines at [warn] or worse (the log level is warn, so that is every line), minus the
+// notices nginx itself writes on a normal start/stop.
+function readErrorLog(prefix) {
+  let text = '';
+  try { text = fs.readFileSync(path.join(prefix, 'logs/error.log'), 'latin1'); } catch { return []; }
+  return text.split('\n').filter((l) => /\[(warn|error|crit|alert|emerg)\]/.test(l));
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+
+function runWrk(url, seconds, { latency }) {
+  const args = ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '2s'];
+  if (latency) args.push('--latency');
+  args.push(url);
+  return new Promise((resolve) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    // hard bound: wrk should end by itself after `seconds`; never let it run on
+    const guard = setTimeout(() => { out += '\n[bench: wrk overran its time bound, killed]\n'; child.kill('SIGKILL'); },
+      (seconds + 15) * 1000);
+    child.on('error', (e) => { clearTimeout(guard); live.delete(child); resolve({ code: -1, out: `spawn error: ${e.message}` }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(guard); live.delete(child);
+      resolve({ code, signal, out, cmd: `wrk ${args.join(' ')}` });
+    });
+  });
+}
+
+const UNIT_MS = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+function toMs(s) {
+  const m = /^([\d.]+)(us|ms|s|m|h)$/.exec(s);
+  return m ? Number(m[1]) * UNIT_MS[m[2]] : null;
+}
+
+function parseWrk(out) {
+  const r = {
+    requests: null, seconds: null, rps: null, latencyAvgMs: null, latencyStdevMs: null, latencyMaxMs: null,
+    p50Ms: null, p75Ms: null, p90Ms: null, p99Ms: null, non2xx: 0,
+    socketErrors: { connect: 0, read: 0, write: 0, timeout: 0 },
+  };
+  let m;
+  if ((m = /^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)/m.exec(out))) {
+    r.requests = Number(m[1]);
+    r.seconds = toMs(m[2] + m[3]) / 1000;
+  }
+  if ((m = /^Requests\/sec:\s*([\d.]+)/m.exec(out))) r.rps = Number(m[1]);
+  if ((m = /^\s*Latency\s+(\S+)\s+(\S+)\s+(\S+)\s+/m.exec(out))) {
+    r.latencyAvgMs = toMs(m[1]); r.latencyStdevMs = toMs(m[2]); r.latencyMaxMs = toMs(m[3]);
+  }
+  for (const [pct, key] of [['50', 'p50Ms'], ['75', 'p75Ms'], ['90', 'p90Ms'], ['99', 'p99Ms']]) {
+    if ((m = new RegExp(`^\\s*${pct}%\\s+(\\S+)`, 'm').exec(out))) r[key] = toMs(m[1]);
+  }
+  if ((m = /Non-2xx or 3xx responses:\s*(\d+)/.exec(out))) r.non2xx = Number(m[1]);
+  if ((m = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out))) {
+    r.socketErrors = { connect: +m[1], read: +m[2], write: +m[3], timeout: +m[4] };
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// one engine x one scenario
+
+async function benchOne(engine, scenario) {
+  const port = await freePort();
+  const prefix = makePrefix(engine.key, port);
+  const url = `http://127.0.0.1:${port}${scenario.path}`;
+  const res = { engine: engine.key, scenario: scenario.name, url, prefix: KEEP ? prefix : undefined, errors: [] };
+  const st = startEngine(engine, prefix);
+  try {
+    // sanity: the engine is up and answers the scenario correctly before we load it
+    const first = await waitReady(st, port, scenario.path);
+    if (first.error) {
+      res.errors.push(`start-up: ${first.error}`);
+      return res;
+    }
+    if (first.status !== 200) res.errors.push(`sanity GET ${scenario.path}: status ${first.status}`);
+    if (first.body !== scenario.body) {
+      res.errors.push(`sanity GET ${scenario.path}: body ${JSON.stringify(first.body)}, expected ${JSON.stringify(scenario.body)}`);
+    }
+
+    if (WARMUP > 0) {
+      const w = await runWrk(url, WARMUP, { latency: false });
+      const wp = parseWrk(w.out);
+      if (w.code !== 0) res.errors.push(`warm-up wrk exited ${w.code}: ${w.out.trim().split('\n').slice(-3).join(' | ')}`);
+      if (wp.non2xx) res.errors.push(`warm-up: ${wp.non2xx} non-2xx/3xx responses`);
+      if (st.exited) { res.errors.push(`engine ${exitText(st)} during warm-up`); return res; }
+    }
+
+    const w = await runWrk(url, DURATION, { latency: true });
+    res.wrkCommand = w.cmd;
+    Object.assign(res, parseWrk(w.out));
+    res.wrkOutput = w.out;
+    if (w.code !== 0) res.errors.push(`wrk exited ${w.code}${w.signal ? ` (${w.signal})` : ''}`);
+    if (res.rps === null) res.errors.push('could not parse Requests/sec from wrk output');
+    if (res.non2xx) res.errors.push(`${res.non2xx} of ${res.requests} responses were not 2xx/3xx`);
+    const se = res.socketErrors;
+    if (se.connect + se.read + se.write + se.timeout) {
+      res.errors.push(`socket errors: connect ${se.connect}, read ${se.read}, write ${se.write}, timeout ${se.timeout}`);
+    }
+    if (st.exited) { res.errors.push(`engine ${exitText(st)} during the run`); return res; }
+
+    // after the load: still answering correctly?
+    const after = await get(port, scenario.path, 2000);
+    if (after.error) res.errors.push(`GET after the run failed: ${after.error}`);
+    else if (after.status !== 200 || after.body !== scenario.body) {
+      res.errors.push(`GET after the run: status ${after.status}, body ${JSON.stringify(after.body)}`);
+    }
+    return res;
+  } finally {
+    await stopEngine(st);
+    if (st.exited && !st.stopping) res.crashed = exitText(st);
+    res.errorLog = readErrorLog(prefix);
+    const out = st.out.trim();
+    if (out) res.engineOutput = out.split('\n').slice(-40);
+    if (!KEEP) fs.rmSync(prefix, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+
+const fmtRps = (n) => (n == null ? '-' : Math.round(n).toLocaleString('en-US'));
+const fmtMs = (n) => (n == null ? '-' : n < 1 ? `${(n * 1000).toFixed(0)}us` : `${n.toFixed(2)}ms`);
+
+function table(rows) {
+  const header = ['scenario', 'reference req/s', 'ngxlua req/s', 'ratio', 'ref avg / p99', 'ngxlua avg / p99', 'errors'];
+  const body = rows.map((r) => [
+    r.scenario, fmtRps(r.reference?.rps), fmtRps(r.ngxlua?.rps),
+    r.ratio == null ? '-' : r.ratio.toFixed(3),
+    r.reference ? `${fmtMs(r.reference.latencyAvgMs)} / ${fmtMs(r.reference.p99Ms)}` : '-',
+    r.ngxlua ? `${fmtMs(r.ngxlua.latencyAvgMs)} / ${fmtMs(r.ngxlua.p99Ms)}` : '-',
+    [['ref', r.reference], ['ours', r.ngxlua]]
+      .map(([k, e]) => (e && e.errors.length ? `${k}: ${e.errors.length}` : null)).filter(Boolean).join(', ') || 'none',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+function gitCommit() {
+  const g = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  return g.status === 0 ? g.stdout.trim() : null;
+}
+
+async function main() {
+  const pre = preflight();
+  const scenarios = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
+  const engines = ENGINES.filter((e) => e.key !== 'reference' || pre.refAvailable);
+  console.log(`bench: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency (warm-up ${WARMUP}s), ` +
+    `scenarios: ${scenarios.map((s) => s.name).join(', ')}; engines run one after the other\n`);
+
+  const rows = [];
+  for (const sc of scenarios) {
+    const row = { scenario: sc.name, path: sc.path, measures: sc.what, reference: null, ngxlua: null, ratio: null };
+    for (const eng of engines) {
+      process.stdout.write(`  ${sc.name.padEnd(6)} ${eng.key.padEnd(9)} ... `);
+      const r = await benchOne(eng, sc);
+      row[eng.key] = r;
+      console.log(r.rps == null ? 'no result' : `${fmtRps(r.rps)} req/s, avg ${fmtMs(r.latencyAvgMs)}, p99 ${fmtMs(r.p99Ms)}` +
+        (r.errors.length ? `  [${r.errors.length} error(s)]` : ''));
+    }
+    if (row.reference?.rps && row.ngxlua?.rps != null) row.ratio = row.ngxlua.rps / row.reference.rps;
+    rows.push(row);
+  }
+
+  console.log(`\n${table(rows)}\n`);
+  console.log('ratio = ngxlua req/s / reference req/s (1.0 = parity, 0.5 = half the throughput)\n');
+
+  // errors and error-log lines, precisely, per engine and scenario
+  let problems = 0;
+  for (const row of rows) {
+    for (const key of ['reference', 'ngxlua']) {
+      const r = row[key];
+      if (!r) continue;
+      const hasLog = r.errorLog.length > 0;
+      if (!r.errors.length && !hasLog && !r.crashed) continue;
+      problems++;
+      console.log(`== ${row.scenario} / ${key}`);
+      for (const e of r.errors) console.log(`   error: ${e}`);
+      if (r.crashed) console.log(`   engine ${r.crashed} without being asked to stop`);
+      if (hasLog) {
+        console.log(`   error.log: ${r.errorLog.length} line(s) at warn or above${r.errorLog.length > 20 ? ' (first 20)' : ''}:`);
+        for (const l of r.errorLog.slice(0, 20)) console.log(`     ${l}`);
+      }
+      if (r.engineOutput && (r.errors.length || r.crashed)) {
+        console.log('   engine stdout/stderr (last lines):');
+        for (const l of r.engineOutput.slice(-15)) console.log(`     ${l}`);
+      }
+    }
+  }
+  if (!problems) console.log('no errors: every response was 2xx, no socket errors, error logs clean');
+
+  const result = {
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}` },
+    versions: { node: process.version, reference: pre.refVersion, wrk: pre.wrkVersion },
+    settings: { duration: DURATION, connections: CONNECTIONS, threads: THREADS, warmup: WARMUP },
+    scenarios: rows.map((row) => ({
+      ...row,
+      reference: row.reference && { ...row.reference, errorLog: row.reference.errorLog.slice(0, 200) },
+      ngxlua: row.ngxlua && { ...row.ngxlua, errorLog: row.ngxlua.errorLog.slice(0, 200) },
+    })),
+  };
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const out = path.join(RESULTS_DIR, 'latest.json');
+  fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`\nresults written to ${path.relative(process.cwd(), out) || out}`);
+}
+
+main().catch((e) => { console.error(e); killLive(); process.exit(1); });
