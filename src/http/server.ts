@@ -275,6 +275,12 @@ class Connection {
         const ex = this.ex;
         if (ex !== null) {
           if (!ex.bodyComplete) {
+            if (ex.ended && (ex.closeAfter || ex.bodyError)) {
+              // e.g. after a 413: no need to wait for the rest of the body
+              this.ex = null;
+              this.closeGracefully();
+              break;
+            }
             if (ex.bodyState === BODY_IDLE) break; // nobody wants it yet
             if (this.bufLen() > 0) {
               const used = ex.feedBody(this.buf, this.off);
@@ -683,6 +689,11 @@ class Exchange implements HttpExchange {
 
   forceClose(): void {
     this.closeAfter = true;
+  }
+
+  terminate(): void {
+    this.ended = true;
+    this.conn.destroy();
   }
 
   onAbort(cb: () => void): void {

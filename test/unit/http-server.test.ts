@@ -474,3 +474,13 @@ test('request fields: addresses, rawHeader, startTime', async () => {
   assert.ok(Math.abs(ex.req.startTime - Date.now()) < 5000);
   assert.ok(ex.bytesSent > 100);
 });
+
+test('413 is sent without waiting for the rest of a large body', async () => {
+  const { port } = await start(echoBody(10));
+  const c = new Client(port);
+  c.send('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n' + 'x'.repeat(100));
+  const t = await c.until((x) => x.endsWith('</html>\r\n'));
+  assert.ok(t.startsWith('HTTP/1.1 413 Request Entity Too Large\r\n'));
+  assert.ok(t.includes('Connection: close'));
+  c.close();
+});
