@@ -360,6 +360,7 @@ function gitCommit() {
 
 async function main() {
   const pre = preflight();
+  const loadBefore = os.loadavg().map((x) => +x.toFixed(2));
   const scenarios = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
   const engines = ENGINES.filter((e) => e.key !== 'reference' || pre.refAvailable);
   console.log(`bench: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency (warm-up ${WARMUP}s), ` +
@@ -405,11 +406,16 @@ async function main() {
     }
   }
   if (!problems) console.log('no errors: every response was 2xx, no socket errors, error logs clean');
+  const load1 = os.loadavg()[0];
+  if (Math.max(loadBefore[0], load1) > os.cpus().length) {
+    console.log(`\nnote: load average was ${loadBefore[0]} before and ${load1.toFixed(2)} after the run on ` +
+      `${os.cpus().length} CPUs; other work competed with the engines, so treat the figures as rough`);
+  }
 
   const result = {
     date: new Date().toISOString(),
     commit: gitCommit(),
-    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}` },
+    host: { loadavgBefore: loadBefore, loadavgAfter: os.loadavg().map((x) => +x.toFixed(2)), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}` },
     versions: { node: process.version, reference: pre.refVersion, wrk: pre.wrkVersion },
     settings: { duration: DURATION, connections: CONNECTIONS, threads: THREADS, warmup: WARMUP },
     scenarios: rows.map((row) => ({
