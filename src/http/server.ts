@@ -531,6 +531,8 @@ class Exchange implements HttpExchange {
   private noBody = false; // HEAD / 204 / 304 / 1xx: drop body bytes
   private chunkedOut = false;
   private abortCbs: Array<() => void> | null = null;
+  /** conn.out entries before this index belong to earlier responses */
+  private outMark = 0;
 
   // request body
   bodyState = BODY_IDLE;
@@ -551,6 +553,7 @@ class Exchange implements HttpExchange {
     this.msie = msie;
     this.bodyComplete = !req.chunked && req.contentLength <= 0;
     this.bodyLeft = req.chunked ? 0 : Math.max(0, req.contentLength);
+    this.outMark = conn.out.length;
   }
 
   // ---------------------------------------------------------------- response
@@ -691,10 +694,23 @@ class Exchange implements HttpExchange {
     this.closeAfter = true;
   }
 
+  /** Drop what this response has not yet written and close the connection at once. */
   terminate(): void {
+    if (this.ended && this.conn.ex !== this) return;
     this.ended = true;
-    this.conn.destroy();
+    this.closeAfter = true;
+    const conn = this.conn;
+    // earlier pipelined responses still queued go out; this one's pending bytes do not
+    if (conn.out.length > this.outMark) {
+      let drop = 0;
+      for (let i = this.outMark; i < conn.out.length; i++) drop += conn.out[i].length;
+      conn.out.length = this.outMark;
+      conn.outLen -= drop;
+    }
+    conn.flush();
+    conn.destroy();
   }
+
 
   onAbort(cb: () => void): void {
     if (this.aborted) {

@@ -484,3 +484,15 @@ test('413 is sent without waiting for the rest of a large body', async () => {
   assert.ok(t.includes('Connection: close'));
   c.close();
 });
+
+test('terminate(): drops the unfinished response and closes at once', async () => {
+  const { port } = await start((ex) => {
+    if (ex.req.uri !== '/t') return hello(ex);
+    ex.sendHead({ status: 200, contentType: 'text/plain', headers: [] });
+    ex.write(Buffer.from('partial'));
+    (ex as HttpExchange & { terminate(): void }).terminate();
+  });
+  const t = await once(port, 'GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /t HTTP/1.1\r\nHost: a\r\n\r\n');
+  assert.ok(t.endsWith('hello /a\n'), t);
+  assert.ok(!t.includes('partial'));
+});
