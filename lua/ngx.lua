@@ -137,7 +137,7 @@ __ngx_req_headers_mt = {
 
 ngx.var = setmetatable({}, { __index = C.var_get, __newindex = C.var_set })
 ngx.header = setmetatable({}, { __index = C.header_get, __newindex = C.header_set })
-ngx.arg = {}
+ngx.arg = setmetatable({}, { __index = C.arg_get, __newindex = C.arg_set })
 
 local worker_pid = C.worker_pid()
 ngx.worker = {

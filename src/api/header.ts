@@ -10,7 +10,7 @@ function readValues(vm: LuaVM, L: number, idx: number): string[] | null {
   if (t === T_STRING || t === T_NUMBER) return [vm.toStr(L, idx)!];
   if (t === T_BOOLEAN) return [vm.toBool(L, idx) ? 'true' : 'false'];
   if (t === T_TABLE) {
-    const n = vm.raw.lua_rawlen(L, idx);
+    const n = Number(vm.raw.lua_rawlen(L, idx));
     const out: string[] = [];
     for (let i = 1; i <= n; i++) {
       vm.raw.lua_rawgeti(L, idx, BigInt(i));

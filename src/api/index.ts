@@ -12,11 +12,12 @@ import { registerLog } from './log.js';
 import { registerMisc } from './misc.js';
 import { registerString } from './string.js';
 import { registerPackage } from './package.js';
+import { registerArg } from './arg.js';
 
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
   for (const reg of [registerOutput, registerControl, registerHeader, registerVar, registerReq, registerTime,
-    registerSleep, registerLog, registerMisc, registerString, registerPackage]) {
+    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg]) {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);

@@ -17,7 +17,7 @@ function pushArgsTable(vm: LuaVM, L: number, args: Array<[Buffer, Buffer | true]
       else vm.pushBytes(L, v);
       vm.raw.lua_rawset(L, t);
     } else if (prev === 5) {
-      const n = vm.raw.lua_rawlen(L, -1);
+      const n = Number(vm.raw.lua_rawlen(L, -1));
       if (v === true) vm.pushBool(L, true);
       else vm.pushBytes(L, v);
       vm.raw.lua_rawseti(L, -2, BigInt(n + 1));
@@ -93,7 +93,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
           vm.pushStr(L, v);
           vm.raw.lua_rawset(L, t);
         } else if (prev === 5) {
-          const k = vm.raw.lua_rawlen(L, -1);
+          const k = Number(vm.raw.lua_rawlen(L, -1));
           vm.pushStr(L, v);
           vm.raw.lua_rawseti(L, -2, BigInt(k + 1));
           vm.pop(L, 2);

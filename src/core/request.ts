@@ -1,6 +1,6 @@
 // Per-request state shared by all phases: the exchange, the matched server and location, the
 // response being built, variables set by `set` or ngx.var, and ngx.ctx.
-import type { HttpExchange, HttpRequest } from '../http/types.js';
+import type { HttpExchange, HttpRequest, ResponseHead } from '../http/types.js';
 import type { LocationConf, ServerConf } from '../conf/model.js';
 import type { LuaPhase } from '../conf/model.js';
 import type { LuaContext } from './thread.js';
@@ -53,6 +53,14 @@ export class HeadersOut {
   }
 }
 
+/** Output filters installed by the pipeline when the location has Lua filters. */
+export interface OutputFilters {
+  /** runs header_filter_by_lua; false when it failed */
+  header?: (r: RequestCtx) => boolean;
+  /** runs body_filter_by_lua on one piece of output; null when it failed */
+  body?: (r: RequestCtx, chunk: Buffer, eof: boolean) => { data: Buffer; eof: boolean } | null;
+}
+
 let connSeq = 0;
 const connNumbers = new WeakMap<object, number>();
 
@@ -69,6 +77,11 @@ export class RequestCtx {
   finalStatus = 0;
   readonly headersOut = new HeadersOut();
   headersSent = false;
+  filters: OutputFilters | null = null;
+  /** a filter failed: the response is cut off */
+  filterFailed = false;
+  /** the head, built when Lua first sent headers, not yet written to the connection */
+  pendingHead: ResponseHead | null = null;
   eofSent = false;
   finalized = false;
   phase: LuaPhase | null = null;
@@ -108,8 +121,21 @@ export class RequestCtx {
     this.outBytes += b.length;
   }
 
-  /** Write queued body bytes to the connection as one piece. Returns false on backpressure. */
-  flushOutput(): boolean {
+  /**
+   * Write the pending head and queued body bytes to the connection. Returns false on
+   * backpressure. HTTP/1.0 responses are held until eof so they can carry Content-Length, as
+   * ngx_lua's lua_http10_buffering does.
+   */
+  flushOutput(eof = false): boolean {
+    if (this.req.version <= 10 && !eof) return true;
+    if (this.pendingHead) {
+      const head = this.pendingHead;
+      this.pendingHead = null;
+      if (eof && (head.contentLength === undefined || head.contentLength < 0) && this.req.version <= 10) {
+        head.contentLength = this.outBytes;
+      }
+      this.ex.sendHead(head);
+    }
     if (this.outBytes === 0) return true;
     const data = this.outQueue.length === 1 ? this.outQueue[0] : Buffer.concat(this.outQueue, this.outBytes);
     this.outQueue = [];
@@ -119,6 +145,20 @@ export class RequestCtx {
 
   get pendingOutput(): number {
     return this.outBytes;
+  }
+
+  /** Whether any byte of the response reached the connection. */
+  get wroteAnything(): boolean {
+    return this.headersSent && this.pendingHead === null;
+  }
+
+  /** Drop unsent output and close the connection now: the response cannot be completed. */
+  terminate(): void {
+    this.outQueue = [];
+    this.outBytes = 0;
+    this.pendingHead = null;
+    this.eofSent = true;
+    this.ex.terminate();
   }
 
   /** Error-log context suffix as nginx writes it for a request. */

@@ -94,7 +94,7 @@ export class Runtime {
       throw new Error('unreachable');
     }
     if (!(CTX_BITS[ctx.kind] & mask)) {
-      this.vm.errorRaw(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
+      this.vm.error(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
     }
     return ctx;
   }
@@ -104,13 +104,13 @@ export class Runtime {
     const ctx = this.current();
     if (!ctx || !ctx.req) {
       if (ctx && ctx.kind !== 'init' && !(CTX_BITS[ctx.kind] & mask)) {
-        this.vm.errorRaw(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
+        this.vm.error(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
       }
       this.vm.error(L, 'no request object found');
       throw new Error('unreachable');
     }
     if (!(CTX_BITS[ctx.kind] & mask)) {
-      this.vm.errorRaw(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
+      this.vm.error(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
     }
     return ctx.req;
   }
@@ -143,7 +143,8 @@ export class Runtime {
       }
       name = '@' + p;
     } else {
-      code = Buffer.from(h.code ?? '', 'latin1');
+      // the conf parser decodes files as UTF-8; give Lua the file's own bytes back
+      code = Buffer.from(h.code ?? '', 'utf8');
     }
     const { vm } = this;
     const L = vm.L;

@@ -57,6 +57,13 @@ export class LuaContext {
   exitCode: number | null = null;
   /** called once, when the entry thread ends (normally, by ngx.exit, or by error) */
   onDone: (o: RunOutcome) => void = () => {};
+  /** body_filter_by_lua: ngx.arg[1] and ngx.arg[2] */
+  arg: { chunk: Buffer; eof: boolean } | null = null;
+  /** set_by_lua: ngx.arg[n] */
+  setArgs: string[] | null = null;
+  /** how many of the entry function's return values to keep (as strings) */
+  wantResults = 0;
+  results: string[] | null = null;
   constructor(
     readonly kind: CtxKind,
     /** the request this handler serves; null for init, init_worker and timers */
@@ -123,6 +130,12 @@ export class Scheduler {
       return;
     }
     if (rc === LUA_OK) {
+      const ctx = th.ctx;
+      if (ctx.wantResults && th === ctx.entry) {
+        const n = vm.top(th.co);
+        ctx.results = [];
+        for (let i = 1; i <= Math.min(n, ctx.wantResults); i++) ctx.results.push(vm.toStr(th.co, i) ?? '');
+      }
       vm.raw.lua_settop(th.co, 0);
       this.finish(th, { kind: 'done' });
       return;

@@ -11,6 +11,7 @@ import type { Runtime } from '../core/runtime.js';
 import { sendEof, sendHeaders, sendSpecial, output } from '../core/output.js';
 import { getVar } from '../core/vars.js';
 import { runRewriteStmts, type RewriteHost } from './rewrite.js';
+import { SyncRunner } from './filters.js';
 
 const MAX_URI_CHANGES = 10;
 
@@ -22,7 +23,10 @@ export class Pipeline {
     runSetByLua: (r, h) => this.runSetByLua(r, h),
   };
 
+  private readonly sync: SyncRunner;
+
   constructor(private readonly rt: Runtime) {
+    this.sync = new SyncRunner(rt);
     rt.sched.afterRun = (th) => {
       const r = th.ctx.req;
       if (r && r.headersSent && !r.eofSent) r.flushOutput();
@@ -55,6 +59,11 @@ export class Pipeline {
     }
     r.loc = m.loc;
     r.captures = m.captures;
+    if (m.named) {
+      if (!r.vars) r.vars = new Map();
+      for (const [k, v] of Object.entries(m.named)) r.vars.set(k, v);
+    }
+    this.installFilters(r);
     const st = runRewriteStmts(this.rewriteHost, r, m.loc.rewrite);
     if (st === 'done') return;
     if (st === 'restart') {
@@ -93,10 +102,8 @@ export class Pipeline {
   /** `return code [text]`: a body with the default type, a redirect page or an error page */
   doReturn(r: RequestCtx, code: number, text: string | undefined): void {
     if (code === 444) {
-      r.ex.forceClose();
-      r.finalized = true;
-      r.ex.end();
-      return;
+      r.terminate();
+      return this.logPhase(r);
     }
     if (text !== undefined && (code === 301 || code === 302 || code === 303 || code === 307 || code === 308)) {
       r.headersOut.set('Location', [text]);
@@ -114,9 +121,28 @@ export class Pipeline {
     this.finalize(r, code);
   }
 
-  private runSetByLua(r: RequestCtx, h: LuaHandler): void {
-    void r;
-    void h;
+  private installFilters(r: RequestCtx): void {
+    const hs = r.loc!.handlers;
+    if (!hs.header_filter && !hs.body_filter) {
+      r.filters = null;
+      return;
+    }
+    r.filters = {
+      header: hs.header_filter ? (req) => this.sync.headerFilter(req, hs.header_filter!) : undefined,
+      body: hs.body_filter ? (req, chunk, eof) => this.sync.bodyFilter(req, hs.body_filter!, chunk, eof) : undefined,
+    };
+  }
+
+  private runSetByLua(r: RequestCtx, h: LuaHandler): boolean {
+    const args = (h.setArgs ?? []).map((t) => expandTemplate(t, (n) => getVar(r, n)));
+    const v = this.sync.setByLua(r, h, args);
+    if (v === null) {
+      this.finalize(r, 500);
+      return false;
+    }
+    if (!r.vars) r.vars = new Map();
+    r.vars.set(h.setVar!, v);
+    return true;
   }
 
   private runLua(r: RequestCtx, phase: LuaPhase & ('rewrite' | 'access' | 'content'), h: LuaHandler, next: () => void): void {
@@ -148,17 +174,16 @@ export class Pipeline {
       rt.logReq('error', `lua entry thread aborted: runtime error: ${o.error}`, r);
       if (!r.headersSent) return this.finalize(r, 500);
       // headers are out: the response cannot become an error; cut the connection
-      r.flushOutput();
-      r.ex.forceClose();
-      return this.finalizeAborted(r);
+      r.terminate();
+      return this.logPhase(r);
     }
     const phase = ctx.kind;
     if (o.kind === 'exit') {
       const code = ctx.exitCode ?? 0;
       if (code === -1) {
-        if (!r.headersSent) return this.finalize(r, 500);
-        r.ex.forceClose();
-        return this.finalizeAborted(r);
+        // ngx.exit(ngx.ERROR): the request is aborted without a response
+        r.terminate();
+        return this.logPhase(r);
       }
       if (code >= 200) {
         if (r.headersSent) {
@@ -205,12 +230,6 @@ export class Pipeline {
       r.ex.discardBody();
     }
     sendSpecial(r, status);
-    this.logPhase(r);
-  }
-
-  private finalizeAborted(r: RequestCtx): void {
-    r.eofSent = true;
-    r.ex.end();
     this.logPhase(r);
   }
 

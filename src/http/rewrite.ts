@@ -10,7 +10,8 @@ export interface RewriteHost {
   finalize(r: RequestCtx, status: number): void;
   /** `return code [text]` */
   respond(r: RequestCtx, code: number, text: string | undefined): void;
-  runSetByLua(r: RequestCtx, h: LuaHandler): void;
+  /** false when it failed and the request was finalized */
+  runSetByLua(r: RequestCtx, h: LuaHandler): boolean;
 }
 
 /**
@@ -61,7 +62,7 @@ export function runRewriteStmts(host: RewriteHost, r: RequestCtx, stmts: Rewrite
       }
       case 'lua_set':
         // set_by_lua: run synchronously (no yielding APIs allowed there)
-        host.runSetByLua(r, s.handler);
+        if (!host.runSetByLua(r, s.handler)) return 'done';
         break;
     }
   }

@@ -69,6 +69,8 @@ export interface HttpExchange {
   discardBody(): void;
   /** close the connection after this response regardless of keep-alive */
   forceClose(): void;
+  /** drop whatever is not yet written and close the connection at once (no last chunk) */
+  terminate(): void;
   /** register a callback for client abort (connection closed/reset before end()) */
   onAbort(cb: () => void): void;
   /** bytes written to the socket for this response (for $bytes_sent) */
