@@ -10,6 +10,7 @@ import { ConfError, type ConfPos } from './errors.js';
 import type {
   ErrorLogConf,
   HttpConf,
+  IfCondition,
   ListenConf,
   LocationConf,
   LocSettings,
@@ -53,6 +54,16 @@ export interface LocBuild {
   conf: LocationConf;
   scope: Scope;
   children: LocBuild[];
+  /** `if` blocks inside this location (nested ones too), in conf order; merged after the location */
+  ifs: IfBuild[];
+}
+
+/** A location-level `if`: its own conf, what was written inside it, and what it inherits from. */
+export interface IfBuild {
+  conf: LocationConf;
+  scope: Scope;
+  /** the location, or the enclosing `if`'s conf */
+  parent: LocationConf;
 }
 
 export interface ServerBuild {
@@ -87,6 +98,8 @@ export interface Ctx {
   scope?: Scope;
   server?: ServerBuild;
   loc?: LocBuild;
+  /** inside a location-level `if`: that if's conf */
+  ifConf?: LocationConf;
 }
 
 export interface DirectiveSpec {
@@ -436,7 +449,7 @@ function locationDirective(d: Directive, body: BlockBody | null, c: Ctx, st: Loa
     line: d.line,
   };
   if (isRegex) conf.regex = compileRegex(pattern, modifier === '~*', pos(d));
-  const lb: LocBuild = { conf, scope: newScope(), children: [] };
+  const lb: LocBuild = { conf, scope: newScope(), children: [], ifs: [] };
   if (parent) {
     parent.children.push(lb);
     parent.conf.locations.push(conf);
@@ -483,6 +496,85 @@ function rewriteDirective(d: Directive, c: Ctx): void {
   // a replacement that is a URL always redirects (302 unless `permanent`)
   if (isRedirectUrl(repl) && flag !== 'permanent') flag = 'redirect';
   sc.rewrite.push({ op: 'rewrite', regex, source, replacement: compileTemplate(repl, pos(d)), flag, file: d.file, line: d.line });
+}
+
+/** Parse an `if` condition the way ngx_http_rewrite_module does (same checks, same wording). */
+function parseIfCondition(d: Directive): IfCondition {
+  const args = d.args.slice();
+  const first = args[0];
+  if (first.length < 1 || first[0] !== '(') fail(d, `invalid condition "${first}"`);
+  let cur = 0;
+  if (first.length === 1) cur = 1;
+  else args[0] = first.slice(1);
+  let last = args.length - 1;
+  const lastArg = args[last];
+  if (lastArg === undefined || lastArg.length < 1 || lastArg[lastArg.length - 1] !== ')') {
+    fail(d, `invalid condition "${lastArg ?? ''}"`);
+  }
+  if (lastArg.length === 1) last--;
+  else args[last] = lastArg.slice(0, -1);
+  if (cur > last) fail(d, 'invalid condition ""');
+  const head = args[cur];
+  if (head.length > 1 && head[0] === '$') {
+    if (cur !== last && cur + 2 !== last) fail(d, `invalid condition "${head}"`);
+    const name = varRefName(d, head);
+    if (cur === last) return { kind: 'var', name };
+    const op = args[cur + 1];
+    const value = args[last];
+    if (op === '=' || op === '!=') return { kind: 'eq', name, value: compileTemplate(value, pos(d)), negate: op === '!=' };
+    if (op === '~' || op === '~*' || op === '!~' || op === '!~*') {
+      const regex = compileRegex(value, op.endsWith('*'), pos(d));
+      return { kind: 'regex', name, regex, negate: op[0] === '!' };
+    }
+    return fail(d, `unexpected "${op}" in condition`);
+  }
+  if ((head.length === 2 && head[0] === '-') || (head.length === 3 && head[0] === '!' && head[1] === '-')) {
+    if (cur + 1 !== last) fail(d, `invalid condition "${head}"`);
+    const t = head[head.length - 1];
+    if (t !== 'f' && t !== 'd' && t !== 'e' && t !== 'x') fail(d, `invalid condition "${head}"`);
+    return { kind: 'file', test: t, path: compileTemplate(args[last], pos(d)), negate: head[0] === '!' };
+  }
+  return fail(d, `invalid condition "${head}"`);
+}
+
+/** `$name` / `${name}` in an `if` head: the variable's name. */
+function varRefName(d: Directive, ref: string): string {
+  const t = compileTemplate(ref, pos(d));
+  if (t.parts.length !== 1 || typeof t.parts[0] === 'string') fail(d, `invalid condition "${ref}"`);
+  return t.parts[0].v.toLowerCase();
+}
+
+function ifDirective(d: Directive, body: BlockBody | null, c: Ctx, st: LoadState): void {
+  const sc = scopeOf(c);
+  const cond = parseIfCondition(d);
+  const inner = newScope();
+  const stmt: RewriteStmt = { op: 'if', cond, body: inner.rewrite, file: d.file, line: d.line };
+  const inLocation = c.type === 'location' || c.type === 'lif';
+  if (inLocation) {
+    const parent = c.ifConf ?? c.loc!.conf;
+    const conf: LocationConf = {
+      modifier: parent.modifier,
+      pattern: parent.pattern,
+      regex: parent.regex,
+      locations: [],
+      parent,
+      rewrite: [],
+      handlers: {},
+      settings: undefined as unknown as LocSettings, // merged after the location
+      file: d.file,
+      line: d.line,
+    };
+    stmt.conf = conf;
+    c.loc!.ifs.push({ conf, scope: inner, parent });
+  }
+  sc.rewrite.push(stmt);
+  body!.read(
+    st.visitor(
+      inLocation
+        ? { type: 'lif', scope: inner, server: c.server, loc: c.loc, ifConf: stmt.conf }
+        : { type: 'sif', scope: inner, server: c.server },
+    ),
+  );
 }
 
 function errorPageDirective(d: Directive, c: Ctx): void {
@@ -813,6 +905,9 @@ const specs: DirectiveSpec[] = [
     },
   },
   setting('resolver_timeout', SL, 'resolverTimeout', 'time'),
+  setting('absolute_redirect', SLI, 'absoluteRedirect', 'flag'),
+  setting('server_name_in_redirect', SLI, 'serverNameInRedirect', 'flag'),
+  setting('port_in_redirect', SLI, 'portInRedirect', 'flag'),
   { name: 'error_page', ctx: SLI, args: [2, Infinity], handler: (d, _b, c) => errorPageDirective(d, c) },
   ignored('access_log', SLI, [1, Infinity]),
   ignored('log_format', HTTP, [2, Infinity]),
@@ -836,13 +931,13 @@ const specs: DirectiveSpec[] = [
   },
   { name: 'return', ctx: SRV | SIF | LOC | LIF, args: [1, 2], handler: (d, _b, c) => returnDirective(d, c) },
   { name: 'rewrite', ctx: SRV | SIF | LOC | LIF, args: [2, 3], handler: (d, _b, c) => rewriteDirective(d, c) },
+  { name: 'if', ctx: SRV | SIF | LOC | LIF, args: [1, Infinity], block: true, handler: ifDirective },
   {
-    name: 'if',
-    ctx: SRV | LOC,
-    args: [1, Infinity],
-    block: true,
-    handler(d) {
-      fail(d, `"if" directive is not supported by ngxlua yet`);
+    name: 'break',
+    ctx: SRV | SIF | LOC | LIF,
+    args: [0, 0],
+    handler(d, _b, c) {
+      scopeOf(c).rewrite.push({ op: 'break', file: d.file, line: d.line });
     },
   },
 

@@ -12,7 +12,9 @@ import {
   type LocBuild,
   type Scope,
 } from './directives.js';
-import type { LocationConf, LocSettings, LuaHandler, LuaPhase, MainConf } from './model.js';
+import type { HttpConf, LocationConf, LocSettings, LuaHandler, LuaPhase, MainConf, RewriteStmt, Template } from './model.js';
+import { compileTemplate } from './template.js';
+import { isBuiltinVar } from './varnames.js';
 import { parseFile, parseString, type Visitor } from './parser.js';
 
 export interface LoadOptions {
@@ -50,6 +52,9 @@ export function defaultSettings(): LocSettings {
     resolver: null,
     resolverTimeout: 30_000,
     errorPages: new Map(),
+    absoluteRedirect: true,
+    serverNameInRedirect: false,
+    portInRedirect: true,
   };
 }
 
@@ -201,6 +206,12 @@ function finishLocations(locs: LocBuild[], parentSettings: LocSettings, parentHa
     l.settings = mergeSettings(parentSettings, lb.scope.settings);
     l.handlers = mergeHandlers(parentHandlers, lb.scope.handlers);
     l.rewrite = lb.scope.rewrite;
+    // location-level `if`s: their conf is the enclosing one's plus what is written inside; the
+    // content handler stays the enclosing one's unless the `if` has its own
+    for (const ib of lb.ifs) {
+      ib.conf.settings = mergeSettings(ib.parent.settings, ib.scope.settings);
+      ib.conf.handlers = { ...ib.parent.handlers, ...ib.scope.handlers };
+    }
     finishLocations(lb.children, l.settings, l.handlers);
   }
 }
@@ -234,5 +245,78 @@ function finishHttp(st: LoadState): void {
     }
     finishLocations(sb.locs, s.settings, s.handlers);
     http.servers.push(s);
+  }
+  checkVariables(http);
+}
+
+// ---- unknown variables ----------------------------------------------------------------
+
+function templateVars(t: Template | undefined, out: string[]): void {
+  if (!t || t.constant) return;
+  for (const p of t.parts) if (typeof p !== 'string') out.push(p.v.toLowerCase());
+}
+
+function handlerVars(h: LuaHandler | undefined, out: string[]): void {
+  if (!h) return;
+  if (h.form === 'file' && h.path) {
+    try {
+      templateVars(compileTemplate(h.path), out);
+    } catch {
+      /* a path the runtime takes literally */
+    }
+  }
+  for (const a of h.setArgs ?? []) templateVars(a, out);
+}
+
+function stmtVars(stmts: RewriteStmt[], out: string[]): void {
+  for (const s of stmts) {
+    switch (s.op) {
+      case 'set':
+        templateVars(s.value, out);
+        break;
+      case 'return':
+        templateVars(s.text, out);
+        break;
+      case 'rewrite':
+        templateVars(s.replacement, out);
+        break;
+      case 'lua_set':
+        handlerVars(s.handler, out);
+        break;
+      case 'if':
+        if (s.cond.kind === 'file') templateVars(s.cond.path, out);
+        else out.push(s.cond.name);
+        if (s.cond.kind === 'eq') templateVars(s.cond.value, out);
+        stmtVars(s.body, out);
+        if (s.conf) for (const h of Object.values(s.conf.handlers)) handlerVars(h, out);
+        break;
+      case 'break':
+        break;
+    }
+  }
+}
+
+function locationVars(locs: LocationConf[], out: string[]): void {
+  for (const l of locs) {
+    stmtVars(l.rewrite, out);
+    for (const h of Object.values(l.handlers)) handlerVars(h, out);
+    locationVars(l.locations, out);
+  }
+}
+
+/**
+ * nginx resolves every `$name` a conf uses once the whole conf is read, and refuses names that
+ * are neither built in nor declared (by `set` or `set_by_lua*`), without a file position.
+ */
+function checkVariables(http: HttpConf): void {
+  const used: string[] = [];
+  for (const s of http.servers) {
+    stmtVars(s.rewrite, used);
+    for (const h of Object.values(s.handlers)) handlerVars(h, used);
+    locationVars(s.locations, used);
+  }
+  const declared = new Set([...http.declaredVars].map((n) => n.toLowerCase()));
+  for (const name of used) {
+    if (!declared.has(name) && !isBuiltinVar(name)) throw new ConfError(`unknown "${name}" variable`);
   }
 }

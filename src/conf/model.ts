@@ -49,7 +49,27 @@ export type RewriteStmt =
   | { op: 'set'; name: string; value: Template; file: string; line: number }
   | { op: 'return'; code: number; text?: Template; file: string; line: number }
   | { op: 'rewrite'; regex: RegExp; source: string; replacement: Template; flag: '' | 'last' | 'break' | 'redirect' | 'permanent'; file: string; line: number }
-  | { op: 'lua_set'; handler: LuaHandler };
+  | { op: 'lua_set'; handler: LuaHandler }
+  /**
+   * `if (cond) { ... }`: when the condition holds, `body` runs and then the statements after the
+   * `if` go on. In a location, a true `if` also switches the request to `conf` (the location's
+   * settings and handlers merged with the ones written inside the `if`); server-level `if`s have
+   * no `conf`.
+   */
+  | { op: 'if'; cond: IfCondition; body: RewriteStmt[]; conf?: LocationConf; file: string; line: number }
+  /** `break`: stop running rewrite-module statements in this phase */
+  | { op: 'break'; file: string; line: number };
+
+/** The condition of an `if`, as nginx's rewrite module compiles it. */
+export type IfCondition =
+  /** `($var)`: true unless the value is empty or "0" */
+  | { kind: 'var'; name: string }
+  /** `($var = value)` / `($var != value)` */
+  | { kind: 'eq'; name: string; value: Template; negate: boolean }
+  /** `($var ~ re)`, `~*`, `!~`, `!~*`; a match sets the captures `$1`... */
+  | { kind: 'regex'; name: string; regex: RegExp; negate: boolean }
+  /** `(-f path)`, `-d`, `-e`, `-x` and their `!` forms */
+  | { kind: 'file'; test: 'f' | 'd' | 'e' | 'x'; path: Template; negate: boolean };
 
 /** Settings that merge http -> server -> location. */
 export interface LocSettings {
@@ -83,6 +103,12 @@ export interface LocSettings {
   root?: string;
   /** `index` files */
   index?: string[];
+  /** absolute_redirect (on): relative `return`/`rewrite` redirects get scheme://host[:port] */
+  absoluteRedirect: boolean;
+  /** server_name_in_redirect (off): the host of such redirects is the first server_name, not Host */
+  serverNameInRedirect: boolean;
+  /** port_in_redirect (on): add the port unless it is 80 */
+  portInRedirect: boolean;
 }
 
 export interface LocationConf {

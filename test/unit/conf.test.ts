@@ -214,7 +214,13 @@ test('rewrite-module errors', () => {
   assert.equal(err('events {}\nhttp { server { set $x "a$"; } }\n'), E('invalid variable name', 2));
   assert.equal(err('events {}\nhttp { server { location / { set_by_lua_block x { return 1 } } } }\n'), E('invalid variable name "x"', 2));
   assert.equal(err('events {}\nhttp { server { location / { set_by_lua $x ; } } }\n'), E('invalid number of arguments in "set_by_lua" directive', 2));
-  assert.match(err('events {}\nhttp { server { if ($a) { } } }\n'), /"if" directive is not supported/);
+  assert.equal(err('events {}\nhttp { server { location / { if ($arg_a == 1) { } } } }\n'), E('unexpected "==" in condition', 2));
+  assert.equal(err('events {}\nhttp { server { location / { if ($arg_a = 1 { } } } }\n'), E('invalid condition "1"', 2));
+  assert.equal(err('events {}\nhttp { server { location / { if (-q /x) { } } } }\n'), E('invalid condition "-q"', 2));
+  assert.equal(err('events {}\nhttp { server { location / { if (x) { } } } }\n'), E('invalid condition "x"', 2));
+  assert.equal(err('events {}\nhttp { server { location / { if ($arg_a) { location /x { } } } } }\n'), E('"location" directive is not allowed here', 2));
+  assert.equal(err('events {}\nhttp { server { if ($arg_a) { content_by_lua_block { } } } }\n'), E('"content_by_lua_block" directive is not allowed here', 2));
+  assert.equal(err('events {}\nhttp { server { location / { break x; } } }\n'), E('invalid number of arguments in "break" directive', 2));
 });
 
 test('lua handler duplicates and empty code', () => {
@@ -351,7 +357,7 @@ http {
     }
     location /s {
       rewrite_by_lua_block { }
-      set $a "x\${b}y";
+      set $a "x\${host}y";
       set_by_lua_block $res { return ngx.arg[1] }
       set_by_lua $r2 'return ngx.arg[1] .. ngx.arg[2]' $a "lit";
       content_by_lua
@@ -390,7 +396,7 @@ http {
   assert.deepEqual(sl.rewrite.map((r) => r.op), ['set', 'lua_set', 'lua_set']);
   const set = sl.rewrite[0];
   assert.ok(set.op === 'set');
-  assert.deepEqual(set.value.parts, ['x', { v: 'b' }, 'y']);
+  assert.deepEqual(set.value.parts, ['x', { v: 'host' }, 'y']);
   const ls = sl.rewrite[2];
   assert.ok(ls.op === 'lua_set');
   assert.equal(ls.handler.setVar, 'r2');
