@@ -4,6 +4,7 @@ local C = ...
 local rawset, setmetatable, type, tostring = rawset, setmetatable, type, tostring
 
 ---------------------------------------------------------------- Lua 5.1 / LuaJIT compatibility
+error = C.error
 unpack = unpack or table.unpack
 loadstring = loadstring or load
 table.getn = table.getn or function(t) return #t end
@@ -83,6 +84,14 @@ package.loaded.ngx = ngx
 
 ngx.OK, ngx.ERROR, ngx.AGAIN, ngx.DONE, ngx.DECLINED = 0, -1, -2, -4, -5
 ngx.null = C.null()
+do
+    -- LuaJIT prints the NULL light userdata as "userdata: NULL"
+    local raw_tostring, null = tostring, ngx.null
+    tostring = function(v)
+        if v == null then return "userdata: NULL" end
+        return raw_tostring(v)
+    end
+end
 
 ngx.HTTP_GET, ngx.HTTP_HEAD, ngx.HTTP_PUT, ngx.HTTP_POST, ngx.HTTP_DELETE = 2, 4, 16, 8, 32
 ngx.HTTP_OPTIONS, ngx.HTTP_MKCOL, ngx.HTTP_COPY, ngx.HTTP_MOVE = 512, 64, 128, 256
@@ -108,6 +117,7 @@ ngx.WARN, ngx.NOTICE, ngx.INFO, ngx.DEBUG = 5, 6, 7, 8
 
 ngx.say, ngx.print, ngx.flush, ngx.eof = C.say, C.print, C.flush, C.eof
 ngx.send_headers, ngx.exit, ngx.sleep, ngx.log = C.send_headers, C.exit, C.sleep, C.log
+ngx.redirect, ngx.exec = C.redirect, C.exec
 _G.print = C.print_log
 ngx.now, ngx.time, ngx.update_time, ngx.today = C.now, C.time, C.update_time, C.today
 ngx.localtime, ngx.utctime, ngx.http_time = C.localtime, C.utctime, C.http_time
@@ -125,6 +135,7 @@ ngx.req = {
     set_uri_args = C.req_set_uri_args, get_post_args = C.req_get_post_args,
     read_body = C.req_read_body, discard_body = C.req_discard_body,
     get_body_data = C.req_get_body_data, get_body_file = C.req_get_body_file,
+    set_header = C.req_set_header, clear_header = C.req_clear_header,
 }
 ngx.req.get_query_args = ngx.req.get_uri_args
 
@@ -133,6 +144,13 @@ __ngx_req_headers_mt = {
         if type(k) ~= "string" then return nil end
         return rawget(t, (k:lower():gsub("_", "-")))
     end,
+}
+
+ngx.resp = { get_headers = C.resp_get_headers }
+
+ngx.timer = {
+    at = C.timer_at, every = C.timer_every,
+    running_count = C.timer_running_count, pending_count = C.timer_pending_count,
 }
 
 ngx.var = setmetatable({}, { __index = C.var_get, __newindex = C.var_set })
@@ -152,8 +170,7 @@ ngx.config = {
     subsystem = "http",
     ngx_lua_version = 10023,
     nginx_version = 1022001,
-    debug = false,
-    is_console = false,
+    debug = true,
     prefix = function() return prefix end,
     nginx_configure = function() return "" end,
 }

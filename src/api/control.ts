@@ -1,6 +1,27 @@
 // ngx.exit and ngx.status
 import { CTX_OUTPUT, CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
-import type { JsLuaFn } from '../lua/vm.js';
+import { T_NIL, T_NUMBER, T_STRING, T_TABLE, type JsLuaFn, type LuaVM } from '../lua/vm.js';
+
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
+
+/** Query args given as a string, number or table (through ngx.encode_args); null for none. */
+export function argsValue(vm: LuaVM, L: number, idx: number, fname: string): string | null {
+  const t = vm.type(L, idx);
+  if (t === T_NIL || t < 0) return null;
+  if (t === T_STRING || t === T_NUMBER) return vm.toStr(L, idx);
+  if (t === T_TABLE) {
+    vm.getGlobal(L, 'ngx');
+    vm.getField(L, -1, 'encode_args');
+    vm.raw.lua_pushvalue(L, idx);
+    vm.raw.lua_callk(L, 1, 1, 0, 0);
+    const s = vm.toStr(L, -1) ?? '';
+    vm.pop(L, 2);
+    return s;
+  }
+  void fname;
+  vm.error(L, `string, number, or table expected, but got ${vm.typeName(L, idx)}`);
+  return null;
+}
 
 export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
@@ -17,6 +38,42 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
       if (ctx.kind === 'header_filter') return 0;
       return rt.sched.yieldExit(L);
     },
+    redirect: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      const ctx = rt.current()!;
+      const uri = vm.toStr(L, 1);
+      if (uri === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
+      const status = vm.type(L, 2) > 0 ? Math.trunc(vm.toNumber(L, 2)) : 302;
+      if (!REDIRECT_CODES.has(status)) {
+        return vm.error(L, 'only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed');
+      }
+      if (r.headersSent) return vm.error(L, 'attempt to call ngx.redirect after sending out the headers');
+      for (let i = 0; i < uri.length; i++) {
+        const c = uri.charCodeAt(i);
+        if (c < 0x20 || c === 0x7f) return vm.error(L, `unsafe byte "0x${c.toString(16).padStart(2, '0')}" in redirect uri "${uri}"`);
+      }
+      r.headersOut.set('Location', [uri]);
+      ctx.exitCode = status;
+      return rt.sched.yieldExit(L);
+    },
+    exec: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      const ctx = rt.current()!;
+      const uri = vm.toStr(L, 1);
+      if (uri === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
+      if (uri === '') return vm.error(L, 'The uri argument is empty');
+      let args = argsValue(vm, L, 2, 'exec');
+      if (r.headersSent) return vm.error(L, 'attempt to call ngx.exec after sending out response headers');
+      let path = uri;
+      const q = uri.indexOf('?');
+      if (q >= 0 && !uri.startsWith('@')) {
+        path = uri.slice(0, q);
+        args = args === null ? uri.slice(q + 1) : `${uri.slice(q + 1)}&${args}`;
+      }
+      ctx.exec = { uri: path, args: args ?? '' };
+      ctx.exitCode = 0;
+      return rt.sched.yieldExit(L);
+    },
     get_status: (L) => {
       const r = rt.req(L, CTX_REQ);
       vm.raw.lua_pushinteger(L, BigInt(r.finalStatus && r.eofSent ? r.finalStatus : r.status));
@@ -28,6 +85,8 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
         rt.logReq('error', 'attempt to set ngx.status after sending out response headers', r);
         return 0;
       }
+      const t = vm.type(L, 1);
+      if (t !== 3 && t !== 4 && t !== 0) return vm.error(L, `bad argument #3 to '__newindex' (number expected, got ${vm.typeName(L, 1)})`);
       const n = vm.toNumberOrNull(L, 1);
       let st: number;
       if (n === null) {

@@ -49,6 +49,53 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       }
       return 1;
     },
+    resp_get_headers: (L) => {
+      const r = rt.req(L, CTX_REQ & ~Ctx.SET);
+      let max = vm.type(L, 1) > 0 ? vm.toNumber(L, 1) : 100;
+      if (max <= 0) max = Infinity;
+      const raw = vm.toBool(L, 2);
+      const h = r.headersOut;
+      const all: Array<[string, string]> = [];
+      if (h.contentType !== null) all.push(['Content-Type', h.contentType]);
+      if (h.contentLength >= 0) all.push(['Content-Length', String(h.contentLength)]);
+      all.push(...h.list);
+      const list = all.length > max ? all.slice(0, max) : all;
+      vm.raw.lua_createtable(L, 0, list.length);
+      const t = vm.top(L);
+      for (const [n, v] of list) {
+        const k = raw ? n : n.toLowerCase();
+        vm.pushStr(L, k);
+        const prev = vm.raw.lua_rawget(L, t);
+        if (prev === 0) {
+          vm.pop(L);
+          vm.pushStr(L, k);
+          vm.pushStr(L, v);
+          vm.raw.lua_rawset(L, t);
+        } else if (prev === 5) {
+          vm.pushStr(L, v);
+          vm.raw.lua_rawseti(L, -2, vm.raw.lua_rawlen(L, -2) + 1n);
+          vm.pop(L);
+        } else {
+          vm.raw.lua_createtable(L, 2, 0);
+          vm.raw.lua_rotate(L, -2, 1);
+          vm.raw.lua_rawseti(L, -2, 1n);
+          vm.pushStr(L, v);
+          vm.raw.lua_rawseti(L, -2, 2n);
+          vm.pushStr(L, k);
+          vm.raw.lua_rotate(L, -2, 1);
+          vm.raw.lua_rawset(L, t);
+        }
+      }
+      if (!raw) {
+        vm.getGlobal(L, '__ngx_req_headers_mt');
+        vm.raw.lua_setmetatable(L, t);
+      }
+      if (all.length > max) {
+        vm.pushStr(L, 'truncated');
+        return 2;
+      }
+      return 1;
+    },
     header_set: (L) => {
       const r = rt.req(L, CTX_REQ & ~Ctx.SET);
       let name = vm.toStr(L, 2);

@@ -13,11 +13,13 @@ import { registerMisc } from './misc.js';
 import { registerString } from './string.js';
 import { registerPackage } from './package.js';
 import { registerArg } from './arg.js';
+import { registerBase } from './base.js';
+import { registerTimer } from './timer.js';
 
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
   for (const reg of [registerOutput, registerControl, registerHeader, registerVar, registerReq, registerTime,
-    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg]) {
+    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerBase, registerTimer]) {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);

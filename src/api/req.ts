@@ -2,6 +2,8 @@
 import { CTX_OUTPUT, CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
 import { decodeArgs } from '../util/uri.js';
 import type { JsLuaFn, LuaVM } from '../lua/vm.js';
+import type { RequestCtx } from '../core/request.js';
+import { argsValue } from './control.js';
 
 /** Push a Lua table from decoded args: repeated keys become arrays, bare keys `true`. */
 function pushArgsTable(vm: LuaVM, L: number, args: Array<[Buffer, Buffer | true]>): void {
@@ -35,6 +37,15 @@ function pushArgsTable(vm: LuaVM, L: number, args: Array<[Buffer, Buffer | true]
   }
 }
 
+/** Replace a request header (ngx.req.set_header / clear_header): `_` and case are ignored. */
+function setReqHeader(r: RequestCtx, name: string, vals: string[]): void {
+  const key = name.toLowerCase().replace(/_/g, '-');
+  const hs = r.req.headers.filter(([n]) => n.toLowerCase() !== key);
+  for (const v of vals) hs.push([name.replace(/_/g, '-'), v]);
+  r.req.headers = hs;
+  if (key === 'host') r.req.host = (vals[0] ?? '').toLowerCase().replace(/:\d+$/, '');
+}
+
 function maxArg(vm: LuaVM, L: number, idx: number, def: number): number {
   if (vm.type(L, idx) <= 0) return def;
   const n = vm.toNumberOrNull(L, idx);
@@ -46,7 +57,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
   return {
     req_get_method: (L) => {
       const r = rt.req(L, CTX_REQ);
-      vm.pushStr(L, r.req.method);
+      vm.pushStr(L, r.method);
       return 1;
     },
     req_http_version: (L) => {
@@ -131,9 +142,35 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
     },
     req_set_uri_args: (L) => {
       const r = rt.req(L, CTX_REQ);
-      const s = vm.toStr(L, 1);
-      if (s === null) return vm.argError(L, 1, 'string expected');
-      r.args = s;
+      r.args = argsValue(vm, L, 1, 'set_uri_args') ?? '';
+      return 0;
+    },
+    req_set_header: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      const name = vm.toStr(L, 1);
+      if (name === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
+      const vals: string[] = [];
+      const t = vm.type(L, 2);
+      if (t === 5) {
+        const n = Number(vm.raw.lua_rawlen(L, 2));
+        for (let i = 1; i <= n; i++) {
+          vm.raw.lua_rawgeti(L, 2, BigInt(i));
+          const s = vm.toStr(L, -1);
+          vm.pop(L);
+          if (s !== null) vals.push(s);
+        }
+      } else if (t > 0) {
+        const s = vm.toStr(L, 2);
+        if (s !== null) vals.push(s);
+      }
+      setReqHeader(r, name, vals);
+      return 0;
+    },
+    req_clear_header: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      const name = vm.toStr(L, 1);
+      if (name === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
+      setReqHeader(r, name, []);
       return 0;
     },
     req_get_post_args: (L) => {
@@ -141,9 +178,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       let max = maxArg(vm, L, 1, 100);
       if (max <= 0) max = Infinity;
       if (r.body === undefined) {
-        vm.raw.lua_pushnil(L);
-        vm.pushStr(L, 'request body not read');
-        return 2;
+        return vm.error(L, 'no request body found; maybe you should turn on lua_need_request_body?');
       }
       const args = decodeArgs(r.body ?? Buffer.alloc(0), max);
       pushArgsTable(vm, L, args);

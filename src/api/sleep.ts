@@ -7,11 +7,11 @@ export function registerSleep(rt: Runtime): Record<string, JsLuaFn> {
   return {
     sleep: (L) => {
       rt.check(L, CTX_YIELDABLE);
+      const nargs = vm.top(L);
+      if (nargs !== 1) return vm.error(L, `attempt to pass ${nargs} arguments, but accepted 1`);
       const n = vm.toNumberOrNull(L, 1);
-      if (n === null || vm.type(L, 1) !== 3 && vm.type(L, 1) !== 4) {
-        return vm.argError(L, 1, 'number expected, got ' + (vm.type(L, 1) <= 0 ? 'no value' : 'string'));
-      }
-      if (n < 0) return vm.errorRaw(L, 'invalid sleeping time');
+      if (n === null) return vm.argError(L, 1, `number expected, got ${vm.typeName(L, 1)}`);
+      if (n < 0) return vm.error(L, `invalid sleep duration "${Math.trunc(n * 1000)}"`);
       const th = rt.sched.current!;
       const ms = Math.round(n * 1000);
       const fire = () => rt.sched.resume(th);

@@ -24,12 +24,12 @@ export function nowMs(): number {
 export function registerTime(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   const secArg = (L: number, fname: string): number | null => {
-    const n = vm.toNumberOrNull(L, 1);
-    if (n === null) {
-      vm.error(L, `bad argument #1 to '${fname}' (number expected, got ${vm.type(L, 1) === 0 ? 'nil' : 'string'})`);
+    void fname;
+    if (vm.type(L, 1) !== 3) {
+      vm.error(L, 'number argument only');
       return null;
     }
-    return Math.trunc(n);
+    return Math.trunc(vm.toNumber(L, 1));
   };
   return {
     now: (L) => {

@@ -5,9 +5,15 @@ import { T_NIL, type JsLuaFn } from '../lua/vm.js';
 
 export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
+  // ngx.var is an FFI API in lua-resty-core: outside a request it speaks of "the current context"
+  const reqOf = (L: number) => {
+    const ctx = rt.current();
+    if (ctx && !ctx.req && ctx.kind !== 'init') vm.error(L, 'API disabled in the current context');
+    return rt.req(L, CTX_REQ);
+  };
   return {
     var_get: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = reqOf(L);
       const key = vm.toStr(L, 2);
       if (key === null) return vm.errorRaw(L, 'bad variable name');
       const v = getVar(r, key.toLowerCase());
@@ -16,7 +22,7 @@ export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     var_set: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = reqOf(L);
       const key = vm.toStr(L, 2);
       if (key === null) return vm.errorRaw(L, 'bad variable name');
       const name = key.toLowerCase();
@@ -28,7 +34,7 @@ export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
       const res = setVar(r, rt.http.declaredVars, name, value);
       if (res === 'not_changeable') return vm.error(L, `variable "${name}" not changeable`);
       if (res === 'not_found') {
-        return vm.error(L, `variable "${name}" not found for writing; maybe it is a built-in variable that is not changeable or you forgot to use "set $${name} '';" in the config to define it first`);
+        return vm.error(L, `variable "${name}" not found for writing; maybe it is a built-in variable that is not changeable or you forgot to use "set $${name} '';" in the config file to define it first`);
       }
       return 0;
     },

@@ -88,6 +88,11 @@ export class RequestCtx {
   /** request body: undefined = not read, null = read and empty / discarded */
   body: Buffer | null | undefined = undefined;
   bodyError: number | null = null;
+  /** reached through an internal redirect (ngx.exec, error_page) */
+  internal = false;
+  errorPageDone = false;
+  /** the method after an error_page redirect turned it into GET */
+  method: string;
   /** the Lua handler context running for this request, if any */
   current: LuaContext | null = null;
   /** internal redirect / rewrite restarts; nginx stops at 10 */
@@ -105,6 +110,7 @@ export class RequestCtx {
   ) {
     this.req = ex.req;
     this.uri = ex.req.uri;
+    this.method = ex.req.method;
     this.args = ex.req.args;
     const conn = (ex as unknown as { conn?: object }).conn ?? ex;
     let n = connNumbers.get(conn);
@@ -143,6 +149,11 @@ export class RequestCtx {
     return this.ex.write(data);
   }
 
+  /** whether the request URI had a `?` (or ngx.var.args was set) */
+  hasArgs(): boolean {
+    return this.args !== '' || this.req.requestUri.includes('?');
+  }
+
   get pendingOutput(): number {
     return this.outBytes;
   }
@@ -162,8 +173,9 @@ export class RequestCtx {
   }
 
   /** Error-log context suffix as nginx writes it for a request. */
-  logContext(): { connection: number; client: string; server: string; request: string; host?: string } {
+  logContext(): { connection: number; client: string; server: string; request: string; host?: string; action?: string } {
     const r = this.req;
+    const action = this.phase === 'log' ? 'logging request' : undefined;
     const hostHdr = r.headers.find(([n]) => n.length === 4 && n.toLowerCase() === 'host');
     return {
       connection: this.connNumber,
@@ -171,6 +183,7 @@ export class RequestCtx {
       server: this.server.serverNames[0] ?? '',
       request: `${r.method} ${r.requestUri} ${r.protocol}`,
       host: hostHdr ? hostHdr[1] : undefined,
+      action,
     };
   }
 }

@@ -64,6 +64,8 @@ export class Runtime {
   initCtx: LuaContext | null = null;
   readonly startedAt = Date.now();
   exiting = false;
+  /** set by the timer API */
+  timers: { expireAll(): void; pending: Set<unknown>; running: number } | null = null;
 
   constructor(
     readonly vm: LuaVM,

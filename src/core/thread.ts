@@ -57,6 +57,8 @@ export class LuaContext {
   exitCode: number | null = null;
   /** called once, when the entry thread ends (normally, by ngx.exit, or by error) */
   onDone: (o: RunOutcome) => void = () => {};
+  /** ngx.exec: the internal redirect to perform when the handler has ended */
+  exec: { uri: string; args?: string } | null = null;
   /** body_filter_by_lua: ngx.arg[1] and ngx.arg[2] */
   arg: { chunk: Buffer; eof: boolean } | null = null;
   /** set_by_lua: ngx.arg[n] */
@@ -141,7 +143,7 @@ export class Scheduler {
       return;
     }
     const msg = this.errorMessage(th.co);
-    const tb = vm.traceback(vm.L, th.co, 0);
+    const tb = luajitTraceback(vm.traceback(vm.L, th.co, 0));
     this.finish(th, { kind: 'error', error: `${msg}\n${tb.replace(/^stack traceback:\n/, 'stack traceback:\ncoroutine 0:\n')}` });
   }
 
@@ -150,9 +152,7 @@ export class Scheduler {
     const { vm } = this;
     const t = vm.type(co, -1);
     if (t === 4 || t === 3) return luajitWording(vm.toStr(co, -1) ?? '');
-    if (t === 0) return 'nil';
-    if (t === 5) return 'table: ' + vm.raw.lua_topointer(co, -1).toString(16).padStart(14, '0x0000');
-    return `(error object is a ${['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'][t] ?? 'unknown'} value)`;
+    return 'unknown reason';
   }
 
   /** Kill a thread's pending operation and mark it dead. */
@@ -221,4 +221,11 @@ export function luajitWording(msg: string): string {
     /attempt to (index|call|perform arithmetic on|concatenate|get length of|compare) an? (\w+) value \((local|global|field|upvalue|method|constant) '([^']*)'\)/,
     (_m, op: string, type: string, kind: string, name: string) => `attempt to ${op} ${kind === 'constant' ? 'local' : kind} '${name}' (a ${type} value)`,
   );
+}
+
+/** Lua 5.4 traceback lines in LuaJIT's words: every named function is "function 'name'". */
+export function luajitTraceback(tb: string): string {
+  return tb
+    .replace(/in (?:local|upvalue|field|method) '([^']+)'/g, "in function '$1'")
+    .replace(/in function '(?:[\w]+\.)+(\w+)'/g, "in function '$1'");
 }

@@ -23,8 +23,9 @@ function findArg(args: string, name: string): string | null {
     if (end < 0) end = args.length;
     const eq = args.indexOf('=', start);
     const keyEnd = eq >= 0 && eq < end ? eq : end;
-    if (keyEnd - start === ln.length && args.slice(start, keyEnd).toLowerCase() === ln) {
-      return keyEnd === end ? '' : args.slice(keyEnd + 1, end);
+    // nginx matches `name=` only: a bare key has no value
+    if (keyEnd < end && keyEnd - start === ln.length && args.slice(start, keyEnd).toLowerCase() === ln) {
+      return args.slice(keyEnd + 1, end);
     }
     start = end + 1;
   }
@@ -59,13 +60,13 @@ export function getVar(r: RequestCtx, name: string): string | null {
       return r.uri;
     case 'args':
     case 'query_string':
-      return r.args;
+      return r.args === '' && !r.hasArgs() ? null : r.args;
     case 'is_args':
       return r.args ? '?' : '';
     case 'request_uri':
       return q.requestUri;
     case 'request_method':
-      return q.method;
+      return r.method;
     case 'request':
       return `${q.method} ${q.requestUri} ${q.protocol}`;
     case 'server_protocol':
@@ -99,7 +100,8 @@ export function getVar(r: RequestCtx, name: string): string | null {
     case 'content_type':
       return headerValues(r, 'content_type')[0] ?? null;
     case 'content_length':
-      return headerValues(r, 'content_length')[0] ?? null;
+      // once a chunked body is read nginx knows its length
+      return headerValues(r, 'content_length')[0] ?? (r.req.chunked && r.body !== undefined ? String(r.body?.length ?? 0) : null);
     case 'request_body':
       return r.body ? r.body.toString('latin1') : null;
     case 'body_bytes_sent':
@@ -117,8 +119,8 @@ export function getVar(r: RequestCtx, name: string): string | null {
   }
   if (name.startsWith('arg_')) return findArg(r.args, name.slice(4));
   if (name.startsWith('http_')) {
-    const vals = headerValues(r, name.slice(5));
-    return vals.length ? vals.join(', ') : null;
+    // nginx 1.22 keeps only the first of repeated headers (1.23 joins them)
+    return headerValues(r, name.slice(5))[0] ?? null;
   }
   if (name.startsWith('cookie_')) return findCookie(r, name.slice(7));
   if (name.startsWith('sent_http_')) {

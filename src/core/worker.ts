@@ -102,6 +102,7 @@ export class Worker {
   /** Stop accepting; graceful waits for in-flight requests. */
   async stop(graceful: boolean): Promise<void> {
     this.rt.exiting = true;
+    if (graceful) this.rt.timers?.expireAll();
     if (graceful) await Promise.all(this.servers.map((s) => s.close()));
     else for (const s of this.servers) void s.close();
   }

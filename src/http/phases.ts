@@ -3,7 +3,7 @@
 // for ngx.exit in each phase.
 import type { HttpExchange } from './types.js';
 import type { LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
-import { findLocation, selectServer } from '../conf/match.js';
+import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
 import { compileTemplate, expandTemplate } from '../conf/template.js';
 import { RequestCtx } from '../core/request.js';
 import { LuaContext, type RunOutcome } from '../core/thread.js';
@@ -37,9 +37,50 @@ export class Pipeline {
     const server = selectServer(servers, ex.req.host);
     const r = new RequestCtx(ex, server);
     ex.onAbort(() => this.abort(r));
-    const st = runRewriteStmts(this.rewriteHost, r, server.rewrite);
+    this.serverRewrite(r);
+  }
+
+  private serverRewrite(r: RequestCtx): void {
+    const st = runRewriteStmts(this.rewriteHost, r, r.server.rewrite);
     if (st === 'done') return;
     this.findLoc(r);
+  }
+
+  /**
+   * nginx's internal redirect (ngx.exec, error_page): a new URI (or `@name`) goes through the
+   * server rewrite phase and location matching again; ngx.ctx starts afresh.
+   */
+  internalRedirect(r: RequestCtx, uri: string, args?: string): void {
+    r.uriChanges++;
+    if (r.uriChanges > MAX_URI_CHANGES) {
+      this.rt.logReq('error', `rewrite or internal redirection cycle while internally redirecting to "${uri}"`, r);
+      return this.finalize(r, 500);
+    }
+    if (r.ctxRef) {
+      this.rt.vm.unref(r.ctxRef);
+      r.ctxRef = 0;
+    }
+    r.internal = true;
+    if (uri.startsWith('@')) {
+      const loc = findNamedLocation(r.server, uri);
+      if (!loc) {
+        this.rt.logReq('error', `named location "${uri}" not found`, r);
+        return this.finalize(r, 500);
+      }
+      r.loc = loc;
+      this.installFilters(r);
+      const st = runRewriteStmts(this.rewriteHost, r, loc.rewrite);
+      if (st === 'done') return;
+      if (st === 'restart') return this.findLoc(r);
+      return this.phase(r, 'rewrite');
+    }
+    const q = uri.indexOf('?');
+    if (q >= 0) {
+      r.args = uri.slice(q + 1);
+      uri = uri.slice(0, q);
+    } else if (args !== undefined) r.args = args;
+    r.uri = uri;
+    this.serverRewrite(r);
   }
 
   private abort(r: RequestCtx): void {
@@ -178,6 +219,10 @@ export class Pipeline {
       return this.logPhase(r);
     }
     const phase = ctx.kind;
+    if (o.kind === 'exit' && ctx.exec) {
+      const { uri, args } = ctx.exec;
+      return this.internalRedirect(r, uri, args);
+    }
     if (o.kind === 'exit') {
       const code = ctx.exitCode ?? 0;
       if (code === -1) {
@@ -225,6 +270,14 @@ export class Pipeline {
   /** Finish with nginx's special response for status. */
   finalize(r: RequestCtx, status: number): void {
     if (r.finalized) return;
+    const ep = status >= 300 && !r.errorPageDone && !r.headersSent ? (r.loc?.settings ?? r.server.settings).errorPages.get(status) : undefined;
+    if (ep) {
+      // error_page: an internal redirect that keeps the error status unless `=[code]` says otherwise
+      r.errorPageDone = true;
+      r.status = ep.useUriStatus ? 0 : ep.overrideStatus ?? status;
+      if (r.req.method !== 'GET' && r.req.method !== 'HEAD') r.method = 'GET';
+      return this.internalRedirect(r, ep.uri);
+    }
     if (r.body === undefined) {
       r.body = null;
       r.ex.discardBody();

@@ -1,0 +1,122 @@
+// ngx.timer.at / every / running_count / pending_count: callbacks run later as entry threads of
+// their own 'timer' context (no request), with premature = true when the worker is exiting.
+import { Ctx, type Runtime } from '../core/runtime.js';
+import { LuaContext } from '../core/thread.js';
+import { T_FUNCTION, type JsLuaFn } from '../lua/vm.js';
+
+const ALL_BUT_INIT = ~Ctx.INIT;
+
+interface Timer {
+  /** registry ref of { fn, arg1, ... } */
+  ref: number;
+  nargs: number;
+  handle: NodeJS.Timeout | null;
+  every: number; // ms, 0 for a one-shot timer
+}
+
+export class Timers {
+  readonly pending = new Set<Timer>();
+  running = 0;
+
+  constructor(private readonly rt: Runtime) {}
+
+  /** Fire every pending timer now with premature = true (graceful stop). */
+  expireAll(): void {
+    for (const t of [...this.pending]) {
+      if (t.handle) clearTimeout(t.handle);
+      this.fire(t, true);
+    }
+  }
+
+  schedule(t: Timer, ms: number): void {
+    this.pending.add(t);
+    t.handle = setTimeout(() => this.fire(t, false), ms);
+  }
+
+  private fire(t: Timer, premature: boolean): void {
+    const { rt } = this;
+    const { vm } = rt;
+    this.pending.delete(t);
+    t.handle = null;
+    if (this.running >= rt.http.luaMaxRunningTimers) {
+      rt.log.log('alert', `${rt.http.luaMaxRunningTimers} lua_max_running_timers are not enough`);
+      this.release(t);
+      return;
+    }
+    const again = t.every > 0 && !premature && !rt.exiting;
+    if (again) this.schedule(t, t.every);
+    const ctx = new LuaContext('timer', null);
+    this.running++;
+    ctx.onDone = (o) => {
+      this.running--;
+      if (o.kind === 'error') rt.log.log('error', `lua entry thread aborted: runtime error: ${o.error}`, { context: 'ngx.timer' });
+      if (!again) this.release(t);
+    };
+    // the callback is the table's first element; it gets premature and the saved arguments
+    vm.pushRef(vm.L, t.ref);
+    vm.raw.lua_rawgeti(vm.L, -1, 1n);
+    const fnRef = vm.ref(vm.L);
+    vm.pop(vm.L);
+    rt.sched.spawnEntry(ctx, fnRef, (co) => {
+      vm.pushBool(co, premature);
+      vm.pushRef(co, t.ref);
+      for (let i = 2; i <= t.nargs + 1; i++) vm.raw.lua_rawgeti(co, -1 - (i - 2), BigInt(i));
+      vm.raw.lua_rotate(co, -(t.nargs + 1), -1);
+      vm.pop(co);
+      return t.nargs + 1;
+    });
+    vm.unref(fnRef);
+  }
+
+  private release(t: Timer): void {
+    this.rt.vm.unref(t.ref);
+  }
+}
+
+export function registerTimer(rt: Runtime): Record<string, JsLuaFn> {
+  const { vm } = rt;
+  const timers = new Timers(rt);
+  rt.timers = timers;
+  const create = (L: number, every: boolean): number => {
+    rt.check(L, ALL_BUT_INIT);
+    const n = vm.top(L);
+    if (n < 2) return vm.error(L, `expecting at least 2 arguments but got ${n}`);
+    const delay = vm.toNumberOrNull(L, 1);
+    if (delay === null) return vm.argError(L, 1, `number expected, got ${vm.typeName(L, 1)}`);
+    if (vm.type(L, 2) !== T_FUNCTION) return vm.argError(L, 2, 'Lua function expected');
+    if (every && delay === 0) return vm.error(L, 'delay cannot be zero');
+    if (delay < 0) return vm.error(L, 'bad argument #1 to \'at\' (delay cannot be negative)');
+    if (rt.exiting && delay > 0) {
+      vm.raw.lua_pushnil(L);
+      vm.pushStr(L, 'process exiting');
+      return 2;
+    }
+    if (timers.pending.size >= rt.http.luaMaxPendingTimers) {
+      vm.raw.lua_pushnil(L);
+      vm.pushStr(L, 'too many pending timers');
+      return 2;
+    }
+    vm.raw.lua_createtable(L, n - 1, 0);
+    for (let i = 2; i <= n; i++) {
+      vm.raw.lua_pushvalue(L, i);
+      vm.raw.lua_rawseti(L, -2, BigInt(i - 1));
+    }
+    const ref = vm.ref(L);
+    const ms = Math.round(delay * 1000);
+    timers.schedule({ ref, nargs: n - 2, handle: null, every: every ? ms : 0 }, ms);
+    vm.raw.lua_pushinteger(L, 1n);
+    return 1;
+  };
+  return {
+    timer_at: (L) => create(L, false),
+    timer_every: (L) => create(L, true),
+    timer_running_count: (L) => {
+      vm.raw.lua_pushinteger(L, BigInt(timers.running));
+      return 1;
+    },
+    timer_pending_count: (L) => {
+      vm.raw.lua_pushinteger(L, BigInt(timers.pending.size));
+      return 1;
+    },
+  };
+}
