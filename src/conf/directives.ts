@@ -21,6 +21,7 @@ import type {
   ServerConf,
 } from './model.js';
 import type { BlockBody, Directive, Visitor } from './parser.js';
+import { parseAccessRule } from './access.js';
 import { compileRegex } from './regex.js';
 import { compileTemplate } from './template.js';
 import { parseNumber, parseSize, parseTime } from './units.js';
@@ -905,6 +906,25 @@ const specs: DirectiveSpec[] = [
     },
   },
   setting('resolver_timeout', SL, 'resolverTimeout', 'time'),
+  {
+    name: 'internal',
+    ctx: LOC,
+    args: [0, 0],
+    handler(_d, _b, c) {
+      c.loc!.conf.internal = true;
+    },
+  },
+  ...(['allow', 'deny'] as const).map((name): DirectiveSpec => ({
+    name,
+    ctx: SLI,
+    args: [1, 1],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      const rule = parseAccessRule(d.args[0], name === 'deny');
+      if (!rule) fail(d, `invalid parameter "${d.args[0]}"`);
+      sc.settings.access = [...(sc.settings.access ?? []), rule];
+    },
+  })),
   setting('absolute_redirect', SLI, 'absoluteRedirect', 'flag'),
   setting('server_name_in_redirect', SLI, 'serverNameInRedirect', 'flag'),
   setting('port_in_redirect', SLI, 'portInRedirect', 'flag'),

@@ -13,3 +13,4 @@ export { compileRegex, pcreToJs } from './regex.js';
 export { parseTime, parseSize, parseNumber } from './units.js';
 export { selectServer, findLocation, findNamedLocation, normalizeHost } from './match.js';
 export type { LocationMatch } from './match.js';
+export { accessAllowed, parseAccessRule } from './access.js';

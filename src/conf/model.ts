@@ -103,6 +103,8 @@ export interface LocSettings {
   root?: string;
   /** `index` files */
   index?: string[];
+  /** allow/deny rules (the innermost level that has any replaces the outer ones) */
+  access?: AccessRule[];
   /** absolute_redirect (on): relative `return`/`rewrite` redirects get scheme://host[:port] */
   absoluteRedirect: boolean;
   /** server_name_in_redirect (off): the host of such redirects is the first server_name, not Host */
@@ -111,7 +113,24 @@ export interface LocSettings {
   portInRedirect: boolean;
 }
 
+/** One `allow` / `deny` rule; see src/conf/access.ts. */
+export interface AccessRule {
+  deny: boolean;
+  /** `all` */
+  all: boolean;
+  /** `unix:` */
+  unix?: boolean;
+  family?: 4 | 6;
+  /** the masked address bytes */
+  addr?: number[];
+  prefix?: number;
+  /** as written */
+  text: string;
+}
+
 export interface LocationConf {
+  /** `internal;`: only internal redirects (error_page, ngx.exec, rewrite) may reach it */
+  internal?: boolean;
   modifier: '=' | '^~' | '~' | '~*' | '' | '@';
   pattern: string;
   regex?: RegExp;
