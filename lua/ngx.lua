@@ -77,6 +77,22 @@ function dofile(path)
     return f()
 end
 
+---------------------------------------------------------------- coroutines
+do
+    local co_create, co_resume = coroutine.create, C.co_resume
+    coroutine.resume = co_resume
+    local function wrap_result(ok, ...)
+        if ok then return ... end
+        error((...), 0)
+    end
+    coroutine.wrap = function(f)
+        local co = co_create(f)
+        return function(...)
+            return wrap_result(co_resume(co, ...))
+        end
+    end
+end
+
 ---------------------------------------------------------------- ngx
 local ngx = {}
 _G.ngx = ngx
@@ -87,7 +103,7 @@ ngx.null = C.null()
 do
     -- LuaJIT prints the NULL light userdata as "userdata: NULL"
     local raw_tostring, null = tostring, ngx.null
-    tostring = function(v)
+    _G.tostring = function(v)
         if v == null then return "userdata: NULL" end
         return raw_tostring(v)
     end
@@ -122,7 +138,7 @@ _G.print = C.print_log
 ngx.now, ngx.time, ngx.update_time, ngx.today = C.now, C.time, C.update_time, C.today
 ngx.localtime, ngx.utctime, ngx.http_time = C.localtime, C.utctime, C.http_time
 ngx.cookie_time, ngx.parse_http_time = C.cookie_time, C.parse_http_time
-ngx.get_phase, ngx.is_subrequest = C.get_phase, C.is_subrequest
+ngx.get_phase = C.get_phase
 ngx.escape_uri, ngx.unescape_uri = C.escape_uri, C.unescape_uri
 ngx.encode_base64, ngx.decode_base64 = C.encode_base64, C.decode_base64
 ngx.md5, ngx.md5_bin, ngx.sha1_bin, ngx.hmac_sha1 = C.md5, C.md5_bin, C.sha1_bin, C.hmac_sha1
@@ -182,6 +198,7 @@ setmetatable(ngx, {
         if k == "status" then return get_status()
         elseif k == "ctx" then return ctx_get()
         elseif k == "headers_sent" then return headers_sent()
+        elseif k == "is_subrequest" then return false
         end
     end,
     __newindex = function(t, k, v)

@@ -15,11 +15,12 @@ import { registerPackage } from './package.js';
 import { registerArg } from './arg.js';
 import { registerBase } from './base.js';
 import { registerTimer } from './timer.js';
+import { registerCoroutine } from './coroutine.js';
 
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
   for (const reg of [registerOutput, registerControl, registerHeader, registerVar, registerReq, registerTime,
-    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerBase, registerTimer]) {
+    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerBase, registerTimer, registerCoroutine]) {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);

@@ -4,6 +4,7 @@ import { CTX_OUTPUT, CTX_REQ, type Runtime } from '../core/runtime.js';
 import { output, sendEof, sendHeaders } from '../core/output.js';
 import type { JsLuaFn } from '../lua/vm.js';
 
+const noop = () => {};
 const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
 const NL = Buffer.from('\n');
 const S_NIL = Buffer.from('nil');
@@ -104,8 +105,9 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
         vm.pushStr(L, 'nothing to flush');
         return 2;
       }
-      const drained = r.flushOutput();
-      if (!wait || drained) {
+      r.flushOutput();
+      if (!wait) {
+        r.ex.onDrain(noop); // hands the queued bytes to the socket now
         vm.raw.lua_pushinteger(L, 1n);
         return 1;
       }

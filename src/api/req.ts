@@ -200,6 +200,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
         if (cancelled) return;
         done = true;
         if (err !== null) {
+          if (err === 413) rt.logReq('error', `client intended to send too large body: ${r.req.contentLength} bytes`, r);
           r.bodyError = err;
           r.body = null;
           if (th.ctx.exitCode === null) th.ctx.exitCode = err;

@@ -6,8 +6,7 @@ import path from 'node:path';
 import { loadConf, ConfError } from '../conf/index.js';
 import type { MainConf } from '../conf/model.js';
 import { ErrorLog } from '../util/errlog.js';
-import { Worker, InitError, VERSION } from '../core/worker.js';
-import { runScript } from './run.js';
+import { VERSION } from '../core/version.js';
 
 const NAME = 'ngxlua';
 
@@ -159,7 +158,9 @@ async function serve(o: Opts): Promise<void> {
   if (o.errorLog) conf.errorLogs.unshift({ file: path.resolve(conf.prefix, o.errorLog), level: 'error' });
   if (conf.daemon && !process.env.NGXLUA_DAEMON_CHILD) return daemonize();
   const log = new ErrorLog(conf.errorLogs.map((l) => ({ path: l.file, level: l.level })));
-  let worker: Worker;
+  // the Lua runtime is loaded only once the configuration is known to be good
+  const { Worker, InitError } = await import('../core/worker.js');
+  let worker: InstanceType<typeof Worker>;
   try {
     worker = await Worker.start(conf, log);
   } catch (e) {
@@ -239,6 +240,7 @@ function daemonize(): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'run') {
+    const { runScript } = await import('./run.js');
     process.exitCode = await runScript(argv.slice(1));
     return;
   }

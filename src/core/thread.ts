@@ -31,10 +31,14 @@ export class LuaThread {
   pending: PendingOp | null = null;
   /** set by an API right before it yields, read by run() */
   yieldReason: 'op' | 'exit' | null = null;
+  /** a user coroutine: the thread that resumed it and waits for it to stop */
+  parent: LuaThread | null = null;
+  /** values the last lua_resume left on the stack (yielded or returned) */
+  nret = 0;
   constructor(
     readonly co: number,
     private readonly anchor: number,
-    readonly kind: 'entry' | 'user' | 'timer',
+    readonly kind: 'entry' | 'user' | 'timer' | 'coroutine',
     readonly ctx: LuaContext,
   ) {}
 
@@ -66,6 +70,8 @@ export class LuaContext {
   /** how many of the entry function's return values to keep (as strings) */
   wantResults = 0;
   results: string[] | null = null;
+  /** user coroutines resumed in this context (forgotten when it ends) */
+  coroutines: Set<LuaThread> | null = null;
   constructor(
     readonly kind: CtxKind,
     /** the request this handler serves; null for init, init_worker and timers */
@@ -77,6 +83,7 @@ export class Scheduler {
   /** the thread whose Lua code is executing right now (APIs read their context from it) */
   current: LuaThread | null = null;
   private readonly nres: number;
+  private readonly coThreads = new Map<number, LuaThread>();
   /** called after every slice of Lua execution (the request's queued output is written here) */
   afterRun: (th: LuaThread) => void = () => {};
 
@@ -108,23 +115,44 @@ export class Scheduler {
     this.run(th, n);
   }
 
-  private run(th: LuaThread, nargs: number): void {
+  /** Resume th for one slice of execution; returns lua_resume's status. */
+  private step(th: LuaThread, nargs: number, from: number): number {
     const { vm } = this;
     const prev = this.current;
     this.current = th;
     th.ctx.current = th;
     th.status = 'running';
-    const rc = vm.raw.lua_resume(th.co, vm.L, nargs, this.nres);
+    const rc = vm.raw.lua_resume(th.co, from, nargs, this.nres);
+    th.nret = vm.heap().readInt32LE(this.nres);
     this.current = prev;
-    th.ctx.current = null;
+    th.ctx.current = prev;
+    return rc;
+  }
+
+  private run(th: LuaThread, nargs: number): void {
+    const { vm } = this;
+    const rc = this.step(th, nargs, vm.L);
     this.afterRun(th);
     if (rc === LUA_YIELD) {
       const reason = th.yieldReason;
       th.yieldReason = null;
       th.status = 'suspended';
+      if (reason === 'op') return;
       if (reason === 'exit') {
-        this.finish(th, { kind: 'exit' });
-      } else if (reason === null) {
+        this.exitContext(th.ctx);
+        return;
+      }
+    }
+    if (th.kind === 'coroutine') {
+      // a user coroutine resumed by an operation stopped: its parent's resume() returns now
+      const parent = th.parent!;
+      th.parent = null;
+      if (rc !== LUA_YIELD) this.retire(th);
+      this.resume(parent, (_v, dest) => this.transfer(th, rc, dest));
+      return;
+    }
+    if (rc === LUA_YIELD) {
+      {
         // A bare coroutine.yield() in an entry thread: ngx_lua resumes it at once, later.
         vm.raw.lua_settop(th.co, 0);
         setImmediate(() => this.resume(th));
@@ -155,6 +183,76 @@ export class Scheduler {
     return 'unknown reason';
   }
 
+  /**
+   * coroutine.resume(co, ...) from Lua running in `parent`: run the coroutine nested in the
+   * parent's call. If it suspends on an operation (sleep, socket, ...) the parent suspends too,
+   * and its resume() returns once the coroutine yields, returns or fails. The API function
+   * must return this call's value.
+   */
+  resumeCoroutine(L: number, child: LuaThread, nargs: number): number {
+    const { vm } = this;
+    const parent = this.current!;
+    parent.status = 'normal';
+    const rc = this.step(child, nargs, L);
+    parent.status = 'running';
+    const reason = rc === LUA_YIELD ? child.yieldReason : null;
+    child.yieldReason = null;
+    if (rc === LUA_YIELD && reason !== null) {
+      child.status = 'suspended';
+      if (reason === 'exit') {
+        parent.yieldReason = 'exit';
+        return vm.raw.lua_yieldk(L, 0, 0, 0);
+      }
+      child.parent = parent;
+      parent.pending = { cancel: () => this.kill(child) };
+      parent.yieldReason = 'op';
+      return vm.raw.lua_yieldk(L, 0, 0, 0);
+    }
+    if (rc !== LUA_YIELD) this.retire(child);
+    else child.status = 'suspended';
+    return this.transfer(child, rc, L);
+  }
+
+  /** The LuaThread of a coroutine object (created on first resume). */
+  coroutineOf(co: number): LuaThread {
+    let th = this.coThreads.get(co);
+    if (!th) {
+      const ctx = this.current!.ctx;
+      th = new LuaThread(co, -1, 'coroutine', ctx);
+      this.coThreads.set(co, th);
+      (ctx.coroutines ??= new Set()).add(th);
+    }
+    return th;
+  }
+
+  private retire(th: LuaThread): void {
+    th.status = 'dead';
+    this.coThreads.delete(th.co);
+    th.ctx.coroutines?.delete(th);
+  }
+
+  /** Push `true, values...` (or `false, err`) for a coroutine that stopped with rc onto dest. */
+  private transfer(th: LuaThread, rc: number, dest: number): number {
+    const { vm } = this;
+    if (rc === LUA_OK || rc === LUA_YIELD) {
+      const n = th.nret;
+      vm.raw.lua_checkstack(dest, n + 1);
+      vm.pushBool(dest, true);
+      vm.raw.lua_xmove(th.co, dest, n);
+      return n + 1;
+    }
+    vm.pushBool(dest, false);
+    vm.raw.lua_xmove(th.co, dest, 1);
+    return 2;
+  }
+
+  /** ngx.exit from any thread of ctx ends the context's entry thread. */
+  private exitContext(ctx: LuaContext): void {
+    const e = ctx.entry;
+    if (!e || e.status === 'dead') return;
+    this.finish(e, { kind: 'exit' });
+  }
+
   /** Kill a thread's pending operation and mark it dead. */
   kill(th: LuaThread): void {
     if (th.pending) {
@@ -170,6 +268,10 @@ export class Scheduler {
     if (th.pending) this.kill(th);
     th.release(this.vm);
     const ctx = th.ctx;
+    if (ctx.coroutines) {
+      for (const c of ctx.coroutines) this.coThreads.delete(c.co);
+      ctx.coroutines = null;
+    }
     if (th === ctx.entry && !ctx.finished) {
       ctx.finished = true;
       ctx.onDone(o);

@@ -64,7 +64,8 @@ export function getVar(r: RequestCtx, name: string): string | null {
     case 'is_args':
       return r.args ? '?' : '';
     case 'request_uri':
-      return q.requestUri;
+      // an absolute-form target (GET http://host/path) keeps only its path and query
+      return q.requestUri.charCodeAt(0) === 47 ? q.requestUri : q.requestUri.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?]*/, '') || '/';
     case 'request_method':
       return r.method;
     case 'request':

@@ -8,7 +8,9 @@ import { HttpServer } from '../http/server.js';
 import type { MainConf, ServerConf } from '../conf/model.js';
 import type { ErrorLog } from '../util/errlog.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+export { VERSION };
 export const SERVER_TOKEN = `ngxlua/${VERSION}`;
 
 export class Worker {

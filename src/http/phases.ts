@@ -4,6 +4,7 @@
 import type { HttpExchange } from './types.js';
 import type { LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
+import { accessAllowed } from '../conf/access.js';
 import { compileTemplate, expandTemplate } from '../conf/template.js';
 import { RequestCtx } from '../core/request.js';
 import { LuaContext, type RunOutcome } from '../core/thread.js';
@@ -98,6 +99,7 @@ export class Pipeline {
       r.loc = null;
       return this.staticContent(r);
     }
+    if (m.loc.internal && !r.internal) return this.finalize(r, 404);
     r.loc = m.loc;
     r.captures = m.captures;
     if (m.named) {
@@ -107,6 +109,8 @@ export class Pipeline {
     this.installFilters(r);
     const st = runRewriteStmts(this.rewriteHost, r, m.loc.rewrite);
     if (st === 'done') return;
+    // a true `if` block may have switched r.loc to its own configuration
+    if (r.loc !== m.loc) this.installFilters(r);
     if (st === 'restart') {
       r.uriChanges++;
       return this.findLoc(r);
@@ -119,6 +123,10 @@ export class Pipeline {
     const loc = r.loc!;
     if (from === 'rewrite' && loc.handlers.rewrite) {
       return this.runLua(r, 'rewrite', loc.handlers.rewrite, () => this.phase(r, 'access'));
+    }
+    if (from !== 'content' && !accessAllowed(loc.settings.access, r.req.remoteAddr)) {
+      this.rt.logReq('error', 'access forbidden by rule', r);
+      return this.finalize(r, 403);
     }
     if (from !== 'content' && loc.handlers.access) {
       return this.runLua(r, 'access', loc.handlers.access, () => this.phase(r, 'content'));

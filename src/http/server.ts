@@ -756,7 +756,8 @@ class Exchange implements HttpExchange {
     }
     this.bodyState = BODY_READ;
     this.bodyCb = cb;
-    if (this.expectContinue && this.conn.bufLen() === 0 && this.req.version === 11) {
+    // nginx answers an Expect: 100-continue when the body is first read, even if it already arrived
+    if (this.expectContinue && this.req.version === 11) {
       this.conn.queue(CONTINUE_100, CONTINUE_100.length);
       this.conn.flush();
     }

@@ -8,6 +8,8 @@ export const T_NONE = -1, T_NIL = 0, T_BOOLEAN = 1, T_LIGHTUSERDATA = 2, T_NUMBE
   T_TABLE = 5, T_FUNCTION = 6, T_USERDATA = 7, T_THREAD = 8;
 export const LUA_OK = 0, LUA_YIELD = 1, LUA_ERRRUN = 2, LUA_ERRSYNTAX = 3, LUA_ERRMEM = 4;
 
+export const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
+
 export type JsLuaFn = (L: number) => number;
 
 /** Thrown by emscripten's longjmp: lua_error / lua_yield unwinding through JS frames. */
@@ -204,6 +206,12 @@ export class LuaVM {
 
   toBool(L: number, idx: number): boolean {
     return this.raw.lua_toboolean(L, idx) !== 0;
+  }
+
+  /** Lua's name for the type at idx (`no value` for an absent argument). */
+  typeName(L: number, idx: number): string {
+    const t = this.raw.lua_type(L, idx);
+    return t === T_NONE ? 'no value' : TYPE_NAMES[t] ?? 'unknown';
   }
 
   top(L: number): number {

@@ -1,0 +1,2 @@
+// The version every part of ngxlua reports.
+export const VERSION = '0.1.0';
