@@ -3,7 +3,7 @@
 // one scenario at a time, one engine at a time, driven by wrk. Reports; never asserts.
 // Usage: node bench/run.mjs [--only hello[,vars,...]] [--help]
 // Env:   BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 50), BENCH_THREADS (default 1),
-//        BENCH_WARMUP (s, default 1), BENCH_KEEP=1 keeps the temp prefixes.
+//        BENCH_WARMUP (s, default 1), BENCH_ROUNDS (default 1), BENCH_KEEP=1 keeps the temp prefixes.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -63,7 +63,7 @@ function parseArgs(argv) {
       o.only = v.split(',').map((s) => s.trim()).filter(Boolean);
     } else if (a === '-h' || a === '--help') {
       console.log(`usage: node bench/run.mjs [--only ${SCENARIOS.map((s) => s.name).join('|')}[,...]]
-env: BENCH_DURATION=5 BENCH_CONNECTIONS=50 BENCH_THREADS=1 BENCH_WARMUP=1 BENCH_KEEP=1`);
+env: BENCH_DURATION=5 BENCH_CONNECTIONS=50 BENCH_THREADS=1 BENCH_WARMUP=1 BENCH_ROUNDS=1 BENCH_KEEP=1`);
       process.exit(0);
     } else die(`unknown argument: ${a} (try --help)`);
   }
@@ -79,6 +79,7 @@ const DURATION = envNum('BENCH_DURATION', 5);
 const CONNECTIONS = envNum('BENCH_CONNECTIONS', 50);
 const THREADS = envNum('BENCH_THREADS', 1);
 const WARMUP = envNum('BENCH_WARMUP', 1, { min: 0 });
+const ROUNDS = envNum('BENCH_ROUNDS', 1);
 const KEEP = process.env.BENCH_KEEP === '1';
 
 // ---------------------------------------------------------------------------------------------
@@ -363,20 +364,50 @@ async function main() {
   const loadBefore = os.loadavg().map((x) => +x.toFixed(2));
   const scenarios = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
   const engines = ENGINES.filter((e) => e.key !== 'reference' || pre.refAvailable);
-  console.log(`bench: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency (warm-up ${WARMUP}s), ` +
+  console.log(`bench: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency (warm-up ${WARMUP}s)` +
+    `${ROUNDS > 1 ? `, ${ROUNDS} rounds (median shown)` : ''}, ` +
     `scenarios: ${scenarios.map((s) => s.name).join(', ')}; engines run one after the other\n`);
 
   const rows = [];
   for (const sc of scenarios) {
     const row = { scenario: sc.name, path: sc.path, measures: sc.what, reference: null, ngxlua: null, ratio: null };
-    for (const eng of engines) {
-      process.stdout.write(`  ${sc.name.padEnd(6)} ${eng.key.padEnd(9)} ... `);
-      const r = await benchOne(eng, sc);
-      row[eng.key] = r;
-      console.log(r.rps == null ? 'no result' : `${fmtRps(r.rps)} req/s, avg ${fmtMs(r.latencyAvgMs)}, p99 ${fmtMs(r.p99Ms)}` +
-        (r.errors.length ? `  [${r.errors.length} error(s)]` : ''));
+    const runs = { reference: [], ngxlua: [] };
+    const rounds = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const pair = { round };
+      for (const eng of engines) {
+        const tag = ROUNDS > 1 ? ` #${round}` : '';
+        process.stdout.write(`  ${sc.name.padEnd(6)} ${(eng.key + tag).padEnd(ROUNDS > 1 ? 13 : 9)} ... `);
+        const r = await benchOne(eng, sc);
+        r.round = round;
+        runs[eng.key].push(r);
+        pair[eng.key] = r.rps;
+        console.log(r.rps == null ? 'no result' : `${fmtRps(r.rps)} req/s, avg ${fmtMs(r.latencyAvgMs)}, p99 ${fmtMs(r.p99Ms)}` +
+          (r.errors.length ? `  [${r.errors.length} error(s)]` : ''));
+      }
+      if (pair.reference && pair.ngxlua != null) pair.ratio = pair.ngxlua / pair.reference;
+      rounds.push(pair);
+    }
+    // with several rounds, each engine is represented by its median-throughput run; errors and
+    // error-log lines from every round are kept on it so nothing is hidden
+    for (const key of ['reference', 'ngxlua']) {
+      const all = runs[key];
+      if (!all.length) continue;
+      const sorted = all.filter((r) => r.rps != null).sort((a, b) => a.rps - b.rps);
+      const pick = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : all[0];
+      const rep = { ...pick };
+      if (all.length > 1) {
+        rep.errors = all.flatMap((r) => r.errors.map((e) => `round ${r.round}: ${e}`));
+        rep.errorLog = all.flatMap((r) => r.errorLog.map((l) => `round ${r.round}: ${l}`));
+        const crashed = all.filter((r) => r.crashed).map((r) => `round ${r.round}: ${r.crashed}`);
+        rep.crashed = crashed.length ? crashed.join('; ') : undefined;
+        rep.engineOutput = all.flatMap((r) => (r.engineOutput ?? []).map((l) => `round ${r.round}: ${l}`));
+        rep.allRps = all.map((r) => r.rps);
+      }
+      row[key] = rep;
     }
     if (row.reference?.rps && row.ngxlua?.rps != null) row.ratio = row.ngxlua.rps / row.reference.rps;
+    if (ROUNDS > 1) row.rounds = rounds;
     rows.push(row);
   }
 
@@ -417,7 +448,7 @@ async function main() {
     commit: gitCommit(),
     host: { loadavgBefore: loadBefore, loadavgAfter: os.loadavg().map((x) => +x.toFixed(2)), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}` },
     versions: { node: process.version, reference: pre.refVersion, wrk: pre.wrkVersion },
-    settings: { duration: DURATION, connections: CONNECTIONS, threads: THREADS, warmup: WARMUP },
+    settings: { duration: DURATION, connections: CONNECTIONS, threads: THREADS, warmup: WARMUP, rounds: ROUNDS },
     scenarios: rows.map((row) => ({
       ...row,
       reference: row.reference && { ...row.reference, errorLog: row.reference.errorLog.slice(0, 200) },
