@@ -16,6 +16,7 @@ import { registerArg } from './arg.js';
 import { registerBase } from './base.js';
 import { registerTimer } from './timer.js';
 import { registerCoroutine } from './coroutine.js';
+import { registerIo } from './io.js';
 
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
@@ -24,4 +25,5 @@ export function installNgxApi(rt: Runtime): void {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);
+  rt.runBootChunk('io.lua', registerIo(rt));
 }

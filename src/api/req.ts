@@ -3,6 +3,8 @@ import { CTX_OUTPUT, CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
 import { decodeArgs } from '../util/uri.js';
 import type { JsLuaFn, LuaVM } from '../lua/vm.js';
 import type { RequestCtx } from '../core/request.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { argsValue } from './control.js';
 
 /** Push a Lua table from decoded args: repeated keys become arrays, bare keys `true`. */
@@ -35,6 +37,17 @@ function pushArgsTable(vm: LuaVM, L: number, args: Array<[Buffer, Buffer | true]
       vm.raw.lua_rawset(L, t);
     }
   }
+}
+
+let bodyFileSeq = 0;
+
+/** Write a request body to `<prefix>client_body_temp/NNNNNNNNNN`, nginx's temp file naming. */
+function writeBodyFile(prefix: string, body: Buffer): string {
+  const dir = path.join(prefix, 'client_body_temp');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, String(process.pid * 1000 + ++bodyFileSeq).padStart(10, '0'));
+  writeFileSync(file, body);
+  return file;
 }
 
 /** Replace a request header (ngx.req.set_header / clear_header): `_` and case are ignored. */
@@ -180,6 +193,11 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       if (r.body === undefined) {
         return vm.error(L, 'no request body found; maybe you should turn on lua_need_request_body?');
       }
+      if (r.bodyFile) {
+        vm.raw.lua_pushnil(L);
+        vm.pushStr(L, 'request body in temp file not supported');
+        return 2;
+      }
       const args = decodeArgs(r.body ?? Buffer.alloc(0), max);
       pushArgsTable(vm, L, args);
       if (args.truncated) {
@@ -207,7 +225,13 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
           if (!sync) rt.sched.finishExit(th);
           return;
         }
-        r.body = body && body.length ? body : null;
+        if (body && body.length > settings.clientBodyBufferSize) {
+          // like nginx, a body larger than the buffer is kept in a temporary file
+          r.bodyFile = writeBodyFile(rt.conf.prefix, body);
+          r.body = null;
+        } else {
+          r.body = body && body.length ? body : null;
+        }
         if (!sync) rt.sched.resume(th);
       });
       sync = false;
@@ -232,8 +256,9 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     req_get_body_file: (L) => {
-      rt.req(L, CTX_REQ);
-      vm.raw.lua_pushnil(L);
+      const r = rt.req(L, CTX_REQ);
+      if (r.bodyFile) vm.pushStr(L, r.bodyFile);
+      else vm.raw.lua_pushnil(L);
       return 1;
     },
   };

@@ -88,6 +88,8 @@ export class RequestCtx {
   /** request body: undefined = not read, null = read and empty / discarded */
   body: Buffer | null | undefined = undefined;
   bodyError: number | null = null;
+  /** the request body's temporary file when it did not fit client_body_buffer_size */
+  bodyFile: string | null = null;
   /** reached through an internal redirect (ngx.exec, error_page) */
   internal = false;
   errorPageDone = false;

@@ -1,6 +1,7 @@
 // The request pipeline: server rewrite -> location match -> rewrite -> access -> content -> log,
 // with the rewrite module's statements and the *_by_lua* handlers, following ngx_lua's rules
 // for ngx.exit in each phase.
+import { rmSync } from 'node:fs';
 import type { HttpExchange } from './types.js';
 import type { LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
@@ -322,6 +323,10 @@ export class Pipeline {
   }
 
   private releaseReq(r: RequestCtx): void {
+    if (r.bodyFile) {
+      rmSync(r.bodyFile, { force: true });
+      r.bodyFile = null;
+    }
     if (r.ctxRef) {
       this.rt.vm.unref(r.ctxRef);
       r.ctxRef = 0;
