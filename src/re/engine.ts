@@ -84,6 +84,12 @@ export class Regex {
 export class ReCompileError extends Error {}
 
 const cache = new Map<string, Regex | ReCompileError>();
+let oCompiled = 0;
+
+/** How many regexes were compiled with the `o` option (the reference caches only those). */
+export function cachedCount(): number {
+  return oCompiled;
+}
 const CACHE_MAX = 512;
 
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -133,6 +139,7 @@ export function compile(pattern: Buffer, optStr: string, opts: ReOptions): Regex
     res = new ReCompileError(compileErrorMessage(pattern, e.message, e.offset, opts.utf));
   }
   cache.set(key, res);
+  if (optStr.includes('o') && !(res instanceof ReCompileError)) oCompiled++;
   if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value as string);
   if (res instanceof ReCompileError) throw res;
   return res;
@@ -156,8 +163,9 @@ export class Subject {
   readonly utf: boolean;
   private lastIdx = 0;
   private lastByte = 0;
-  constructor(readonly buf: Buffer, utf: boolean, check: boolean) {
+  constructor(readonly buf: Buffer, utf: boolean, readonly checked: boolean) {
     this.utf = utf;
+    const check = checked;
     if (!utf) {
       this.str = buf.toString('latin1');
       return;
