@@ -206,8 +206,36 @@ async function serve(o: Opts): Promise<void> {
   process.on('SIGTERM', () => void stop(false));
   process.on('SIGINT', () => void stop(false));
   process.on('SIGQUIT', () => void stop(true));
+  let reloading = false;
   process.on('SIGHUP', () => {
-    log.log('notice', 'reconfiguring is not supported yet; configuration kept');
+    if (reloading || stopping) return;
+    reloading = true;
+    log.log('notice', 'signal 1 (SIGHUP) received, reconfiguring');
+    void (async () => {
+      try {
+        let next: MainConf;
+        try {
+          next = load(o);
+        } catch (e) {
+          log.log('emerg', (e as Error).message.replace(/^ngxlua: \[emerg\] /, ''));
+          return;
+        }
+        const adopt = new Map(worker.listeners);
+        let fresh: InstanceType<typeof Worker>;
+        try {
+          fresh = await Worker.start(next, log, adopt);
+        } catch (e) {
+          log.log('emerg', (e as Error).message);
+          return;
+        }
+        worker.retire(adopt);
+        worker = fresh;
+        conf = next;
+        log.log('notice', 'reconfiguring done');
+      } finally {
+        reloading = false;
+      }
+    })();
   });
   process.on('SIGUSR1', () => log.reopen());
 }

@@ -5,6 +5,7 @@ import { LuaContext } from './thread.js';
 import { installNgxApi } from '../api/index.js';
 import { Pipeline } from '../http/phases.js';
 import { HttpServer } from '../http/server.js';
+import type { ServerOptions } from '../http/types.js';
 import type { MainConf, ServerConf } from '../conf/model.js';
 import type { ErrorLog } from '../util/errlog.js';
 
@@ -13,11 +14,23 @@ import { VERSION } from './version.js';
 export { VERSION };
 export const SERVER_TOKEN = `ngxlua/${VERSION}`;
 
+/** A listening socket and the options object whose onRequest it calls (swapped on reload). */
+interface Listener {
+  srv: HttpServer;
+  opts: ServerOptions;
+}
+
 export class Worker {
-  private servers: HttpServer[] = [];
+  /** by `host:port` */
+  readonly listeners = new Map<string, Listener>();
   constructor(readonly rt: Runtime) {}
 
-  static async start(conf: MainConf, log: ErrorLog): Promise<Worker> {
+  /**
+   * Boot a worker. On reload, `adopt` holds the previous worker's listeners: sockets on the same
+   * address are taken over (new connections and requests go to the new configuration), so the
+   * server never stops accepting.
+   */
+  static async start(conf: MainConf, log: ErrorLog, adopt?: Map<string, Listener>): Promise<Worker> {
     const vm = await LuaVM.create();
     const rt = new Runtime(vm, conf, log);
     installNgxApi(rt);
@@ -25,7 +38,7 @@ export class Worker {
     const http = conf.http;
     if (http?.initByLua) w.runInit();
     rt.runBootChunk('guard.lua', {}, '=_G write guard');
-    if (http) await w.listen();
+    if (http) await w.listen(adopt);
     if (http?.initWorkerByLua) {
       const fn = rt.chunk(http.initWorkerByLua, true);
       if (typeof fn !== 'number') {
@@ -65,7 +78,7 @@ export class Worker {
     vm.raw.lua_settop(vm.L, 0);
   }
 
-  private async listen(): Promise<void> {
+  private async listen(adopt?: Map<string, Listener>): Promise<void> {
     const { rt } = this;
     const pipeline = new Pipeline(rt);
     const groups = new Map<string, { host: string; port: number; servers: ServerConf[] }>();
@@ -78,18 +91,31 @@ export class Worker {
         else g.servers.push(s);
       }
     }
-    for (const g of groups.values()) {
+    // adopted sockets switch to this configuration only once every new socket is bound
+    const swaps: Array<() => void> = [];
+    for (const [key, g] of groups) {
       const first = g.servers[0];
       const servers = g.servers;
-      const srv = new HttpServer({
-        onRequest: (ex) => pipeline.handle(ex, servers),
+      const onRequest = (ex: Parameters<ServerOptions['onRequest']>[0]) => pipeline.handle(ex, servers);
+      const old = adopt?.get(key);
+      if (old) {
+        swaps.push(() => {
+          old.opts.onRequest = onRequest;
+          adopt!.delete(key);
+          this.listeners.set(key, old);
+        });
+        continue;
+      }
+      const opts: ServerOptions = {
+        onRequest,
         clientHeaderBufferSize: first.clientHeaderBufferSize,
         largeClientHeaderBuffers: first.largeClientHeaderBuffers,
         keepaliveTimeout: first.settings.keepaliveTimeout,
         keepaliveRequests: first.settings.keepaliveRequests,
         serverToken: SERVER_TOKEN,
         log: (level, msg) => rt.log.log(level, msg),
-      });
+      };
+      const srv = new HttpServer(opts);
       try {
         await srv.listen(g.host, g.port);
       } catch (e) {
@@ -97,16 +123,25 @@ export class Worker {
         const code = err.code === 'EADDRINUSE' ? '98: Address already in use' : err.code === 'EACCES' ? '13: Permission denied' : err.message;
         throw new InitError(`bind() to ${g.host.includes(':') ? `[${g.host}]` : g.host}:${g.port} failed (${code})`);
       }
-      this.servers.push(srv);
+      this.listeners.set(key, { srv, opts });
     }
+    for (const swap of swaps) swap();
   }
 
   /** Stop accepting; graceful waits for in-flight requests. */
   async stop(graceful: boolean): Promise<void> {
     this.rt.exiting = true;
     if (graceful) this.rt.timers?.expireAll();
-    if (graceful) await Promise.all(this.servers.map((s) => s.close()));
-    else for (const s of this.servers) void s.close();
+    const all = [...this.listeners.values()].map((l) => l.srv);
+    if (graceful) await Promise.all(all.map((s) => s.close()));
+    else for (const s of all) void s.close();
+  }
+
+  /** After a reload: the old configuration's pending timers fire as premature; sockets the new one did not adopt close. */
+  retire(leftover: Map<string, Listener>): void {
+    this.rt.exiting = true;
+    this.rt.timers?.expireAll();
+    for (const l of leftover.values()) void l.srv.close();
   }
 }
 
