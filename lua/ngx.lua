@@ -58,7 +58,7 @@ package.cpath = C.package_cpath() or package.cpath
 local function lua_searcher(name)
     local path, err = searchpath(name, package.path)
     if not path then return err end
-    local f, lerr = load_file(path)
+    local f, lerr = load_file(path, name)
     if not f then
         error("error loading module '" .. name .. "' from file '" .. path .. "':\n\t" .. lerr, 2)
     end

@@ -59,6 +59,8 @@ export function registerPackage(rt: Runtime): Record<string, JsLuaFn> {
         // skip a #! line as luaL_loadfile does, keeping line numbers
         code = Buffer.concat([Buffer.from('--'), code]);
       }
+      const modName = vm.toStr(L, 2);
+      if (modName !== null) rt.fileModules.add(modName);
       if (vm.load(L, code, '@' + p) !== LUA_OK) {
         vm.raw.lua_pushnil(L);
         vm.raw.lua_rotate(L, -2, 1);

@@ -105,7 +105,10 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
   const regexArg = (L: number, idx: number): Buffer => {
     const t = vm.type(L, idx);
     if (t !== T_STRING) vm.errorRaw(L, `attempt to get length of local 'regex' (a ${TYPE_NAMES[t] ?? 'no'} value)`);
-    return vm.toBuffer(L, idx)!;
+    const b = vm.toBuffer(L, idx)!;
+    // the reference hands the pattern to PCRE as a C string: it ends at the first NUL
+    const z = b.indexOf(0);
+    return z < 0 ? b : b.subarray(0, z);
   };
 
   const optsArg = (L: number, idx: number): string => {

@@ -92,6 +92,8 @@ export class RequestCtx {
   bodyFile: string | null = null;
   /** reached through an internal redirect (ngx.exec, error_page) */
   internal = false;
+  /** lua_code_cache off: file modules were dropped for this request */
+  freshModules = false;
   errorPageDone = false;
   /** the method after an error_page redirect turned it into GET */
   method: string;

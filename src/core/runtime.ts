@@ -64,6 +64,8 @@ export class Runtime {
   initCtx: LuaContext | null = null;
   readonly startedAt = Date.now();
   exiting = false;
+  /** modules require() loaded from files: dropped per request when lua_code_cache is off */
+  readonly fileModules = new Set<string>();
   /** set by the timer API */
   timers: { expireAll(): void; pending: Set<unknown>; running: number } | null = null;
 
@@ -159,6 +161,21 @@ export class Runtime {
     if (codeCache) this.chunks.set(key, ref);
     else setImmediate(() => vm.unref(ref));
     return ref;
+  }
+
+  /** lua_code_cache off: the next require() of a file module reads it again. */
+  forgetFileModules(): void {
+    if (this.fileModules.size === 0) return;
+    const { vm } = this;
+    const L = vm.L;
+    vm.getGlobal(L, 'package');
+    vm.getField(L, -1, 'loaded');
+    for (const name of this.fileModules) {
+      vm.raw.lua_pushnil(L);
+      vm.setField(L, -2, name);
+    }
+    vm.pop(L, 2);
+    this.fileModules.clear();
   }
 
   resolvePath(p: string): string {

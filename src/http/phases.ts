@@ -198,6 +198,11 @@ export class Pipeline {
   private runLua(r: RequestCtx, phase: LuaPhase & ('rewrite' | 'access' | 'content'), h: LuaHandler, next: () => void): void {
     const { rt } = this;
     const settings = r.loc?.settings ?? r.server.settings;
+    if (!settings.luaCodeCache && !r.freshModules) {
+      // lua_code_cache off: like ngx_lua's fresh VM per request, modules are loaded anew
+      r.freshModules = true;
+      rt.forgetFileModules();
+    }
     const fn = rt.chunk(h, settings.luaCodeCache, h.form === 'file' ? rt.resolvePath(expandTemplate(compilePath(h), (n) => getVar(r, n))) : undefined);
     if (typeof fn !== 'number') {
       if (h.form === 'file') {
