@@ -12,9 +12,9 @@ export const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'ta
 
 export type JsLuaFn = (L: number) => number;
 
-/** Thrown by emscripten's longjmp: lua_error / lua_yield unwinding through JS frames. */
+/** Thrown by emscripten's longjmp (`throw Infinity`): lua_error / lua_yield unwinding through JS frames. */
 function isLongjmp(e: unknown): boolean {
-  return typeof e === 'number';
+  return e === Infinity;
 }
 
 export class LuaVM {

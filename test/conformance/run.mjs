@@ -582,7 +582,8 @@ async function runConfError(engine, file, c, opts) {
   const prefix = makePrefix(engine.name);
   fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), confText({ http: c.http, main: c.main, cases: [c] }, [port]));
   const state = startEngine(engine, prefix);
-  const deadline = Date.now() + (c.timeout ?? 5000);
+  // generous: under a loaded machine, loading the Lua VM to run init_by_lua takes seconds
+  const deadline = Date.now() + (c.timeout ?? 15000);
   while (!state.exited && Date.now() < deadline) await sleep(20);
   const diffs = [];
   if (!state.exited) {
