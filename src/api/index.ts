@@ -17,6 +17,7 @@ import { registerBase } from './base.js';
 import { registerTimer } from './timer.js';
 import { registerCoroutine } from './coroutine.js';
 import { registerIo } from './io.js';
+import { registerSocket } from './socket/index.js';
 
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
@@ -26,4 +27,5 @@ export function installNgxApi(rt: Runtime): void {
   }
   rt.runBootChunk('ngx.lua', prims);
   rt.runBootChunk('io.lua', registerIo(rt));
+  rt.runBootChunk('socket.lua', registerSocket(rt));
 }

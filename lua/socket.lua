@@ -1,0 +1,3 @@
+-- ngx.socket.*: filled in by the cosocket implementation.
+local C = ...
+local _ = C
