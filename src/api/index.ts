@@ -17,6 +17,7 @@ import { registerBase } from './base.js';
 import { registerTimer } from './timer.js';
 import { registerCoroutine } from './coroutine.js';
 import { registerIo } from './io.js';
+import { registerRe } from './re.js';
 import { registerSocket } from './socket/index.js';
 
 export function installNgxApi(rt: Runtime): void {
@@ -26,6 +27,7 @@ export function installNgxApi(rt: Runtime): void {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);
+  rt.runBootChunk('re.lua', registerRe(rt));
   rt.runBootChunk('io.lua', registerIo(rt));
   rt.runBootChunk('socket.lua', registerSocket(rt));
 }
