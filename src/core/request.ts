@@ -97,6 +97,8 @@ export class RequestCtx {
   errorPageDone = false;
   /** the method after an error_page redirect turned it into GET */
   method: string;
+  /** run when the request ends (sockets it opened are closed here) */
+  cleanups: Array<() => void> | null = null;
   /** the Lua handler context running for this request, if any */
   current: LuaContext | null = null;
   /** internal redirect / rewrite restarts; nginx stops at 10 */
@@ -165,6 +167,13 @@ export class RequestCtx {
   /** Whether any byte of the response reached the connection. */
   get wroteAnything(): boolean {
     return this.headersSent && this.pendingHead === null;
+  }
+
+  runCleanups(): void {
+    const cs = this.cleanups;
+    if (!cs) return;
+    this.cleanups = null;
+    for (const c of cs) c();
   }
 
   /** Drop unsent output and close the connection now: the response cannot be completed. */

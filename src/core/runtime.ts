@@ -119,6 +119,15 @@ export class Runtime {
     return ctx.req;
   }
 
+  /**
+   * Run fn when the running context's owner ends: the request (all its phases), or the timer /
+   * init_worker handler. Cosockets close themselves this way.
+   */
+  addCleanup(ctx: LuaContext, fn: () => void): void {
+    if (ctx.req) (ctx.req.cleanups ??= []).push(fn);
+    else (ctx.cleanups ??= []).push(fn);
+  }
+
   /** Log with the running request's context suffix. */
   logReq(level: Parameters<ErrorLog['log']>[0], msg: string, r: RequestCtx | null): void {
     this.log.log(level, msg, r ? r.logContext() : undefined);

@@ -70,6 +70,8 @@ export class LuaContext {
   /** how many of the entry function's return values to keep (as strings) */
   wantResults = 0;
   results: string[] | null = null;
+  /** run when a context without a request (timer, init_worker) ends */
+  cleanups: Array<() => void> | null = null;
   /** user coroutines resumed in this context (forgotten when it ends) */
   coroutines: Set<LuaThread> | null = null;
   constructor(
@@ -275,6 +277,7 @@ export class Scheduler {
     if (th === ctx.entry && !ctx.finished) {
       ctx.finished = true;
       ctx.onDone(o);
+      runCleanups(ctx);
     }
   }
 
@@ -293,6 +296,7 @@ export class Scheduler {
       this.kill(ctx.entry);
       ctx.entry.release(this.vm);
     }
+    runCleanups(ctx);
   }
 
   /**
@@ -330,4 +334,11 @@ export function luajitTraceback(tb: string): string {
   return tb
     .replace(/in (?:local|upvalue|field|method) '([^']+)'/g, "in function '$1'")
     .replace(/in function '(?:[\w]+\.)+(\w+)'/g, "in function '$1'");
+}
+
+function runCleanups(ctx: LuaContext): void {
+  const cs = ctx.cleanups;
+  if (!cs) return;
+  ctx.cleanups = null;
+  for (const c of cs) c();
 }

@@ -88,6 +88,7 @@ export class Pipeline {
   private abort(r: RequestCtx): void {
     if (r.current) this.rt.sched.abort(r.current);
     r.finalized = true;
+    r.runCleanups();
   }
 
   private findLoc(r: RequestCtx): void {
@@ -328,6 +329,7 @@ export class Pipeline {
   }
 
   private releaseReq(r: RequestCtx): void {
+    r.runCleanups();
     if (r.bodyFile) {
       rmSync(r.bodyFile, { force: true });
       r.bodyFile = null;
