@@ -163,6 +163,7 @@ __ngx_req_headers_mt = {
 }
 
 ngx.resp = { get_headers = C.resp_get_headers }
+ngx.thread = { spawn = C.thread_spawn, wait = C.thread_wait, kill = C.thread_kill }
 
 ngx.timer = {
     at = C.timer_at, every = C.timer_every,

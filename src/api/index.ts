@@ -17,17 +17,20 @@ import { registerBase } from './base.js';
 import { registerTimer } from './timer.js';
 import { registerCoroutine } from './coroutine.js';
 import { registerIo } from './io.js';
+import { registerThread } from './thread.js';
+import { registerSemaphore } from './semaphore.js';
 import { registerRe } from './re.js';
 import { registerSocket } from './socket/index.js';
 
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
   for (const reg of [registerOutput, registerControl, registerHeader, registerVar, registerReq, registerTime,
-    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerBase, registerTimer, registerCoroutine]) {
+    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerBase, registerTimer, registerCoroutine, registerThread]) {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);
   rt.runBootChunk('re.lua', registerRe(rt));
   rt.runBootChunk('io.lua', registerIo(rt));
+  rt.runBootChunk('semaphore.lua', registerSemaphore(rt));
   rt.runBootChunk('socket.lua', registerSocket(rt));
 }

@@ -33,8 +33,18 @@ export class LuaThread {
   yieldReason: 'op' | 'exit' | null = null;
   /** a user coroutine: the thread that resumed it and waits for it to stop */
   parent: LuaThread | null = null;
+  /** a light thread: the thread that spawned it (the only one that may wait on or kill it) */
+  owner: LuaThread | null = null;
+  /** a light thread's parent blocked in ngx.thread.wait on it */
+  waiter: LuaThread | null = null;
+  /** ngx.thread.wait: the light threads this thread waits on */
+  waitingOn: LuaThread[] | null = null;
+  /** a finished light thread: how it ended (its values stay on its stack until reaped) */
+  outcome: 'ok' | 'error' | null = null;
+  reaped = false;
   /** values the last lua_resume left on the stack (yielded or returned) */
   nret = 0;
+  private released = false;
   constructor(
     readonly co: number,
     private readonly anchor: number,
@@ -43,7 +53,10 @@ export class LuaThread {
   ) {}
 
   release(vm: LuaVM): void {
-    if (this.anchor >= 0) vm.unref(this.anchor);
+    if (this.anchor >= 0 && !this.released) {
+      this.released = true;
+      vm.unref(this.anchor);
+    }
   }
 }
 
@@ -70,6 +83,10 @@ export class LuaContext {
   /** how many of the entry function's return values to keep (as strings) */
   wantResults = 0;
   results: string[] | null = null;
+  /** light threads spawned in this context that have not ended */
+  liveThreads: Set<LuaThread> | null = null;
+  /** the entry thread ended normally while light threads still ran: the outcome waits for them */
+  entryOutcome: RunOutcome | null = null;
   /** run when a context without a request (timer, init_worker) ends */
   cleanups: Array<() => void> | null = null;
   /** user coroutines resumed in this context (forgotten when it ends) */
@@ -135,13 +152,19 @@ export class Scheduler {
     const { vm } = this;
     const rc = this.step(th, nargs, vm.L);
     this.afterRun(th);
+    this.settle(th, rc);
+  }
+
+  /** Act on why a thread resumed from the event loop stopped. */
+  private settle(th: LuaThread, rc: number): void {
+    const { vm } = this;
     if (rc === LUA_YIELD) {
       const reason = th.yieldReason;
       th.yieldReason = null;
       th.status = 'suspended';
       if (reason === 'op') return;
       if (reason === 'exit') {
-        this.exitContext(th.ctx);
+        this.completeContext(th.ctx, { kind: 'exit' });
         return;
       }
     }
@@ -154,11 +177,13 @@ export class Scheduler {
       return;
     }
     if (rc === LUA_YIELD) {
-      {
-        // A bare coroutine.yield() in an entry thread: ngx_lua resumes it at once, later.
-        vm.raw.lua_settop(th.co, 0);
-        setImmediate(() => this.resume(th));
-      }
+      // a bare coroutine.yield() in an entry thread or light thread: resumed at once, later
+      vm.raw.lua_settop(th.co, 0);
+      setImmediate(() => this.resume(th));
+      return;
+    }
+    if (th.kind === 'user') {
+      this.threadEnded(th, rc);
       return;
     }
     if (rc === LUA_OK) {
@@ -169,12 +194,181 @@ export class Scheduler {
         for (let i = 1; i <= Math.min(n, ctx.wantResults); i++) ctx.results.push(vm.toStr(th.co, i) ?? '');
       }
       vm.raw.lua_settop(th.co, 0);
-      this.finish(th, { kind: 'done' });
+      this.entryEnded(th, { kind: 'done' });
       return;
     }
-    const msg = this.errorMessage(th.co);
-    const tb = luajitTraceback(vm.traceback(vm.L, th.co, 0));
-    this.finish(th, { kind: 'error', error: `${msg}\n${tb.replace(/^stack traceback:\n/, 'stack traceback:\ncoroutine 0:\n')}` });
+    this.entryEnded(th, { kind: 'error', error: this.errorReport(th.co) });
+  }
+
+  /** The error on top of co with its traceback, as ngx_lua logs it. */
+  private errorReport(co: number): string {
+    const msg = this.errorMessage(co);
+    const tb = luajitTraceback(this.vm.traceback(this.vm.L, co, 0));
+    return `${msg}\n${tb.replace(/^stack traceback:\n/, 'stack traceback:\ncoroutine 0:\n')}`;
+  }
+
+  /** The entry thread ended: the context completes now, or when its last light thread ends. */
+  private entryEnded(th: LuaThread, o: RunOutcome): void {
+    th.status = 'dead';
+    th.release(this.vm);
+    const ctx = th.ctx;
+    if (o.kind === 'done' && ctx.liveThreads && ctx.liveThreads.size > 0) {
+      ctx.entryOutcome = o;
+      return;
+    }
+    this.completeContext(ctx, o);
+  }
+
+  // ---- light threads (ngx.thread.*) ----------------------------------------------------
+
+  private readonly userThreads = new Map<number, LuaThread>();
+
+  /**
+   * ngx.thread.spawn: the function and its arguments are the `n` values at slots 1..n of L.
+   * The child runs at once until it yields or ends; returns the count of values pushed on L
+   * (the thread object) or yields the caller when the child called ngx.exit.
+   */
+  spawnThread(L: number, n: number): number {
+    const { vm } = this;
+    const parent = this.current!;
+    const ctx = parent.ctx;
+    const co = vm.raw.lua_newthread(L);
+    vm.raw.lua_pushvalue(L, -1);
+    const anchor = vm.ref(L);
+    for (let i = 1; i <= n; i++) vm.raw.lua_pushvalue(L, i);
+    vm.raw.lua_xmove(L, co, n);
+    const th = new LuaThread(co, anchor, 'user', ctx);
+    th.owner = parent;
+    this.userThreads.set(co, th);
+    (ctx.liveThreads ??= new Set()).add(th);
+    parent.status = 'normal';
+    const rc = this.step(th, n - 1, L);
+    parent.status = 'running';
+    if (rc === LUA_YIELD) {
+      const reason = th.yieldReason;
+      th.yieldReason = null;
+      th.status = 'suspended';
+      if (reason === 'exit') {
+        parent.yieldReason = 'exit';
+        return vm.raw.lua_yieldk(L, 0, 0, 0);
+      }
+      if (reason === null) {
+        vm.raw.lua_settop(co, 0);
+        setImmediate(() => this.resume(th));
+      }
+      return 1;
+    }
+    this.threadEnded(th, rc);
+    return 1;
+  }
+
+  /** A light thread returned or failed: it becomes a zombie until waited on. */
+  private threadEnded(th: LuaThread, rc: number): void {
+    const ctx = th.ctx;
+    th.status = 'zombie';
+    if (rc === LUA_OK) {
+      th.outcome = 'ok';
+    } else {
+      th.outcome = 'error';
+      let report = this.errorReport(th.co);
+      // the spawning thread's stack follows, as "coroutine 1:"
+      const owner = th.owner;
+      if (owner && owner.status !== 'dead') {
+        report += '\n' + luajitTraceback(this.vm.traceback(this.vm.L, owner.co, 0)).replace(/^stack traceback:\n/, 'coroutine 1:\n');
+      }
+      this.onThreadError(th, report);
+    }
+    ctx.liveThreads?.delete(th);
+    const w = th.waiter;
+    if (w) {
+      this.stopWaiting(w);
+      this.resume(w, (_v, dest) => this.reap(th, dest));
+    }
+    if (ctx.entryOutcome && ctx.liveThreads!.size === 0) this.completeContext(ctx, ctx.entryOutcome);
+  }
+
+  /** logs `lua user thread aborted: ...`; set by the runtime */
+  onThreadError: (th: LuaThread, report: string) => void = () => {};
+
+  /** Push a zombie's results (`true, ...` or `false, err`) onto dest and forget it. */
+  private reap(th: LuaThread, dest: number): number {
+    const { vm } = this;
+    th.reaped = true;
+    th.status = 'dead';
+    let n: number;
+    if (th.outcome === 'ok') {
+      const k = vm.top(th.co);
+      vm.raw.lua_checkstack(dest, k + 1);
+      vm.pushBool(dest, true);
+      vm.raw.lua_xmove(th.co, dest, k);
+      n = k + 1;
+    } else {
+      // like LuaJIT's ngx_lua: everything left on the failed thread's stack (for error(msg):
+      // msg, then the positioned message); Lua 5.4 adds one more copy of the error on top
+      vm.raw.lua_settop(th.co, -2);
+      const k = vm.top(th.co);
+      vm.raw.lua_checkstack(dest, k + 1);
+      vm.pushBool(dest, false);
+      vm.raw.lua_xmove(th.co, dest, k);
+      n = k + 1;
+    }
+    this.forgetThread(th);
+    return n;
+  }
+
+  private forgetThread(th: LuaThread): void {
+    this.userThreads.delete(th.co);
+    th.release(this.vm);
+  }
+
+  private stopWaiting(w: LuaThread): void {
+    for (const t of w.waitingOn ?? []) if (t.waiter === w) t.waiter = null;
+    w.waitingOn = null;
+  }
+
+  /** The light thread for a thread object, or null when it is not one. */
+  userThreadOf(co: number): LuaThread | null {
+    return this.userThreads.get(co) ?? null;
+  }
+
+  /**
+   * ngx.thread.wait(t1, ...): the first of them to end. Returns the count of values pushed on
+   * L, or suspends the caller. Errors are thrown by the API layer before calling this.
+   */
+  waitThreads(L: number, ths: Array<LuaThread | null>): number {
+    const { vm } = this;
+    // in argument order, as ngx_lua: a zombie is reaped, a waited/killed one ends the call
+    for (const t of ths) {
+      if (t && t.status === 'zombie' && !t.reaped) return this.reap(t, L);
+      if (!t || t.reaped || t.status === 'dead') {
+        vm.raw.lua_pushnil(L);
+        vm.pushStr(L, 'already waited or killed');
+        return 2;
+      }
+    }
+    const live = ths as LuaThread[];
+    const me = this.current!;
+    me.waitingOn = live;
+    for (const t of live) t.waiter = me;
+    return this.suspend(L, { cancel: () => this.stopWaiting(me) });
+  }
+
+  /** ngx.thread.kill(t): [ok, err] */
+  killThread(t: LuaThread): [boolean, string] {
+    if (t.reaped || t.status === 'dead') return [false, 'already waited or killed'];
+    if (t.status === 'zombie') {
+      t.reaped = true;
+      t.status = 'dead';
+      this.forgetThread(t);
+      return [false, 'already terminated'];
+    }
+    this.kill(t);
+    t.reaped = true;
+    this.forgetThread(t);
+    const ctx = t.ctx;
+    ctx.liveThreads?.delete(t);
+    if (ctx.entryOutcome && ctx.liveThreads!.size === 0) setImmediate(() => this.completeContext(ctx, ctx.entryOutcome!));
+    return [true, ''];
   }
 
   /** The error value on top of co as ngx_lua renders it. */
@@ -248,13 +442,6 @@ export class Scheduler {
     return 2;
   }
 
-  /** ngx.exit from any thread of ctx ends the context's entry thread. */
-  private exitContext(ctx: LuaContext): void {
-    const e = ctx.entry;
-    if (!e || e.status === 'dead') return;
-    this.finish(e, { kind: 'exit' });
-  }
-
   /** Kill a thread's pending operation and mark it dead. */
   kill(th: LuaThread): void {
     if (th.pending) {
@@ -265,38 +452,43 @@ export class Scheduler {
     th.status = 'dead';
   }
 
-  private finish(th: LuaThread, o: RunOutcome): void {
-    th.status = 'dead';
-    if (th.pending) this.kill(th);
-    th.release(this.vm);
-    const ctx = th.ctx;
+  /**
+   * The context is over (entry and light threads done, ngx.exit anywhere, entry error, abort):
+   * every thread still suspended is killed, then onDone and the cleanups run.
+   */
+  completeContext(ctx: LuaContext, o: RunOutcome | null): void {
+    if (ctx.finished) return;
+    ctx.finished = true;
+    const e = ctx.entry;
+    if (e && e.status !== 'dead') {
+      this.kill(e);
+      e.release(this.vm);
+    }
+    if (ctx.liveThreads) {
+      for (const t of ctx.liveThreads) {
+        this.kill(t);
+        this.forgetThread(t);
+      }
+      ctx.liveThreads = null;
+    }
     if (ctx.coroutines) {
       for (const c of ctx.coroutines) this.coThreads.delete(c.co);
       ctx.coroutines = null;
     }
-    if (th === ctx.entry && !ctx.finished) {
-      ctx.finished = true;
-      ctx.onDone(o);
-      runCleanups(ctx);
-    }
+    if (o) ctx.onDone(o);
+    runCleanups(ctx);
   }
 
-  /** End a suspended thread as if it had called ngx.exit (its context's exitCode is set). */
+  /** End a suspended entry thread as if it had called ngx.exit (its context's exitCode is set). */
   finishExit(th: LuaThread): void {
     if (th.status !== 'suspended') return;
     th.pending = null;
-    this.finish(th, { kind: 'exit' });
+    this.completeContext(th.ctx, { kind: 'exit' });
   }
 
   /** Abort a context: cancel whatever its threads wait on (client gone, request ended). */
   abort(ctx: LuaContext): void {
-    if (ctx.finished) return;
-    ctx.finished = true;
-    if (ctx.entry) {
-      this.kill(ctx.entry);
-      ctx.entry.release(this.vm);
-    }
-    runCleanups(ctx);
+    this.completeContext(ctx, null);
   }
 
   /**

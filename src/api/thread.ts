@@ -1,0 +1,54 @@
+// ngx.thread.spawn / wait / kill: light threads scheduled alongside the entry thread.
+import { CTX_YIELDABLE, type Runtime } from '../core/runtime.js';
+import { T_FUNCTION, T_THREAD, type JsLuaFn } from '../lua/vm.js';
+import type { LuaThread } from '../core/thread.js';
+
+export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
+  const { vm, sched } = rt;
+  sched.onThreadError = (th, report) => {
+    rt.logReq('error', `lua user thread aborted: runtime error: ${report}`, th.ctx.req);
+  };
+  return {
+    thread_spawn: (L) => {
+      rt.check(L, CTX_YIELDABLE);
+      if (vm.type(L, 1) !== T_FUNCTION) return vm.argError(L, 1, 'Lua function expected');
+      return sched.spawnThread(L, vm.top(L));
+    },
+    thread_wait: (L) => {
+      rt.check(L, CTX_YIELDABLE);
+      const n = vm.top(L);
+      if (n === 0) return vm.error(L, 'at least one coroutine should be specified');
+      const me = sched.current!;
+      const ths: Array<LuaThread | null> = [];
+      for (let i = 1; i <= n; i++) {
+        if (vm.type(L, i) !== T_THREAD) return vm.argError(L, i, `coroutine expected, got ${vm.typeName(L, i)}`);
+        const th = sched.userThreadOf(vm.raw.lua_tothread(L, i));
+        if (!th) {
+          // a reaped thread is forgotten: it counts as waited
+          ths.push(null);
+          continue;
+        }
+        if (th.kind !== 'user') return vm.error(L, 'attempt to wait on a coroutine that is not a user thread');
+        if (th.owner !== me) return vm.error(L, 'only the parent coroutine can wait on the thread');
+        ths.push(th);
+      }
+      return sched.waitThreads(L, ths);
+    },
+    thread_kill: (L) => {
+      rt.check(L, CTX_YIELDABLE);
+      if (vm.type(L, 1) !== T_THREAD) return vm.argError(L, 1, `coroutine expected, got ${vm.typeName(L, 1)}`);
+      const th = sched.userThreadOf(vm.raw.lua_tothread(L, 1));
+      const fail = (msg: string) => {
+        vm.raw.lua_pushnil(L);
+        vm.pushStr(L, msg);
+        return 2;
+      };
+      if (!th) return fail('already waited or killed');
+      if (th.owner !== sched.current) return fail('killer not parent');
+      const [ok, err] = sched.killThread(th);
+      if (!ok) return fail(err);
+      vm.raw.lua_pushinteger(L, 1n);
+      return 1;
+    },
+  };
+}
