@@ -133,7 +133,7 @@ ngx.WARN, ngx.NOTICE, ngx.INFO, ngx.DEBUG = 5, 6, 7, 8
 
 ngx.say, ngx.print, ngx.flush, ngx.eof = C.say, C.print, C.flush, C.eof
 ngx.send_headers, ngx.exit, ngx.sleep, ngx.log = C.send_headers, C.exit, C.sleep, C.log
-ngx.redirect, ngx.exec = C.redirect, C.exec
+ngx.redirect, ngx.exec, ngx.on_abort = C.redirect, C.exec, C.on_abort
 _G.print = C.print_log
 ngx.now, ngx.time, ngx.update_time, ngx.today = C.now, C.time, C.update_time, C.today
 ngx.localtime, ngx.utctime, ngx.http_time = C.localtime, C.utctime, C.http_time

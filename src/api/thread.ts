@@ -1,5 +1,5 @@
 // ngx.thread.spawn / wait / kill: light threads scheduled alongside the entry thread.
-import { CTX_YIELDABLE, type Runtime } from '../core/runtime.js';
+import { CTX_OUTPUT, CTX_YIELDABLE, type Runtime } from '../core/runtime.js';
 import { T_FUNCTION, T_THREAD, type JsLuaFn } from '../lua/vm.js';
 import type { LuaThread } from '../core/thread.js';
 
@@ -33,6 +33,21 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
         ths.push(th);
       }
       return sched.waitThreads(L, ths);
+    },
+    on_abort: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      if (vm.type(L, 1) !== T_FUNCTION) return vm.argError(L, 1, 'function expected');
+      const fail = (msg: string) => {
+        vm.raw.lua_pushnil(L);
+        vm.pushStr(L, msg);
+        return 2;
+      };
+      if (!(r.loc?.settings ?? r.server.settings).luaCheckClientAbort) return fail('lua_check_client_abort is off');
+      if (r.onAbortRef) return fail('duplicate call');
+      vm.raw.lua_pushvalue(L, 1);
+      r.onAbortRef = vm.ref(L);
+      vm.raw.lua_pushinteger(L, 1n);
+      return 1;
     },
     thread_kill: (L) => {
       rt.check(L, CTX_YIELDABLE);

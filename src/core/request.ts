@@ -92,6 +92,10 @@ export class RequestCtx {
   bodyFile: string | null = null;
   /** reached through an internal redirect (ngx.exec, error_page) */
   internal = false;
+  /** the client closed the connection */
+  clientGone = false;
+  /** registry ref of the ngx.on_abort callback, 0 when none */
+  onAbortRef = 0;
   /** lua_code_cache off: file modules were dropped for this request */
   freshModules = false;
   errorPageDone = false;

@@ -262,6 +262,19 @@ export class Scheduler {
     return 1;
   }
 
+  /** Start fnRef as a light thread of ctx from outside Lua (ngx.on_abort's handler). */
+  spawnDetachedThread(ctx: LuaContext, fnRef: number): void {
+    const { vm } = this;
+    const co = vm.raw.lua_newthread(vm.L);
+    const anchor = vm.ref(vm.L);
+    const th = new LuaThread(co, anchor, 'user', ctx);
+    th.owner = ctx.entry;
+    this.userThreads.set(co, th);
+    (ctx.liveThreads ??= new Set()).add(th);
+    vm.pushRef(co, fnRef);
+    this.run(th, 0);
+  }
+
   /** A light thread returned or failed: it becomes a zombie until waited on. */
   private threadEnded(th: LuaThread, rc: number): void {
     const ctx = th.ctx;

@@ -85,10 +85,30 @@ export class Pipeline {
     this.serverRewrite(r);
   }
 
+  /**
+   * The client went away. With lua_check_client_abort off nginx does not notice until it writes,
+   * so the handler runs on; with it on, an ngx.on_abort handler runs as a light thread, and
+   * without one the request's threads are stopped and the request ends with 499.
+   */
   private abort(r: RequestCtx): void {
-    if (r.current) this.rt.sched.abort(r.current);
-    r.finalized = true;
-    r.runCleanups();
+    r.clientGone = true;
+    const settings = r.loc?.settings ?? r.server.settings;
+    if (!settings.luaCheckClientAbort || r.finalized) return;
+    const ctx = r.current;
+    if (ctx && !ctx.finished && r.onAbortRef) {
+      const ref = r.onAbortRef;
+      r.onAbortRef = 0;
+      this.rt.sched.spawnDetachedThread(ctx, ref);
+      this.rt.vm.unref(ref);
+      return;
+    }
+    if (ctx) this.rt.sched.abort(ctx);
+    r.current = null;
+    r.status = 499;
+    r.finalStatus = 499;
+    r.eofSent = true;
+    r.ex.end();
+    this.logPhase(r);
   }
 
   private findLoc(r: RequestCtx): void {
@@ -103,6 +123,7 @@ export class Pipeline {
     }
     if (m.loc.internal && !r.internal) return this.finalize(r, 404);
     r.loc = m.loc;
+    if (m.loc.settings.luaCheckClientAbort) r.ex.abortOnEnd = true;
     r.captures = m.captures;
     if (m.named) {
       if (!r.vars) r.vars = new Map();
@@ -330,6 +351,10 @@ export class Pipeline {
 
   private releaseReq(r: RequestCtx): void {
     r.runCleanups();
+    if (r.onAbortRef) {
+      this.rt.vm.unref(r.onAbortRef);
+      r.onAbortRef = 0;
+    }
     if (r.bodyFile) {
       rmSync(r.bodyFile, { force: true });
       r.bodyFile = null;

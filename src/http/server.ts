@@ -241,6 +241,9 @@ class Connection {
       // let any complete pipelined requests in the buffer run; otherwise close
       this.process();
       if (this.ex === null) this.closeGracefully();
+    } else if (this.ex.abortOnEnd && !this.ex.ended) {
+      // lua_check_client_abort: a client that closed its side has gone away
+      this.ex.abort();
     } else {
       this.process();
     }
@@ -525,6 +528,8 @@ class Exchange implements HttpExchange {
   bytesSent = 0;
   /** close the connection after this response */
   closeAfter = false;
+  /** treat the client's FIN during the request as an abort (lua_check_client_abort on) */
+  abortOnEnd = false;
   private readonly conn: Connection;
   private readonly expectContinue: boolean;
   private readonly msie: boolean;

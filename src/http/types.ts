@@ -71,6 +71,8 @@ export interface HttpExchange {
   forceClose(): void;
   /** drop whatever is not yet written and close the connection at once (no last chunk) */
   terminate(): void;
+  /** treat the client closing its side (FIN) during the request as an abort */
+  abortOnEnd: boolean;
   /** register a callback for client abort (connection closed/reset before end()) */
   onAbort(cb: () => void): void;
   /** bytes written to the socket for this response (for $bytes_sent) */
