@@ -79,8 +79,8 @@ end
 
 ---------------------------------------------------------------- coroutines
 do
-    local co_create, co_resume = coroutine.create, C.co_resume
-    coroutine.resume = co_resume
+    local co_create, co_resume = C.co_create, C.co_resume
+    coroutine.create, coroutine.resume = co_create, co_resume
     local function wrap_result(ok, ...)
         if ok then return ... end
         error((...), 0)

@@ -1,16 +1,27 @@
 // coroutine.resume as ngx_lua replaces it: an operation that suspends inside a user coroutine
 // (sleep, socket I/O, thread wait) suspends the whole chain, and resumes exactly the coroutine
 // that made the call. create/yield/status/running stay Lua's own.
-import type { Runtime } from '../core/runtime.js';
-import { LUA_OK, LUA_YIELD, T_THREAD, type JsLuaFn } from '../lua/vm.js';
+import { Ctx, type Runtime } from '../core/runtime.js';
+import { LUA_OK, LUA_YIELD, T_FUNCTION, T_THREAD, type JsLuaFn } from '../lua/vm.js';
 
 export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   const { sched } = rt;
+  // ngx_lua's coroutine API works where yielding does, and plainly in the output filters
+  const coMask = () => rt.yieldMask | Ctx.HEADER_FILTER | Ctx.BODY_FILTER;
   return {
+    co_create: (L) => {
+      if (sched.current) rt.check(L, coMask());
+      if (vm.type(L, 1) !== T_FUNCTION) return vm.argError(L, 1, `function expected`);
+      const co = vm.raw.lua_newthread(L);
+      vm.raw.lua_pushvalue(L, 1);
+      vm.raw.lua_xmove(L, co, 1);
+      return 1;
+    },
     co_resume: (L) => {
       if (vm.type(L, 1) !== T_THREAD) return vm.argError(L, 1, `coroutine expected`);
       const co = vm.raw.lua_tothread(L, 1);
+      if (sched.current) rt.check(L, coMask());
       if (!sched.current) {
         // outside any scheduled thread (init_by_lua): plain Lua semantics
         return plainResume(L, co);

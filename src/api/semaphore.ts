@@ -1,6 +1,6 @@
 // ngx.semaphore (as lua-resty-core ships it): counting semaphores shared by every request and
 // timer of the worker; waiters are woken in FIFO order once the poster yields.
-import { CTX_NAMES, CTX_YIELDABLE, Ctx, type Runtime } from '../core/runtime.js';
+import { CTX_NAMES, type Runtime } from '../core/runtime.js';
 import type { JsLuaFn } from '../lua/vm.js';
 import type { LuaThread } from '../core/thread.js';
 
@@ -15,11 +15,6 @@ interface Sema {
   waiters: Waiter[];
   wakeScheduled: boolean;
 }
-
-const CTX_BIT: Record<string, number> = {
-  init: Ctx.INIT, init_worker: Ctx.INIT_WORKER, set: Ctx.SET, rewrite: Ctx.REWRITE, access: Ctx.ACCESS,
-  content: Ctx.CONTENT, header_filter: Ctx.HEADER_FILTER, body_filter: Ctx.BODY_FILTER, log: Ctx.LOG, timer: Ctx.TIMER,
-};
 
 export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
   const { vm, sched } = rt;
@@ -80,7 +75,7 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
     sema_wait: (L) => {
       const s = get(L);
       const ctx = rt.current();
-      if (!ctx || !(CTX_BIT[ctx.kind] & CTX_YIELDABLE)) {
+      if (!ctx || !rt.yieldableIn(ctx.kind)) {
         vm.raw.lua_pushnil(L);
         vm.pushStr(L, `API disabled in the context of ${ctx ? CTX_NAMES[ctx.kind] : 'init_by_lua*'}`);
         return 2;

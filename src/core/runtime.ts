@@ -25,6 +25,8 @@ export const enum Ctx {
   TIMER = 1 << 9,
 }
 export const CTX_YIELDABLE = Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT | Ctx.TIMER;
+/** our extension `lua_yield_everywhere on` makes these yieldable too */
+const CTX_YIELD_EVERYWHERE = Ctx.LOG | Ctx.INIT | Ctx.INIT_WORKER;
 export const CTX_OUTPUT = Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT;
 export const CTX_REQ = Ctx.SET | Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT | Ctx.HEADER_FILTER | Ctx.BODY_FILTER | Ctx.LOG;
 
@@ -78,6 +80,16 @@ export class Runtime {
     vm.onInternalError = (e) => this.log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`);
   }
 
+  /** the contexts where yielding APIs work (wider with lua_yield_everywhere) */
+  get yieldMask(): number {
+    return this.conf.http?.luaYieldEverywhere ? CTX_YIELDABLE | CTX_YIELD_EVERYWHERE : CTX_YIELDABLE;
+  }
+
+  /** whether a context of this kind may run yielding APIs */
+  yieldableIn(kind: CtxKind): boolean {
+    return (CTX_BITS[kind] & this.yieldMask) !== 0;
+  }
+
   get http(): HttpConf {
     return this.conf.http!;
   }
@@ -92,6 +104,7 @@ export class Runtime {
    * otherwise. Returns the context.
    */
   check(L: number, mask: number): LuaContext {
+    if (mask === CTX_YIELDABLE) mask = this.yieldMask;
     const ctx = this.current();
     if (!ctx) {
       this.vm.error(L, 'no request object found');

@@ -36,7 +36,10 @@ export class Worker {
     installNgxApi(rt);
     const w = new Worker(rt);
     const http = conf.http;
-    if (http?.initByLua) w.runInit();
+    if (http?.initByLua) {
+      if (http.luaYieldEverywhere) await w.runInitThread();
+      else w.runInit();
+    }
     rt.runBootChunk('guard.lua', {}, '=_G write guard');
     if (http) await w.listen(adopt);
     if (http?.initWorkerByLua) {
@@ -76,6 +79,24 @@ export class Worker {
       throw new InitError(`init_by_lua error: ${msg}`);
     }
     vm.raw.lua_settop(vm.L, 0);
+  }
+
+  /**
+   * lua_yield_everywhere (our extension): init_by_lua runs as a scheduled thread, so it may
+   * sleep, use cosockets and light threads; the server listens once it has finished.
+   */
+  private runInitThread(): Promise<void> {
+    const { rt } = this;
+    const fn = rt.chunk(rt.http.initByLua!, true);
+    if (typeof fn !== 'number') throw new InitError(`init_by_lua error: ${fn.error}`);
+    return new Promise((resolve, reject) => {
+      const ctx = new LuaContext('init', null);
+      ctx.onDone = (o) => {
+        if (o.kind === 'error') reject(new InitError(`init_by_lua error: ${o.error}`));
+        else resolve();
+      };
+      rt.sched.spawnEntry(ctx, fn);
+    });
   }
 
   private async listen(adopt?: Map<string, Listener>): Promise<void> {
