@@ -21,3 +21,10 @@ export function errorPage(status) {
 // Lua error raised by a handler: chunk name with any conf line, given Lua line.
 export const luaErr = (phase, line, msg) =>
   new RegExp(`lua entry thread aborted: runtime error: ${phase}\\(nginx\\.conf:\\d+\\):${line}: ${msg}`);
+
+// One-line Lua prelude (keeps the case's code on Lua line 1): out(...) says every argument,
+// tostring'd, separated by spaces, nils included: out(nil, "closed") says "nil closed".
+export const OUT = 'local function out(...) local t = {} for i = 1, select("#", ...) do ' +
+  't[i] = tostring((select(i, ...))) end ngx.say(table.concat(t, " ")) end ';
+// lua() with the out() prelude.
+export const luaOut = (code, loc = '/t') => lua(OUT + code, loc);

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startPeers, substPeers } from './peers.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
@@ -104,8 +105,19 @@ function matches(expected, actual) {
   return expected === actual;
 }
 
+// Peer placeholders ({{PEER_ECHO}} ...), filled once the peers run (see peers.mjs).
+let PEER_VARS = null;
+
 function subst(text, port) {
-  return String(text ?? '').replaceAll('{{PORT}}', String(port));
+  return substPeers(String(text ?? '').replaceAll('{{PORT}}', String(port)), PEER_VARS);
+}
+
+// A RegExp whose source has placeholders gets them replaced by their (escaped) values.
+function substRe(re, port) {
+  if (!(re instanceof RegExp) || !re.source.includes('\\{\\{') && !re.source.includes('{{')) return re;
+  const vars = { ...(PEER_VARS ?? {}), PORT: String(port) };
+  const src = re.source.replace(/\\?\{\\?\{([A-Z0-9_]+)\\?\}\\?\}/g, (m, k) => (k in vars ? escapeRe(vars[k]) : m));
+  return new RegExp(src, re.flags);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,14 +332,14 @@ const SEVERE = /^\S+ \S+ \[(error|crit|alert|emerg)\]/;
 
 function checkResponse(exp, res, label, diffs, port) {
   const p = label ? `${label}: ` : '';
-  const sub = (v) => (typeof v === 'string' ? subst(v, port) : v);
+  const sub = (v) => (typeof v === 'string' ? subst(v, port) : substRe(v, port));
   if (exp.interim !== undefined && JSON.stringify(exp.interim) !== JSON.stringify(res.interim ?? [])) {
     diffs.push(`${p}interim responses: expected ${show(exp.interim)}, got ${show(res.interim ?? [])}`);
   }
   if (exp.status !== undefined && res.status !== exp.status) {
     diffs.push(`${p}status: expected ${exp.status}, got ${res.status}`);
   }
-  if (exp.statusLine !== undefined && !matches(exp.statusLine, res.statusLine)) {
+  if (exp.statusLine !== undefined && !matches(sub(exp.statusLine), res.statusLine)) {
     diffs.push(`${p}status line: expected ${show(exp.statusLine)}, got ${show(res.statusLine)}`);
   }
   if (exp.headers) {
@@ -358,7 +370,7 @@ function checkResponse(exp, res, label, diffs, port) {
     const b = res.body;
     let ok;
     if (Buffer.isBuffer(exp.body)) ok = b.equals(exp.body);
-    else if (exp.body instanceof RegExp) ok = exp.body.test(b.toString('latin1'));
+    else if (exp.body instanceof RegExp) ok = substRe(exp.body, port).test(b.toString('latin1'));
     else if (typeof exp.body === 'function') ok = !!exp.body(b.toString('latin1'), b);
     else ok = b.toString('latin1') === sub(exp.body);
     if (!ok) diffs.push(`${p}body: expected ${show(sub(exp.body))}, got ${show(b.toString('latin1'))}`);
@@ -486,7 +498,8 @@ async function runCase(c, port, log, opts) {
       checkResponse(s, res, label, diffs, port);
     });
     const last = conn[conn.length - 1];
-    if (last.rawResponse !== undefined && !matches(last.rawResponse, r.raw.toString('latin1'))) {
+    const rawWant = typeof last.rawResponse === 'string' ? subst(last.rawResponse, port) : substRe(last.rawResponse, port);
+    if (last.rawResponse !== undefined && !matches(rawWant, r.raw.toString('latin1'))) {
       diffs.push(`raw bytes received: expected ${show(last.rawResponse)}, got ${show(r.raw.toString('latin1'))}`);
     }
     if (last.closed !== undefined && last.closed !== r.closed) {
@@ -500,7 +513,8 @@ async function runCase(c, port, log, opts) {
   const allow = [...(c.allowLog ?? [])];
   let text = '';
   const deadline = Date.now() + 1000;
-  const missing = () => want.filter((w) => !logEntries(text).some((e) => matches(typeof w === 'string' ? new RegExp(escapeRe(w)) : w, e)));
+  const asRe = (w) => (typeof w === 'string' ? new RegExp(escapeRe(subst(w, port))) : substRe(w, port));
+  const missing = () => want.filter((w) => !logEntries(text).some((e) => asRe(w).test(e)));
   for (;;) {
     text = log.read();
     if (missing().length === 0 || Date.now() > deadline) break;
@@ -509,7 +523,6 @@ async function runCase(c, port, log, opts) {
   await sleep(c.logGrace ?? 30);
   text = log.read();
   const entries = logEntries(text);
-  const asRe = (w) => (typeof w === 'string' ? new RegExp(escapeRe(w)) : w);
   for (const w of missing()) diffs.push(`log: expected an entry matching ${show(w)}`);
   for (const w of c.noLog ?? []) {
     const hit = entries.find((e) => asRe(w).test(e));
@@ -679,6 +692,19 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const files = await loadCases(opts);
   const engines = opts.engine === 'both' ? [ENGINES.ref, ENGINES.ours] : [ENGINES[opts.engine]];
+  // peer servers for cosocket cases: started once, shared by both engines, stopped at the end
+  const peers = await startPeers();
+  process.on('exit', () => { try { fs.rmSync(peers.dir, { recursive: true, force: true }); } catch { /* gone */ } });
+  PEER_VARS = peers.vars;
+  for (const k of ['PORT_CLOSED', 'PEER_UDP_CLOSED']) usedPorts.add(Number(peers.vars[k]));
+  try {
+    await runAll(opts, files, engines);
+  } finally {
+    await peers.stop();
+  }
+}
+
+async function runAll(opts, files, engines) {
   const all = {};
   const t0 = Date.now();
   for (const engine of engines) {
