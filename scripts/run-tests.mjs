@@ -5,8 +5,17 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const unitDir = path.join(root, 'dist/test/unit');
-const files = readdirSync(unitDir).filter((f) => f.endsWith('.test.js')).map((f) => path.join(unitDir, f));
+// every *.test.js under dist/test except the conformance runner's own folder
+function testFiles(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...testFiles(p));
+    else if (e.name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+const files = testFiles(path.join(root, 'dist/test'));
 let passed = 0;
 let failed = 0;
 

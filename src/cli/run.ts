@@ -69,6 +69,8 @@ export async function runScript(argv: string[]): Promise<number> {
   });
   // arg table as the standalone interpreter sets it
   vm.raw.lua_createtable(vm.L, scriptArgs.length, 1);
+  vm.pushStr(vm.L, chunkName.startsWith('@') ? chunkName.slice(1) : '-e');
+  vm.raw.lua_rawseti(vm.L, -2, 0n);
   scriptArgs.forEach((a, i) => {
     vm.pushStr(vm.L, Buffer.from(a, 'utf8').toString('latin1'));
     vm.raw.lua_rawseti(vm.L, -2, BigInt(i + 1));

@@ -509,6 +509,11 @@ export class Scheduler {
    * this call: it yields the coroutine (a longjmp through the JS frame).
    */
   suspend(L: number, op: PendingOp): number {
+    if (!this.vm.raw.lua_isyieldable(L)) {
+      // inside a metamethod, sort comparator, gsub callback...: the operation must not fire later
+      op.cancel();
+      return this.vm.errorRaw(L, 'attempt to yield across C-call boundary');
+    }
     const th = this.current!;
     th.pending = op;
     th.yieldReason = 'op';

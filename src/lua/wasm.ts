@@ -65,6 +65,7 @@ export interface LuaRaw {
   lua_yieldk(L: number, nres: number, ctx: number, k: number): number;
   lua_resume(L: number, from: number, nargs: number, nres: number): number;
   lua_status(L: number): number;
+  lua_isyieldable(L: number): number;
   lua_error(L: number): number;
   lua_next(L: number, idx: number): number;
   lua_concat(L: number, n: number): void;

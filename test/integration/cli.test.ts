@@ -235,7 +235,7 @@ test('ngxlua run script.lua a b: the arg table', async () => {
 
 test(
   'ngxlua run script.lua: arg[0] is the script path',
-  { todo: 'src/cli/run.ts fills `arg` from index 1 only; resty (gen_lua_code_for_args in resty-cli) and the lua interpreter set arg[0] to the script file' },
+  {},
   async () => {
     const p = makePrefix('');
     const script = path.join(p, 'script.lua');
