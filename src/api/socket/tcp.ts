@@ -1,0 +1,1413 @@
+// ngx.socket.tcp: the TCP cosocket. A Lua socket is a table (shared metatable, built in
+// lua/socket.lua) whose [1] is a numeric handle into this module's registry of TcpSock objects.
+// Every method is a JS function taking the table as `self`; an operation that cannot finish at
+// once records itself as the socket's pending reader or writer and suspends the calling thread,
+// and the socket's events resume it with the call's return values.
+import net from 'node:net';
+import tls from 'node:tls';
+import { isIP } from 'node:net';
+import dns from 'node:dns';
+import { CTX_YIELDABLE, type Runtime } from '../../core/runtime.js';
+import type { LuaContext, LuaThread } from '../../core/thread.js';
+import type { RequestCtx } from '../../core/request.js';
+import type { LocSettings } from '../../conf/model.js';
+import { LUA_REGISTRYINDEX, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE, type JsLuaFn, type LuaVM } from '../../lua/vm.js';
+import { RecvBuffer, stripCR, UntilPattern, scanUntil, type UntilScan } from './buffer.js';
+import { luaErrText, sysError } from './errors.js';
+import type { LogContext } from '../../util/errlog.js';
+
+// ------------------------------------------------------------------------------ host resolution
+
+export type ResolveResult = { address: string } | { error: string };
+export type Resolver = (host: string, settings: LocSettings) => Promise<ResolveResult>;
+
+/** Resolve a host name without blocking. Replaceable (the `resolver` directive's implementation). */
+export let resolveHost: Resolver = (host) =>
+  new Promise((resolve) => {
+    dns.lookup(host, { family: 0 }, (err, address) => {
+      if (err) resolve({ error: `${host} could not be resolved (3: Host not found)` });
+      else resolve({ address });
+    });
+  });
+
+export function setResolver(r: Resolver): void {
+  resolveHost = r;
+}
+
+// ------------------------------------------------------------------------------ the objects
+
+/** Whose socket it is: the request, or the timer / init_worker context. */
+type Owner = RequestCtx | LuaContext;
+
+type ReadKind = 'line' | 'all' | 'size' | 'any' | 'until';
+
+interface ReadOp {
+  kind: ReadKind;
+  /** size for 'size' / 'any' / sized 'until' */
+  n: number;
+  /** 'line': bytes already searched for LF */
+  scanned: number;
+  until: { pat: UntilPattern; inclusive: boolean; scan: UntilScan } | null;
+  th: LuaThread | null;
+  timer: NodeJS.Timeout | null;
+}
+
+type ReadResult =
+  | { ok: Buffer; matchedSized?: boolean }
+  | { err: string; partial: Buffer }
+  | { done: true };
+
+interface WriteOp {
+  th: LuaThread;
+  bytes: number;
+  timer: NodeJS.Timeout | null;
+  kind: 'send' | 'connect' | 'ssl' | 'queue';
+  /** connect: called on success (the socket is set up) or failure */
+  finish?: (err: string | null) => void;
+}
+
+interface IdleConn {
+  conn: net.Socket;
+  reused: number;
+  timer: NodeJS.Timeout | null;
+  tls: boolean;
+  drop: () => void;
+}
+
+interface Pool {
+  key: string;
+  size: number;
+  /** most recently parked first */
+  idle: IdleConn[];
+  /** -1: no backlog queueing (connections are not counted) */
+  backlog: number;
+  connections: number;
+  waiting: Array<() => void>;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** unread bytes over which a socket nobody reads from stops reading */
+const PAUSE_AT = 1024 * 1024;
+
+export class TcpSock {
+  conn: net.Socket | null = null;
+  tls = false;
+  readonly buf = new RecvBuffer();
+  eof = false;
+  readClosed = false;
+  writeClosed = false;
+  /** a socket error not yet reported to a reader */
+  sockErr: string | null = null;
+  /** a send timed out or failed: not fit for the pool */
+  invalid = false;
+  reader: ReadOp | null = null;
+  writer: WriteOp | null = null;
+  /** ms; 0 = the lua_socket_* directive */
+  connectTimeout = 0;
+  sendTimeout = 0;
+  readTimeout = 0;
+  poolKey: string | null = null;
+  /** the pool counting this connection (backlog pools only) */
+  counted: Pool | null = null;
+  reused = 0;
+  everConnected = false;
+  paused = false;
+  cleanupSet = false;
+  /** 'body' / 'raw' for ngx.req.socket() */
+  downstream: 'body' | 'raw' | null = null;
+  /** raw downstream: write to the client */
+  rawWrite: ((b: Buffer, cb: (err: string | null) => void) => boolean) | null = null;
+  private listeners: Array<[string, (...a: never[]) => void]> = [];
+
+  constructor(readonly id: number, readonly owner: Owner, readonly ctx: LuaContext) {}
+
+  get connected(): boolean {
+    return this.conn !== null || this.downstream !== null;
+  }
+
+  attach(conn: net.Socket, onEvent: (s: TcpSock) => void): void {
+    this.conn = conn;
+    this.everConnected = true;
+    this.eof = false;
+    this.readClosed = false;
+    this.writeClosed = false;
+    this.sockErr = null;
+    this.invalid = false;
+    this.buf.clear();
+    const on = (ev: string, fn: (...a: never[]) => void) => {
+      conn.on(ev, fn as (...a: unknown[]) => void);
+      this.listeners.push([ev, fn]);
+    };
+    on('data', (d: Buffer) => {
+      this.buf.push(d);
+      if (!this.reader && this.buf.length >= PAUSE_AT && !this.paused) {
+        this.paused = true;
+        conn.pause();
+      }
+      onEvent(this);
+    });
+    on('end', () => {
+      this.eof = true;
+      onEvent(this);
+    });
+    on('error', (e: Error) => {
+      if (this.sockErr === null) this.sockErr = luaErrText(sysError(e));
+      onEvent(this);
+    });
+    on('close', () => {
+      this.eof = true;
+      onEvent(this);
+    });
+    on('drain', () => onEvent(this));
+  }
+
+  /** Remove our listeners; the net.Socket is left as it is. */
+  detach(): net.Socket | null {
+    const c = this.conn;
+    if (c) for (const [ev, fn] of this.listeners) c.removeListener(ev, fn as (...a: unknown[]) => void);
+    this.listeners = [];
+    this.conn = null;
+    this.paused = false;
+    return c;
+  }
+
+  resumeReading(): void {
+    if (this.paused && this.conn) {
+      this.paused = false;
+      this.conn.resume();
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ the module
+
+export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sockets: Map<number, TcpSock>; api: TcpApi } {
+  const { vm } = rt;
+  const sockets = new Map<number, TcpSock>();
+  const pools = new Map<string, Pool>();
+  let nextId = 1;
+
+  // ---------------------------------------------------------------- helpers
+
+  const ownerOf = (ctx: LuaContext): Owner => ctx.req ?? ctx;
+
+  const settingsOf = (ctx: LuaContext | null): LocSettings => {
+    const r = ctx?.req;
+    if (r) return r.loc?.settings ?? r.server.settings;
+    return rt.http.settings ?? rt.http.servers[0]?.settings;
+  };
+
+  const logCtx = (ctx: LuaContext): LogContext | undefined =>
+    ctx.req ? ctx.req.logContext() : { context: ctx.kind === 'timer' ? 'ngx.timer' : ctx.kind === 'init_worker' ? 'init_worker_by_lua*' : undefined };
+
+  const logErr = (s: TcpSock | null, ctx: LuaContext, level: 'error' | 'crit', msg: string): void => {
+    void s;
+    if (!settingsOf(ctx).luaSocketLogErrors) return;
+    rt.log.log(level, msg, logCtx(ctx));
+  };
+
+  const hex16 = (n: number): string => n.toString(16).toUpperCase().padStart(16, '0');
+
+  const pushNilErr = (L: number, err: string): number => {
+    vm.raw.lua_pushnil(L);
+    vm.pushStr(L, err);
+    return 2;
+  };
+
+  /** self must be a table: luaL_checktype's message. */
+  const checkSelf = (L: number): void => {
+    if (vm.type(L, 1) !== T_TABLE) vm.argError(L, 1, `table expected, got ${vm.typeName(L, 1)}`);
+  };
+
+  const handleOf = (L: number): number => {
+    vm.raw.lua_rawgeti(L, 1, 1n);
+    const id = vm.type(L, -1) === T_NUMBER ? vm.toNumber(L, -1) : 0;
+    vm.pop(L);
+    return id;
+  };
+
+  const lookup = (L: number): TcpSock | null => {
+    const id = handleOf(L);
+    return id ? sockets.get(id) ?? null : null;
+  };
+
+  /** The socket object for self, created on first use; "bad request" when it is another's. */
+  const own = (L: number, ctx: LuaContext): TcpSock => {
+    let s = lookup(L);
+    if (s && s.owner !== ownerOf(ctx)) {
+      if (!s.connected) {
+        // an unconnected object handed to another request starts afresh there
+        sockets.delete(s.id);
+        s = null;
+      } else {
+        vm.error(L, 'bad request');
+      }
+    }
+    if (!s) {
+      s = new TcpSock(nextId++, ownerOf(ctx), ctx);
+      sockets.set(s.id, s);
+      vm.pushNumber(L, s.id);
+      vm.raw.lua_rawseti(L, 1, 1n);
+    }
+    return s;
+  };
+
+  /** The connected socket for self, or null (the caller returns nil, "closed"). */
+  const connectedSock = (L: number, ctx: LuaContext): TcpSock | null => {
+    const s = lookup(L);
+    if (!s || !s.connected) return null;
+    if (s.owner !== ownerOf(ctx)) vm.error(L, 'bad request');
+    return s;
+  };
+
+  const busy = (s: TcpSock, read: boolean, write: boolean): string | null => {
+    if (s.writer && s.writer.kind !== 'send') return 'socket busy connecting';
+    if (read && s.reader) return 'socket busy reading';
+    if (write && s.writer) return 'socket busy writing';
+    return null;
+  };
+
+  const timeoutOf = (s: TcpSock, which: 'connect' | 'send' | 'read'): number => {
+    const st = settingsOf(s.ctx);
+    if (which === 'connect') return s.connectTimeout || st.luaSocketConnectTimeout;
+    if (which === 'send') return s.sendTimeout || st.luaSocketSendTimeout;
+    return s.readTimeout || st.luaSocketReadTimeout;
+  };
+
+  const ensureCleanup = (s: TcpSock): void => {
+    if (s.cleanupSet) return;
+    s.cleanupSet = true;
+    rt.addCleanup(s.ctx, () => {
+      finalize(s);
+      sockets.delete(s.id);
+    });
+  };
+
+  /** Close the connection and fail nothing (the owner is gone or the object collected). */
+  const finalize = (s: TcpSock): void => {
+    cancelRead(s);
+    if (s.writer) {
+      const w = s.writer;
+      s.writer = null;
+      if (w.timer) clearTimeout(w.timer);
+    }
+    if (s.downstream) {
+      s.downstream = null;
+      s.rawWrite = null;
+      s.buf.clear();
+      return;
+    }
+    const c = s.detach();
+    if (c) {
+      c.destroy();
+      releaseSlot(s);
+    }
+    s.buf.clear();
+  };
+
+  const cancelRead = (s: TcpSock): void => {
+    const r = s.reader;
+    if (!r) return;
+    s.reader = null;
+    if (r.timer) clearTimeout(r.timer);
+  };
+
+  // ---------------------------------------------------------------- reading
+
+  /** Try to complete a read from what is buffered (and the eof/error state). */
+  const serve = (s: TcpSock, op: ReadOp, final: string | null): ReadResult | null => {
+    const buf = s.buf;
+    switch (op.kind) {
+      case 'line': {
+        const i = buf.indexOf(10, op.scanned);
+        if (i >= 0) {
+          const line = stripCR(buf.take(i));
+          buf.skip(1);
+          return { ok: line };
+        }
+        op.scanned = buf.length;
+        if (final !== null) return { err: final, partial: stripCR(buf.take(buf.length)) };
+        return null;
+      }
+      case 'all':
+        if (final === 'closed') return { ok: buf.take(buf.length) };
+        if (final !== null) return { err: final, partial: buf.take(buf.length) };
+        return null;
+      case 'size':
+        if (buf.length >= op.n) return { ok: buf.take(op.n) };
+        if (final !== null) return { err: final, partial: buf.take(buf.length) };
+        return null;
+      case 'any':
+        if (buf.length > 0) return { ok: buf.take(Math.min(op.n, buf.length, settingsOf(s.ctx).luaSocketBufferSize)) };
+        if (final !== null) return { err: final, partial: EMPTY };
+        return null;
+      case 'until': {
+        const u = op.until!;
+        const r = scanUntil(buf, u.pat, u.scan, op.n);
+        if (r !== null) {
+          if (r.kind === 'size') return { ok: buf.take(r.out) };
+          const plen = u.pat.pat.length;
+          let data: Buffer;
+          if (u.inclusive) data = buf.take(r.out + plen);
+          else {
+            data = buf.take(r.out);
+            buf.skip(plen);
+          }
+          u.scan.pos = 0;
+          u.scan.state = 0;
+          return { ok: data, matchedSized: op.n > 0 };
+        }
+        if (final !== null) {
+          const out = u.scan.pos - u.scan.state;
+          u.scan.pos = 0;
+          u.scan.state = 0;
+          return { err: final, partial: buf.take(out) };
+        }
+        return null;
+      }
+    }
+  };
+
+  /** eof / socket error as the reason a read cannot wait for more. */
+  const finalState = (s: TcpSock): string | null => {
+    if (s.sockErr !== null) return s.sockErr;
+    if (s.eof) return 'closed';
+    return null;
+  };
+
+  const afterResult = (s: TcpSock, res: ReadResult): void => {
+    if ('err' in res && res.err !== 'timeout') {
+      s.readClosed = true;
+      if (s.downstream === null && s.conn && s.writeClosed) {
+        // both halves gone
+      }
+    }
+    if (s.buf.length < PAUSE_AT) s.resumeReading();
+  };
+
+  const pushResult = (v: LuaVM, L: number, res: ReadResult, st: number): number => {
+    if ('ok' in res) {
+      v.pushBytes(L, res.ok);
+      if (res.matchedSized && st) {
+        v.pushBool(L, true);
+        v.raw.lua_rawseti(L, st, 3n);
+      }
+      return 1;
+    }
+    if ('err' in res) {
+      v.raw.lua_pushnil(L);
+      v.pushStr(L, res.err);
+      v.pushBytes(L, res.partial);
+      return 3;
+    }
+    v.raw.lua_pushnil(L);
+    v.raw.lua_pushnil(L);
+    v.raw.lua_pushnil(L);
+    return 3;
+  };
+
+  /** Run a read: at once when possible, else suspend the thread until data, eof or timeout. */
+  const startRead = (L: number, s: TcpSock, op: ReadOp, stIdx: number): number => {
+    const res = serve(s, op, finalState(s));
+    if (res !== null) {
+      afterResult(s, res);
+      return pushResult(vm, L, res, stIdx);
+    }
+    const th = rt.sched.current!;
+    op.th = th;
+    s.reader = op;
+    s.resumeReading();
+    // the state table of a receiveuntil iterator is kept for the resume
+    let stRef = 0;
+    if (stIdx) {
+      vm.raw.lua_pushvalue(L, stIdx);
+      stRef = vm.ref(L);
+    }
+    const done = (res: ReadResult) => {
+      if (op.timer) clearTimeout(op.timer);
+      s.reader = null;
+      afterResult(s, res);
+      rt.sched.resume(th, (v, co) => {
+        let n: number;
+        if (stRef) {
+          v.pushRef(co, stRef);
+          const t = v.top(co);
+          n = pushResult(v, co, res, t);
+          v.raw.lua_rotate(co, t, -1);
+          v.pop(co);
+          v.unref(stRef);
+          stRef = 0;
+        } else n = pushResult(v, co, res, 0);
+        return n;
+      });
+    };
+    (op as ReadOp & { done?: (r: ReadResult) => void }).done = done;
+    op.timer = setTimeout(() => {
+      op.timer = null;
+      if (s.reader !== op) return;
+      logErr(s, s.ctx, 'error', 'lua tcp socket read timed out');
+      const r = serve(s, op, 'timeout')!;
+      done(r);
+    }, timeoutOf(s, 'read'));
+    return rt.sched.suspend(L, {
+      cancel: () => {
+        if (s.reader === op) cancelRead(s);
+        if (op.timer) clearTimeout(op.timer);
+        if (stRef) {
+          vm.unref(stRef);
+          stRef = 0;
+        }
+      },
+    });
+  };
+
+  /** Socket events: move the pending reader / writer forward. */
+  const onEvent = (s: TcpSock): void => {
+    const op = s.reader;
+    if (op) {
+      const res = serve(s, op, finalState(s));
+      if (res !== null) (op as ReadOp & { done: (r: ReadResult) => void }).done(res);
+    }
+    const w = s.writer;
+    if (w && w.kind === 'send') {
+      if (s.sockErr !== null) finishWrite(s, w, s.sockErr);
+      else if (s.conn && !s.conn.writableNeedDrain) finishWrite(s, w, null);
+    }
+  };
+
+  const finishWrite = (s: TcpSock, w: WriteOp, err: string | null): void => {
+    if (s.writer !== w) return;
+    s.writer = null;
+    if (w.timer) clearTimeout(w.timer);
+    if (err !== null) {
+      s.writeClosed = true;
+      s.invalid = true;
+    }
+    rt.sched.resume(w.th, (v, co) => {
+      if (err !== null) {
+        v.raw.lua_pushnil(co);
+        v.pushStr(co, err);
+        return 2;
+      }
+      v.pushNumber(co, w.bytes);
+      return 1;
+    });
+  };
+
+  /** receive / receiveany / until: the common checks. Returns the socket or pushes results. */
+  const readable = (L: number, ctx: LuaContext): TcpSock | number => {
+    const s = lookup(L);
+    if (!s || !s.connected || s.readClosed) {
+      if (s && s.connected && s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
+      logErr(s, ctx, 'error', `attempt to receive data on a closed socket: u:${hex16(s ? s.id : 0)}, c:${hex16(s?.connected ? s.id : 0)}, ft:0 eof:${s?.eof ? 1 : 0}`);
+      return pushNilErr(L, 'closed');
+    }
+    if (s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
+    const b = busy(s, true, false);
+    if (b) return pushNilErr(L, b);
+    return s;
+  };
+
+  const newRead = (kind: ReadKind, n: number): ReadOp => ({ kind, n, scanned: 0, until: null, th: null, timer: null });
+
+  // ---------------------------------------------------------------- writing
+
+  /** Serialize send()'s argument: strings, numbers, booleans, nil, nested arrays of strings/numbers. */
+  const sendData = (L: number, idx: number): Buffer => {
+    const t = vm.type(L, idx);
+    switch (t) {
+      case T_STRING:
+        return vm.toBuffer(L, idx)!;
+      case T_NUMBER: {
+        vm.raw.lua_pushvalue(L, idx);
+        const b = vm.toBuffer(L, -1)!;
+        vm.pop(L);
+        return b;
+      }
+      case T_BOOLEAN:
+        return Buffer.from(vm.toBool(L, idx) ? 'true' : 'false');
+      case T_NIL:
+        return Buffer.from('nil');
+      case T_TABLE: {
+        const parts: Buffer[] = [];
+        collectTable(L, idx, parts);
+        return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      }
+    }
+    vm.argError(L, 2, `string, number, boolean, nil, or array table expected, got ${vm.typeName(L, idx)}`);
+    return EMPTY;
+  };
+
+  const collectTable = (L: number, idx: number, parts: Buffer[]): void => {
+    const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
+    let max = 0;
+    vm.raw.lua_pushnil(L);
+    while (vm.raw.lua_next(L, abs) !== 0) {
+      const k = vm.type(L, -2) === T_NUMBER && vm.isInteger(L, -2) ? vm.toNumber(L, -2) : 0;
+      if (k < 1) {
+        vm.pop(L, 2);
+        vm.argError(L, 2, 'non-array table found');
+      }
+      if (k > max) max = k;
+      vm.pop(L);
+    }
+    for (let k = 1; k <= max; k++) {
+      const t = vm.raw.lua_rawgeti(L, abs, BigInt(k));
+      if (t === T_STRING) parts.push(vm.toBuffer(L, -1)!);
+      else if (t === T_NUMBER) parts.push(vm.toBuffer(L, -1)!);
+      else if (t === T_TABLE) collectTable(L, vm.top(L), parts);
+      else {
+        const name = t === T_LIGHTUSERDATA ? 'userdata' : vm.typeName(L, -1);
+        vm.pop(L);
+        vm.argError(L, 2, `bad data type ${name} found`);
+      }
+      vm.pop(L);
+    }
+  };
+
+  // ---------------------------------------------------------------- the pool
+
+  const releaseSlot = (s: TcpSock): void => {
+    const p = s.counted;
+    if (!p) return;
+    s.counted = null;
+    p.connections--;
+    wakeWaiter(p);
+  };
+
+  const wakeWaiter = (p: Pool): void => {
+    if (p.waiting.length === 0) return;
+    if (p.connections < p.size || p.idle.length > 0) {
+      const w = p.waiting.shift()!;
+      setImmediate(w);
+    }
+  };
+
+  const dropIdle = (p: Pool, item: IdleConn): void => {
+    const i = p.idle.indexOf(item);
+    if (i >= 0) p.idle.splice(i, 1);
+    if (item.timer) clearTimeout(item.timer);
+    item.conn.removeAllListeners('data');
+    item.conn.removeListener('end', item.drop);
+    item.conn.removeListener('close', item.drop);
+    item.conn.destroy();
+    if (p.backlog >= 0) {
+      p.connections--;
+      wakeWaiter(p);
+    }
+  };
+
+  /** An idle connection for key, detached from the pool, or null. */
+  const fromPool = (key: string): IdleConn | null => {
+    const p = pools.get(key);
+    if (!p) return null;
+    while (p.idle.length > 0) {
+      const item = p.idle.shift()!;
+      if (item.timer) clearTimeout(item.timer);
+      const c = item.conn;
+      c.removeAllListeners('data');
+      c.removeListener('end', item.drop);
+      c.removeListener('close', item.drop);
+      c.removeListener('error', item.drop);
+      if (c.destroyed || c.readableEnded || c.readableLength > 0) {
+        c.destroy();
+        if (p.backlog >= 0) p.connections--;
+        continue;
+      }
+      c.pause();
+      c.ref();
+      return item;
+    }
+    return null;
+  };
+
+  const newPool = (key: string, size: number, backlog: number): Pool => {
+    const p: Pool = { key, size, idle: [], backlog, connections: 0, waiting: [] };
+    pools.set(key, p);
+    return p;
+  };
+
+  // ---------------------------------------------------------------- connect
+
+  interface ConnectReq {
+    host: string;
+    port: number;
+    path: string | null;
+    key: string;
+    poolSize: number;
+    backlog: number;
+    ctx: LuaContext;
+  }
+
+  /**
+   * Continue a connect after the pool checks (from the Lua call or from a backlog wake-up).
+   * Calls finish(null) when s is connected, finish(err) otherwise. Returns 'reused' when an idle
+   * connection was taken synchronously.
+   */
+  const proceedConnect = (s: TcpSock, cr: ConnectReq, finish: (err: string | null) => void, queueWait: (() => void) | null): 'reused' | 'pending' | string => {
+    const item = fromPool(cr.key);
+    const pool = pools.get(cr.key);
+    if (item) {
+      s.attach(item.conn, onEvent);
+      s.tls = item.tls;
+      s.reused = item.reused + 1;
+      s.poolKey = cr.key;
+      if (pool && pool.backlog >= 0) s.counted = pool;
+      return 'reused';
+    }
+    if (pool && pool.backlog >= 0) {
+      if (pool.connections >= pool.size) {
+        if (queueWait === null) return 'queued-again';
+        if (pool.waiting.length >= pool.backlog) return 'too many waiting connect operations';
+        pool.waiting.push(queueWait);
+        return 'queued';
+      }
+      pool.connections++;
+      s.counted = pool;
+    }
+    s.reused = 0;
+    s.poolKey = cr.key;
+    const go = (addr: string) => {
+      if (s.writer === null || s.writer.kind !== 'connect') return; // cancelled
+      const conn = cr.path !== null ? net.connect({ path: cr.path, allowHalfOpen: true })
+        : net.connect({ host: addr, port: cr.port, allowHalfOpen: true });
+      let settled = false;
+      const fail = (e: Error) => {
+        if (settled) return;
+        settled = true;
+        conn.destroy();
+        const se = sysError(e);
+        if (cr.path !== null) {
+          const lvl = se.errno === 2 || se.errno === 13 ? 'crit' : 'error';
+          logErr(s, cr.ctx, lvl, `connect() to unix:${cr.path} failed (${se.errno}: ${se.text})`);
+        } else {
+          logErr(s, cr.ctx, 'error', `connect() failed (${se.errno}: ${se.text})`);
+        }
+        releaseSlot(s);
+        finish(luaErrText(se));
+      };
+      conn.once('error', fail);
+      conn.once('connect', () => {
+        if (settled) return;
+        settled = true;
+        conn.removeListener('error', fail);
+        conn.setNoDelay(true);
+        s.attach(conn, onEvent);
+        s.tls = false;
+        finish(null);
+      });
+      const w = s.writer;
+      if (w) {
+        w.timer = setTimeout(() => {
+          if (settled) return;
+          settled = true;
+          conn.destroy();
+          logErr(s, cr.ctx, 'error', `lua tcp socket connect timed out, when connecting to ${cr.path !== null ? 'unix:' + cr.path : addr}:${cr.path !== null ? 0 : cr.port}`);
+          releaseSlot(s);
+          finish('timeout');
+        }, timeoutOf(s, 'connect'));
+        const prevCancel = cancelConnect.get(s);
+        void prevCancel;
+        cancelConnect.set(s, () => {
+          if (!settled) {
+            settled = true;
+            conn.destroy();
+            releaseSlot(s);
+          }
+        });
+      }
+    };
+    if (cr.path !== null || isIP(cr.host)) {
+      go(cr.host);
+    } else {
+      resolveHost(cr.host, settingsOf(cr.ctx)).then((r) => {
+        if ('error' in r) {
+          releaseSlot(s);
+          finish(r.error);
+        } else go(r.address);
+      }, (e) => {
+        releaseSlot(s);
+        finish(`${cr.host} could not be resolved (${String(e)})`);
+      });
+    }
+    return 'pending';
+  };
+
+  const cancelConnect = new WeakMap<TcpSock, () => void>();
+
+  const optNumber = (L: number, idx: number): number | null => {
+    const t = vm.type(L, idx);
+    return t === T_NUMBER ? vm.toNumber(L, idx) : null;
+  };
+
+  const connect: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n < 2 || n > 4) return vm.error(L, `ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen ${n}`);
+    checkSelf(L);
+    const s = own(L, ctx);
+    if (s.downstream) return vm.error(L, 'attempt to re-connect a request socket');
+    const hostB = vm.toStr(L, 2);
+    if (hostB === null) return vm.argError(L, 2, `string expected, got ${vm.typeName(L, 2)}`);
+    let host = hostB;
+    let port = 0;
+    let path: string | null = null;
+    let optIdx = 0;
+    if (host.startsWith('unix:')) {
+      path = host.slice(5);
+      if (n >= 3 && vm.type(L, 3) === T_TABLE) optIdx = 3;
+      else if (n === 4 && vm.type(L, 4) === T_TABLE) optIdx = 4;
+    } else {
+      if (n >= 4 && vm.type(L, 4) === T_TABLE) optIdx = 4;
+    }
+    // options
+    let poolName: string | null = null;
+    let poolSize = 0;
+    let backlog = -1;
+    if (optIdx) {
+      vm.getField(L, optIdx, 'pool_size');
+      const pst = vm.type(L, -1);
+      if (pst === T_NUMBER) {
+        poolSize = Math.trunc(vm.toNumber(L, -1));
+        if (poolSize <= 0) return vm.argError(L, optIdx, `bad "pool_size" option value: ${poolSize}`);
+      } else if (pst !== T_NIL) return vm.argError(L, optIdx, `bad "pool_size" option type: ${vm.typeName(L, -1)}`);
+      vm.pop(L);
+      vm.getField(L, optIdx, 'backlog');
+      const bt = vm.type(L, -1);
+      if (bt === T_NUMBER) {
+        backlog = Math.trunc(vm.toNumber(L, -1));
+        if (backlog < 0) return vm.argError(L, optIdx, `bad "backlog" option value: ${backlog}`);
+      } else if (bt !== T_NIL) return vm.argError(L, optIdx, `bad "backlog" option type: ${vm.typeName(L, -1)}`);
+      vm.pop(L);
+      vm.getField(L, optIdx, 'pool');
+      const pt = vm.type(L, -1);
+      if (pt === T_STRING || pt === T_NUMBER) poolName = vm.toStr(L, -1);
+      else if (pt !== T_NIL) return vm.argError(L, optIdx, `bad "pool" option type: ${vm.typeName(L, -1)}`);
+      vm.pop(L);
+    }
+    if (path === null) {
+      const pt = vm.type(L, 3);
+      if (pt === T_NIL || pt === -1 || pt === T_TABLE) return pushNilErr(L, 'missing the port number');
+      const pn = vm.toNumberOrNull(L, 3);
+      if (pn === null) return vm.argError(L, 3, `number expected, got ${vm.typeName(L, 3)}`);
+      port = Math.trunc(pn);
+      if (port < 0 || port > 65535) return pushNilErr(L, `bad port number: ${port}`);
+    }
+    const b = busy(s, true, true);
+    if (b === 'socket busy connecting') return pushNilErr(L, b);
+    // an existing connection is closed first
+    if (s.conn) finalize(s);
+    const key = poolName ?? (path !== null ? `unix:${path}` : `${host}:${port}`);
+    if ((poolSize > 0 || backlog >= 0) && !pools.has(key)) {
+      newPool(key, poolSize || settingsOf(ctx).luaSocketPoolSize, backlog);
+    }
+    ensureCleanup(s);
+    const cr: ConnectReq = { host, port, path, key, poolSize, backlog, ctx };
+    const th = rt.sched.current!;
+    const w: WriteOp = { th, bytes: 0, timer: null, kind: 'connect' };
+    const finish = (err: string | null) => {
+      if (s.writer !== w) return;
+      s.writer = null;
+      if (w.timer) clearTimeout(w.timer);
+      cancelConnect.delete(s);
+      rt.sched.resume(th, (v, co) => {
+        if (err !== null) {
+          v.raw.lua_pushnil(co);
+          v.pushStr(co, err);
+          return 2;
+        }
+        v.raw.lua_pushinteger(co, 1n);
+        return 1;
+      });
+    };
+    let queuedTimer: NodeJS.Timeout | null = null;
+    const onWake = () => {
+      if (s.writer !== w) return;
+      if (queuedTimer) clearTimeout(queuedTimer);
+      w.kind = 'connect';
+      const r = proceedConnect(s, cr, finish, onWake);
+      if (r === 'reused') finish(null);
+      else if (r === 'queued') armQueueTimer();
+      else if (r !== 'pending') finish(r);
+    };
+    const armQueueTimer = () => {
+      w.kind = 'queue';
+      queuedTimer = setTimeout(() => {
+        const p = pools.get(key);
+        if (p) {
+          const i = p.waiting.indexOf(onWake);
+          if (i >= 0) p.waiting.splice(i, 1);
+        }
+        logErr(s, ctx, 'error', `lua tcp socket queued connect timed out, when trying to connect to ${path !== null ? 'unix:' + path : host}:${port}`);
+        finish('timeout');
+      }, timeoutOf(s, 'connect'));
+    };
+    s.writer = w;
+    const r = proceedConnect(s, cr, finish, onWake);
+    if (r === 'reused') {
+      s.writer = null;
+      vm.raw.lua_pushinteger(L, 1n);
+      return 1;
+    }
+    if (r === 'queued') armQueueTimer();
+    else if (r !== 'pending') {
+      s.writer = null;
+      return pushNilErr(L, r);
+    }
+    return rt.sched.suspend(L, {
+      cancel: () => {
+        if (s.writer === w) s.writer = null;
+        if (w.timer) clearTimeout(w.timer);
+        if (queuedTimer) clearTimeout(queuedTimer);
+        const p = pools.get(key);
+        if (p) {
+          const i = p.waiting.indexOf(onWake);
+          if (i >= 0) p.waiting.splice(i, 1);
+        }
+        cancelConnect.get(s)?.();
+        cancelConnect.delete(s);
+      },
+    });
+  };
+
+  // ---------------------------------------------------------------- methods
+
+  const receive: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n !== 1 && n !== 2) return vm.error(L, `expecting 1 or 2 arguments (including the object), but got ${n}`);
+    checkSelf(L);
+    const sr = readable(L, ctx);
+    if (typeof sr === 'number') return sr;
+    const s = sr;
+    let op: ReadOp;
+    if (n === 2 && vm.type(L, 2) !== T_NIL) {
+      const t = vm.type(L, 2);
+      const num = t === T_NUMBER || t === T_STRING ? vm.toNumberOrNull(L, 2) : null;
+      if (num !== null) {
+        const bytes = Math.trunc(num);
+        if (bytes < 0) return vm.argError(L, 2, 'bad pattern argument');
+        if (bytes === 0) {
+          vm.pushStr(L, '');
+          return 1;
+        }
+        op = newRead('size', bytes);
+      } else if (t === T_STRING) {
+        const p = vm.toStr(L, 2)!;
+        if (p.length !== 2 || p[0] !== '*') return vm.argError(L, 2, `bad pattern argument: ${p}`);
+        if (p[1] === 'l') op = newRead('line', 0);
+        else if (p[1] === 'a') op = newRead('all', 0);
+        else return vm.argError(L, 2, 'bad pattern argument');
+      } else {
+        return vm.argError(L, 2, 'bad pattern argument');
+      }
+    } else {
+      op = newRead('line', 0);
+    }
+    return startRead(L, s, op, 0);
+  };
+
+  const receiveany: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n !== 2) return vm.error(L, `expecting 2 arguments (including the object), but got ${n}`);
+    checkSelf(L);
+    const sr = readable(L, ctx);
+    if (typeof sr === 'number') return sr;
+    const t = vm.type(L, 2);
+    const max = t === T_NUMBER || t === T_STRING ? vm.toNumberOrNull(L, 2) : null;
+    if (max === null || Math.trunc(max) <= 0) return vm.argError(L, 2, 'bad max argument');
+    return startRead(L, sr, newRead('any', Math.trunc(max)), 0);
+  };
+
+  /** receiveuntil's iterator: (self, state, size?) with state = {pattern, inclusive, matched}. */
+  const untilRead: JsLuaFn = (L) => {
+    const n = vm.top(L) - 2;
+    if (n > 1) return vm.error(L, `expecting 0 or 1 arguments, but seen ${n}`);
+    let size = 0;
+    if (n === 1) {
+      const v = vm.toNumberOrNull(L, 3);
+      if (v === null) return vm.argError(L, 1, `number expected, got ${vm.typeName(L, 3)}`);
+      size = Math.max(0, Math.trunc(v));
+    }
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const s = lookup(L);
+    if (!s || !s.connected || s.readClosed) return pushNilErr(L, 'closed');
+    if (s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
+    const b = busy(s, true, false);
+    if (b) return pushNilErr(L, b);
+    vm.raw.lua_rawgeti(L, 2, 3n);
+    const matched = vm.toBool(L, -1);
+    vm.pop(L);
+    if (matched) {
+      vm.pushBool(L, false);
+      vm.raw.lua_rawseti(L, 2, 3n);
+      vm.raw.lua_pushnil(L);
+      vm.raw.lua_pushnil(L);
+      vm.raw.lua_pushnil(L);
+      return 3;
+    }
+    vm.raw.lua_rawgeti(L, 2, 1n);
+    const pat = vm.toBuffer(L, -1)!;
+    vm.pop(L);
+    vm.raw.lua_rawgeti(L, 2, 2n);
+    const inclusive = vm.toBool(L, -1);
+    vm.pop(L);
+    const op = newRead('until', size);
+    op.until = { pat: patternCache(pat), inclusive, scan: { pos: 0, state: 0 } };
+    return startRead(L, s, op, 2);
+  };
+
+  const patCache = new Map<string, UntilPattern>();
+  const patternCache = (pat: Buffer): UntilPattern => {
+    const k = pat.toString('latin1');
+    let p = patCache.get(k);
+    if (!p) {
+      if (patCache.size > 256) patCache.clear();
+      p = new UntilPattern(pat);
+      patCache.set(k, p);
+    }
+    return p;
+  };
+
+  const send: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n !== 2) return vm.error(L, `expecting 2 arguments (including the object), but got ${n}`);
+    checkSelf(L);
+    const s = lookup(L);
+    if (!s || !s.connected || s.writeClosed) {
+      if (s && s.connected && s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
+      logErr(s, ctx, 'error', `attempt to send data on a closed socket: u:${hex16(s ? s.id : 0)}, c:${hex16(s?.connected ? s.id : 0)}, ft:0 eof:${s?.eof ? 1 : 0}`);
+      return pushNilErr(L, 'closed');
+    }
+    if (s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
+    if (s.downstream === 'body') return vm.error(L, 'attempt to write to request sockets');
+    const b = busy(s, false, true);
+    if (b) return pushNilErr(L, b);
+    const data = sendData(L, 2);
+    if (data.length === 0) {
+      vm.raw.lua_pushinteger(L, 0n);
+      return 1;
+    }
+    if (s.sockErr !== null) {
+      s.writeClosed = true;
+      return pushNilErr(L, s.sockErr);
+    }
+    const th = rt.sched.current!;
+    const w: WriteOp = { th, bytes: data.length, timer: null, kind: 'send' };
+    let flushed: boolean;
+    if (s.rawWrite) {
+      flushed = s.rawWrite(data, (err) => {
+        if (s.writer === w) finishWrite(s, w, err);
+      });
+    } else {
+      const c = s.conn!;
+      // copy: the caller's buffer may be a view the VM reuses
+      flushed = c.write(data);
+    }
+    if (flushed) {
+      vm.pushNumber(L, data.length);
+      return 1;
+    }
+    s.writer = w;
+    w.timer = setTimeout(() => {
+      w.timer = null;
+      if (s.writer !== w) return;
+      logErr(s, ctx, 'error', 'lua tcp socket write timed out');
+      finishWrite(s, w, 'timeout');
+    }, timeoutOf(s, 'send'));
+    return rt.sched.suspend(L, {
+      cancel: () => {
+        if (s.writer === w) s.writer = null;
+        if (w.timer) clearTimeout(w.timer);
+      },
+    });
+  };
+
+  const close: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n !== 1) return vm.error(L, `expecting 1 argument (including the object) but seen ${n}`);
+    checkSelf(L);
+    const s = connectedSock(L, ctx);
+    if (!s) return pushNilErr(L, 'closed');
+    if (s.downstream) return pushNilErr(L, 'attempt to close a request socket');
+    const b = busy(s, true, true);
+    if (b) return pushNilErr(L, b);
+    finalize(s);
+    vm.raw.lua_pushinteger(L, 1n);
+    return 1;
+  };
+
+  const timeoutArg = (L: number, idx: number): number => {
+    const v = vm.toNumber(L, idx);
+    const t = Math.trunc(v);
+    if (!Number.isFinite(v) || t < 0 || t >= 2 ** 31) {
+      vm.error(L, 'bad timeout value');
+    }
+    return t;
+  };
+
+  const settimeout: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n !== 2) return vm.error(L, `ngx.socket settimeout: expecting 2 arguments (including the object) but seen ${n}`);
+    checkSelf(L);
+    const t = timeoutArg(L, 2);
+    const s = own(L, ctx);
+    s.connectTimeout = s.sendTimeout = s.readTimeout = t;
+    return 0;
+  };
+
+  const settimeouts: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n !== 4) return vm.error(L, `ngx.socket settimeout: expecting 4 arguments (including the object) but seen ${n}`);
+    checkSelf(L);
+    const c = timeoutArg(L, 2), sd = timeoutArg(L, 3), r = timeoutArg(L, 4);
+    const s = own(L, ctx);
+    s.connectTimeout = c;
+    s.sendTimeout = sd;
+    s.readTimeout = r;
+    return 0;
+  };
+
+  const setoption: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    checkSelf(L);
+    const s = lookup(L);
+    if (!s || (!s.connected && !s.everConnected)) return vm.error(L, 'socket is never created nor connected');
+    if (vm.type(L, 2) <= T_NIL) return pushNilErr(L, 'missing the "option" argument');
+    if (vm.type(L, 3) <= T_NIL) return pushNilErr(L, 'missing the "value" argument');
+    const name = vm.toStr(L, 2) ?? '';
+    const known = ['keepalive', 'reuseaddr', 'tcp-nodelay', 'sndbuf', 'rcvbuf'];
+    if (!known.includes(name)) return pushNilErr(L, `unsupported option ${name}`);
+    if (!s.connected) return pushNilErr(L, 'closed');
+    if (s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
+    const t = vm.type(L, 3);
+    const on = t === T_BOOLEAN ? vm.toBool(L, 3) : vm.toNumber(L, 3) !== 0;
+    if (s.conn) {
+      if (name === 'keepalive') s.conn.setKeepAlive(on);
+      else if (name === 'tcp-nodelay') s.conn.setNoDelay(on);
+    }
+    // reuseaddr, sndbuf, rcvbuf: node has no setter for a connected socket; accepted
+    vm.pushBool(L, true);
+    return 1;
+  };
+
+  const setkeepalive: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n < 1 || n > 3) return vm.error(L, `expecting 1 to 3 arguments (including the object), but got ${n}`);
+    checkSelf(L);
+    const st = settingsOf(ctx);
+    let timeout = st.luaSocketKeepaliveTimeout;
+    if (n >= 2 && vm.type(L, 2) !== T_NIL) {
+      const v = vm.toNumberOrNull(L, 2);
+      if (v === null) return vm.argError(L, 2, `number expected, got ${vm.typeName(L, 2)}`);
+      timeout = Math.trunc(v);
+    }
+    let size = st.luaSocketPoolSize;
+    if (n >= 3 && vm.type(L, 3) !== T_NIL) {
+      const v = vm.toNumberOrNull(L, 3);
+      if (v === null) return vm.argError(L, 3, `number expected, got ${vm.typeName(L, 3)}`);
+      size = Math.trunc(v);
+    }
+    const s = lookup(L);
+    if (!s || !s.conn || s.readClosed || s.writeClosed || s.eof || s.downstream) return pushNilErr(L, 'closed');
+    if (s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
+    const b = busy(s, true, true);
+    if (b) return pushNilErr(L, b);
+    if (s.buf.length > 0) return pushNilErr(L, 'unread data in buffer');
+    if (s.invalid || s.sockErr !== null) return pushNilErr(L, 'invalid connection');
+    if (rt.exiting) {
+      finalize(s);
+      vm.raw.lua_pushinteger(L, 1n);
+      return 1;
+    }
+    const key = s.poolKey;
+    if (key === null) return pushNilErr(L, 'key not found');
+    let pool = pools.get(key);
+    if (!pool) {
+      if (size <= 0) return vm.argError(L, n, `bad "pool_size" option value: ${size}`);
+      pool = newPool(key, size, -1);
+    }
+    const counted = s.counted;
+    const conn = s.detach()!;
+    s.counted = null;
+    if (conn.readableLength > 0 || conn.destroyed || conn.readableEnded) {
+      conn.destroy();
+      if (counted) {
+        counted.connections--;
+        wakeWaiter(counted);
+      }
+      return pushNilErr(L, 'connection in dubious state');
+    }
+    if (pool.idle.length >= pool.size) {
+      const old = pool.idle[pool.idle.length - 1];
+      dropIdle(pool, old);
+    }
+    if (pool.backlog >= 0 && !counted) pool.connections++;
+    const p = pool;
+    const item: IdleConn = { conn, reused: s.reused, timer: null, tls: s.tls, drop: () => dropIdle(p, item) };
+    conn.on('data', item.drop);
+    conn.on('end', item.drop);
+    conn.on('close', item.drop);
+    conn.on('error', item.drop);
+    conn.resume();
+    conn.unref();
+    if (timeout > 0) {
+      item.timer = setTimeout(item.drop, timeout);
+      item.timer.unref();
+    }
+    pool.idle.unshift(item);
+    s.buf.clear();
+    wakeWaiter(pool);
+    vm.raw.lua_pushinteger(L, 1n);
+    return 1;
+  };
+
+  const getreusedtimes: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n !== 1) return vm.error(L, `expecting 1 argument (including the object), but got ${n}`);
+    checkSelf(L);
+    const s = connectedSock(L, ctx);
+    if (!s) return pushNilErr(L, 'closed');
+    vm.pushNumber(L, s.reused);
+    return 1;
+  };
+
+  const sslhandshake: JsLuaFn = (L) => {
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    const n = vm.top(L);
+    if (n < 1 || n > 5) return vm.error(L, `ngx.socket sslhandshake: expecting 1 ~ 5 arguments (including the object), but seen ${n}`);
+    checkSelf(L);
+    const s = connectedSock(L, ctx);
+    if (!s || !s.conn || s.readClosed || s.writeClosed) return pushNilErr(L, 'closed');
+    if (s.downstream) return pushNilErr(L, 'not supported for downstream sockets');
+    const b = busy(s, true, true);
+    if (b) return pushNilErr(L, b);
+    const st = vm.type(L, 2);
+    const wantSession = !(st === T_BOOLEAN && !vm.toBool(L, 2));
+    const session = st === T_STRING ? vm.toBuffer(L, 2)! : undefined;
+    let servername: string | undefined;
+    const nt = vm.type(L, 3);
+    if (nt === T_STRING) servername = vm.toStr(L, 3)!;
+    else if (nt !== T_NIL && nt !== -1) return vm.argError(L, 3, `string expected, got ${vm.typeName(L, 3)}`);
+    const verify = vm.toBool(L, 4);
+    const pushOk = (v: LuaVM, co: number, sess: Buffer | undefined): number => {
+      if (!wantSession) v.pushBool(co, true);
+      else if (sess) v.pushBytes(co, sess);
+      else v.pushBool(co, true);
+      return 1;
+    };
+    if (s.tls) {
+      return pushOk(vm, L, (s.conn as tls.TLSSocket).getSession?.());
+    }
+    const raw = s.detach()!;
+    const counted = s.counted;
+    const th = rt.sched.current!;
+    const w: WriteOp = { th, bytes: 0, timer: null, kind: 'ssl' };
+    s.writer = w;
+    const tsock = tls.connect({
+      socket: raw,
+      servername: servername && !isIP(servername) ? servername : undefined,
+      rejectUnauthorized: verify,
+      session,
+      checkServerIdentity: verify && servername ? tls.checkServerIdentity : () => undefined,
+    });
+    let settled = false;
+    const done = (err: string | null) => {
+      if (settled) return;
+      settled = true;
+      if (w.timer) clearTimeout(w.timer);
+      if (s.writer !== w) {
+        tsock.destroy();
+        return;
+      }
+      s.writer = null;
+      tsock.removeListener('error', onErr);
+      if (err !== null) {
+        tsock.destroy();
+        s.counted = counted;
+        releaseSlot(s);
+        s.readClosed = s.writeClosed = true;
+        s.conn = null;
+        rt.sched.resume(th, (v, co) => {
+          v.raw.lua_pushnil(co);
+          v.pushStr(co, err);
+          return 2;
+        });
+        return;
+      }
+      s.attach(tsock, onEvent);
+      s.counted = counted;
+      s.tls = true;
+      const sess = tsock.getSession();
+      rt.sched.resume(th, (v, co) => pushOk(v, co, sess));
+    };
+    const onErr = (e: Error & { code?: string }) => {
+      const code = e.code ?? '';
+      let msg = 'handshake failed';
+      const map: Record<string, string> = {
+        UNABLE_TO_GET_ISSUER_CERT_LOCALLY: '20: unable to get local issuer certificate',
+        UNABLE_TO_VERIFY_LEAF_SIGNATURE: '21: unable to verify the first certificate',
+        DEPTH_ZERO_SELF_SIGNED_CERT: '18: self-signed certificate',
+        SELF_SIGNED_CERT_IN_CHAIN: '19: self-signed certificate in certificate chain',
+        CERT_HAS_EXPIRED: '10: certificate has expired',
+        CERT_NOT_YET_VALID: '9: certificate is not yet valid',
+        ERR_TLS_CERT_ALTNAME_INVALID: 'certificate host mismatch',
+      };
+      if (map[code]) {
+        msg = map[code];
+        if (code !== 'ERR_TLS_CERT_ALTNAME_INVALID') logErr(s, ctx, 'error', `lua ssl certificate verify error: (${msg})`);
+        else logErr(s, ctx, 'error', `lua ssl certificate does not match host "${servername ?? ''}"`);
+      }
+      done(msg);
+    };
+    tsock.once('error', onErr);
+    tsock.once('secureConnect', () => done(null));
+    w.timer = setTimeout(() => {
+      logErr(s, ctx, 'error', 'lua ssl handshake timed out');
+      done('timeout');
+    }, timeoutOf(s, 'connect'));
+    return rt.sched.suspend(L, {
+      cancel: () => {
+        if (s.writer === w) s.writer = null;
+        if (w.timer) clearTimeout(w.timer);
+        if (!settled) {
+          settled = true;
+          tsock.destroy();
+          s.counted = counted;
+          releaseSlot(s);
+        }
+      },
+    });
+  };
+
+  const gc: JsLuaFn = (L) => {
+    if (vm.type(L, 1) !== T_TABLE) return 0;
+    const s = lookup(L);
+    if (s) {
+      finalize(s);
+      sockets.delete(s.id);
+    }
+    return 0;
+  };
+
+  let tcpMeta = 0;
+  const tcpCreate: JsLuaFn = (L) => {
+    const n = vm.top(L);
+    if (n !== 0) return vm.error(L, `expecting zero arguments, but got ${n}`);
+    rt.check(L, CTX_YIELDABLE);
+    vm.raw.lua_createtable(L, 3, 1);
+    vm.pushRef(L, tcpMeta);
+    vm.raw.lua_setmetatable(L, -2);
+    return 1;
+  };
+  const setTcpMeta: JsLuaFn = (L) => {
+    vm.raw.lua_pushvalue(L, 1);
+    tcpMeta = vm.ref(L);
+    return 0;
+  };
+
+  const untilCheck: JsLuaFn = (L) => {
+    // (self, pattern, opts?) -> true | nil, err ; raises the argument errors
+    const n = vm.top(L);
+    if (n !== 2 && n !== 3) return vm.error(L, `expecting 2 or 3 arguments (including the object), but got ${n}`);
+    let inclusive = false;
+    if (n === 3) {
+      if (vm.type(L, 3) !== T_TABLE) return vm.argError(L, 3, `table expected, got ${vm.typeName(L, 3)}`);
+      const t = vm.getField(L, 3, 'inclusive');
+      if (t === T_BOOLEAN) inclusive = vm.toBool(L, -1);
+      else if (t !== T_NIL) return vm.error(L, `bad "inclusive" option value type: ${vm.typeName(L, -1)}`);
+      vm.pop(L);
+    }
+    rt.check(L, CTX_YIELDABLE);
+    checkSelf(L);
+    const t2 = vm.type(L, 2);
+    if (t2 !== T_STRING && t2 !== T_NUMBER) return vm.argError(L, 2, `string expected, got ${vm.typeName(L, 2)}`);
+    const pat = vm.toBuffer(L, 2)!;
+    if (pat.length === 0) return pushNilErr(L, 'pattern is empty');
+    vm.raw.lua_createtable(L, 3, 0);
+    vm.pushBytes(L, pat);
+    vm.raw.lua_rawseti(L, -2, 1n);
+    vm.pushBool(L, inclusive);
+    vm.raw.lua_rawseti(L, -2, 2n);
+    vm.pushBool(L, false);
+    vm.raw.lua_rawseti(L, -2, 3n);
+    // the iterator: a C closure over (self, state), as ngx_lua makes it
+    vm.raw.lua_pushvalue(L, 1);
+    vm.raw.lua_rotate(L, -2, 1);
+    untilPtr ||= vm.fnPtr(untilIter);
+    vm.raw.lua_pushcclosure(L, untilPtr, 2);
+    return 1;
+  };
+  let untilPtr = 0;
+  /** the iterator's body: its upvalues become arguments 1 and 2 of untilRead */
+  const untilIter: JsLuaFn = (L) => {
+    vm.raw.lua_pushvalue(L, LUA_REGISTRYINDEX - 1);
+    vm.raw.lua_pushvalue(L, LUA_REGISTRYINDEX - 2);
+    vm.raw.lua_rotate(L, 1, 2);
+    return untilRead(L);
+  };
+
+  const api: TcpApi = {
+    /** A socket object for a downstream (ngx.req.socket) reader/writer. */
+    downstream(L, ctx, kind) {
+      const s = own(L, ctx);
+      s.downstream = kind;
+      s.everConnected = true;
+      s.eof = false;
+      s.readClosed = false;
+      s.writeClosed = kind === 'body';
+      s.sockErr = null;
+      s.buf.clear();
+      ensureCleanup(s);
+      return s;
+    },
+    feed(s, data, err) {
+      if (data) s.buf.push(data);
+      if (err === 'eof') s.eof = true;
+      else if (err) s.sockErr = err;
+      onEvent(s);
+    },
+    drained(s) {
+      const w = s.writer;
+      if (w && w.kind === 'send') finishWrite(s, w, null);
+    },
+    pools,
+  };
+
+  return {
+    sockets,
+    api,
+    prims: {
+      tcp_create: tcpCreate,
+      tcp_set_mt: setTcpMeta,
+      tcp_connect: connect,
+      tcp_sslhandshake: sslhandshake,
+      tcp_receive: receive,
+      tcp_receiveany: receiveany,
+      tcp_receiveuntil: untilCheck,
+      tcp_send: send,
+      tcp_close: close,
+      tcp_settimeout: settimeout,
+      tcp_settimeouts: settimeouts,
+      tcp_setoption: setoption,
+      tcp_setkeepalive: setkeepalive,
+      tcp_getreusedtimes: getreusedtimes,
+      tcp_gc: gc,
+    },
+  };
+}
+
+export interface TcpApi {
+  downstream(L: number, ctx: LuaContext, kind: 'body' | 'raw'): TcpSock;
+  /** downstream data (null + 'eof' at the end, or an error text) */
+  feed(s: TcpSock, data: Buffer | null, err?: string | null): void;
+  drained(s: TcpSock): void;
+  pools: Map<string, unknown>;
+}
