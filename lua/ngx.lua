@@ -163,6 +163,7 @@ __ngx_req_headers_mt = {
 }
 
 ngx.resp = { get_headers = C.resp_get_headers }
+ngx.location = { capture = C.capture, capture_multi = C.capture_multi }
 ngx.thread = { spawn = C.thread_spawn, wait = C.thread_wait, kill = C.thread_kill }
 
 ngx.timer = {
@@ -193,13 +194,13 @@ ngx.config = {
 }
 
 local get_status, set_status, ctx_get, ctx_set = C.get_status, C.set_status, C.ctx_get, C.ctx_set
-local headers_sent = C.headers_sent
+local headers_sent, is_subrequest = C.headers_sent, C.is_subrequest
 setmetatable(ngx, {
     __index = function(_, k)
         if k == "status" then return get_status()
         elseif k == "ctx" then return ctx_get()
         elseif k == "headers_sent" then return headers_sent()
-        elseif k == "is_subrequest" then return false
+        elseif k == "is_subrequest" then return is_subrequest()
         end
     end,
     __newindex = function(t, k, v)

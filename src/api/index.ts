@@ -18,6 +18,7 @@ import { registerTimer } from './timer.js';
 import { registerCoroutine } from './coroutine.js';
 import { registerIo } from './io.js';
 import { registerThread } from './thread.js';
+import { registerLocation } from './location.js';
 import { registerSemaphore } from './semaphore.js';
 import { registerRe } from './re.js';
 import { registerSocket } from './socket/index.js';
@@ -25,7 +26,7 @@ import { registerSocket } from './socket/index.js';
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
   for (const reg of [registerOutput, registerControl, registerHeader, registerVar, registerReq, registerTime,
-    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerBase, registerTimer, registerCoroutine, registerThread]) {
+    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerBase, registerTimer, registerCoroutine, registerThread, registerLocation]) {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);

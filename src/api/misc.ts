@@ -12,11 +12,6 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       vm.pushStr(L, ctx ? ctx.kind : 'init');
       return 1;
     },
-    is_subrequest: (L) => {
-      rt.req(L, CTX_REQ);
-      vm.pushBool(L, false);
-      return 1;
-    },
     worker_pid: (L) => {
       vm.raw.lua_pushinteger(L, BigInt(process.pid));
       return 1;

@@ -92,6 +92,10 @@ export class RequestCtx {
   bodyFile: string | null = null;
   /** reached through an internal redirect (ngx.exec, error_page) */
   internal = false;
+  /** ngx.ctx is a table lent by the parent (capture's ctx option): not ours to release */
+  sharedCtx = false;
+  /** a subrequest of ngx.location.capture */
+  isSubrequest = false;
   /** the client closed the connection */
   clientGone = false;
   /** registry ref of the ngx.on_abort callback, 0 when none */

@@ -8,6 +8,20 @@ import { Scheduler, type CtxKind, type LuaContext } from './thread.js';
 import type { RequestCtx } from './request.js';
 import type { HttpConf, LuaHandler, MainConf } from '../conf/model.js';
 import { ErrorLog } from '../util/errlog.js';
+import type { CaptureResult } from '../http/subrequest.js';
+
+/** What ngx.location.capture asks for. */
+export interface SubrequestSpec {
+  method: string;
+  uri: string;
+  args: string;
+  body: Buffer | null;
+  vars: Array<[string, string]> | null;
+  copyAllVars: boolean;
+  shareAllVars: boolean;
+  /** registry ref of the ctx option's table, 0 for a fresh ngx.ctx */
+  ctxRef: number;
+}
 
 export const LUA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../lua');
 
@@ -68,6 +82,8 @@ export class Runtime {
   exiting = false;
   /** modules require() loaded from files: dropped per request when lua_code_cache is off */
   readonly fileModules = new Set<string>();
+  /** issues a subrequest (set by the HTTP pipeline) */
+  subrequest: ((parent: RequestCtx, spec: SubrequestSpec, done: (res: CaptureResult) => void) => void) | null = null;
   /** set by the timer API */
   timers: { expireAll(): void; pending: Set<unknown>; running: number } | null = null;
 

@@ -9,10 +9,9 @@ import type { ServerOptions } from '../http/types.js';
 import type { MainConf, ServerConf } from '../conf/model.js';
 import type { ErrorLog } from '../util/errlog.js';
 
-import { VERSION } from './version.js';
+import { VERSION, SERVER_TOKEN } from './version.js';
 
-export { VERSION };
-export const SERVER_TOKEN = `ngxlua/${VERSION}`;
+export { VERSION, SERVER_TOKEN };
 
 /** A listening socket and the options object whose onRequest it calls (swapped on reload). */
 interface Listener {

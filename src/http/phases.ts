@@ -2,14 +2,15 @@
 // with the rewrite module's statements and the *_by_lua* handlers, following ngx_lua's rules
 // for ngx.exit in each phase.
 import { rmSync } from 'node:fs';
-import type { HttpExchange } from './types.js';
+import type { HttpExchange, HttpRequest } from './types.js';
+import { SubExchange, type CaptureResult } from './subrequest.js';
 import type { LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
 import { accessAllowed } from '../conf/access.js';
 import { compileTemplate, expandTemplate } from '../conf/template.js';
 import { RequestCtx } from '../core/request.js';
 import { LuaContext, type RunOutcome } from '../core/thread.js';
-import type { Runtime } from '../core/runtime.js';
+import type { Runtime, SubrequestSpec } from '../core/runtime.js';
 import { sendEof, sendHeaders, sendSpecial, output } from '../core/output.js';
 import { getVar } from '../core/vars.js';
 import { runRewriteStmts, type RewriteHost } from './rewrite.js';
@@ -29,6 +30,7 @@ export class Pipeline {
 
   constructor(private readonly rt: Runtime) {
     this.sync = new SyncRunner(rt);
+    rt.subrequest = (parent, spec, done) => this.subrequest(parent, spec, done);
     rt.sched.afterRun = (th) => {
       const r = th.ctx.req;
       if (r && r.headersSent && !r.eofSent) r.flushOutput();
@@ -39,6 +41,38 @@ export class Pipeline {
     const server = selectServer(servers, ex.req.host);
     const r = new RequestCtx(ex, server);
     ex.onAbort(() => this.abort(r));
+    this.serverRewrite(r);
+  }
+
+  /** ngx.location.capture: run `spec` as an internal request whose output is kept in memory. */
+  private subrequest(parent: RequestCtx, spec: SubrequestSpec, done: (res: CaptureResult) => void): void {
+    const p = parent.req;
+    const req: HttpRequest = {
+      ...p,
+      method: spec.method,
+      requestUri: spec.args ? `${spec.uri}?${spec.args}` : spec.uri,
+      uri: spec.uri,
+      args: spec.args,
+      contentLength: spec.body ? spec.body.length : -1,
+      chunked: false,
+      keepAlive: false,
+      startTime: Date.now(),
+      headers: spec.body
+        ? p.headers.filter(([n]) => !/^(content-length|transfer-encoding)$/i.test(n)).concat([['Content-Length', String(spec.body.length)]])
+        : p.headers,
+    };
+    const ex = new SubExchange(req, spec.body, done);
+    const r = new RequestCtx(ex, parent.server);
+    r.internal = true;
+    r.isSubrequest = true;
+    if (spec.shareAllVars) r.vars = parent.vars ??= new Map();
+    else if (spec.copyAllVars && parent.vars) r.vars = new Map(parent.vars);
+    if (spec.vars) {
+      r.vars ??= new Map();
+      for (const [k, v] of spec.vars) r.vars.set(k, v);
+    }
+    if (spec.ctxRef) r.ctxRef = spec.ctxRef;
+    r.sharedCtx = spec.ctxRef !== 0;
     this.serverRewrite(r);
   }
 
@@ -59,8 +93,9 @@ export class Pipeline {
       return this.finalize(r, 500);
     }
     if (r.ctxRef) {
-      this.rt.vm.unref(r.ctxRef);
+      if (!r.sharedCtx) this.rt.vm.unref(r.ctxRef);
       r.ctxRef = 0;
+      r.sharedCtx = false;
     }
     r.internal = true;
     if (uri.startsWith('@')) {
@@ -147,6 +182,8 @@ export class Pipeline {
     if (from === 'rewrite' && loc.handlers.rewrite) {
       return this.runLua(r, 'rewrite', loc.handlers.rewrite, () => this.phase(r, 'access'));
     }
+    // nginx skips the access phase in subrequests
+    if (from !== 'content' && r.isSubrequest) from = 'content';
     if (from !== 'content' && !accessAllowed(loc.settings.access, r.req.remoteAddr)) {
       this.rt.logReq('error', 'access forbidden by rule', r);
       return this.finalize(r, 403);
@@ -329,7 +366,8 @@ export class Pipeline {
       r.body = null;
       r.ex.discardBody();
     }
-    const h = r.loc?.handlers.log ?? r.server.handlers.log;
+    // only the main request runs the log phase
+    const h = r.isSubrequest ? undefined : r.loc?.handlers.log ?? r.server.handlers.log;
     if (h) {
       const { rt } = this;
       const fn = rt.chunk(h, (r.loc?.settings ?? r.server.settings).luaCodeCache);
@@ -360,7 +398,8 @@ export class Pipeline {
       r.bodyFile = null;
     }
     if (r.ctxRef) {
-      this.rt.vm.unref(r.ctxRef);
+      // a ctx table lent by ngx.location.capture's ctx option belongs to the caller
+      if (!r.sharedCtx) this.rt.vm.unref(r.ctxRef);
       r.ctxRef = 0;
     }
   }
