@@ -22,6 +22,7 @@ import { registerLocation } from './location.js';
 import { registerSemaphore } from './semaphore.js';
 import { registerRe } from './re.js';
 import { registerSocket } from './socket/index.js';
+import { registerUdp } from './socket/udp.js';
 
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
@@ -34,4 +35,5 @@ export function installNgxApi(rt: Runtime): void {
   rt.runBootChunk('io.lua', registerIo(rt));
   rt.runBootChunk('semaphore.lua', registerSemaphore(rt));
   rt.runBootChunk('socket.lua', registerSocket(rt));
+  rt.runBootChunk('socket_udp.lua', registerUdp(rt));
 }
