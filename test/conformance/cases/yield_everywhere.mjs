@@ -1,0 +1,146 @@
+// Our extension `lua_yield_everywhere on`: yielding APIs (sleep, light threads, semaphore waits)
+// also work in log_by_lua*, init_worker_by_lua* and init_by_lua*. The reference rejects the
+// directive (unknown directive "lua_yield_everywhere"), so every case here is ours only.
+const YE = 'lua_yield_everywhere on;';
+const inLog = (code) => `location /t { content_by_lua_block { ngx.say("ok") } log_by_lua_block { ${code}\n} }`;
+
+export default [
+  {
+    name: 'sleep in log_by_lua',
+    only: 'ours',
+    http: YE,
+    server: inLog(`ngx.log(ngx.WARN, "log before sleep") ngx.sleep(0.01) ngx.log(ngx.WARN, "log after sleep")`),
+    body: 'ok\n',
+    log: [/log before sleep/, /log after sleep/],
+  },
+  {
+    name: 'light threads in log_by_lua',
+    only: 'ours',
+    http: YE,
+    server: inLog(`local seq = {}
+      local a = ngx.thread.spawn(function() ngx.sleep(0.05) seq[#seq + 1] = "slow" return "a" end)
+      local b = ngx.thread.spawn(function() ngx.sleep(0.01) seq[#seq + 1] = "fast" return "b" end)
+      local _, x = ngx.thread.wait(a) local _, y = ngx.thread.wait(b)
+      ngx.log(ngx.WARN, "log threads: ", table.concat(seq, ","), " ", x, y)`),
+    body: 'ok\n',
+    log: [/log threads: fast,slow ab/],
+  },
+  {
+    name: 'thread kill in log_by_lua',
+    only: 'ours',
+    http: YE,
+    server: inLog(`local t = ngx.thread.spawn(function() ngx.sleep(0.05) ngx.log(ngx.WARN, "killed thread ran") end)
+      ngx.log(ngx.WARN, "log kill: ", ngx.thread.kill(t)) ngx.sleep(0.1) ngx.log(ngx.WARN, "log kill done")`),
+    body: 'ok\n',
+    log: [/log kill: 1/, /log kill done/],
+    noLog: [/killed thread ran/],
+  },
+  {
+    name: 'semaphore wait in log_by_lua',
+    only: 'ours',
+    http: YE,
+    server: inLog(`local s = require("ngx.semaphore").new(0)
+      ngx.thread.spawn(function() ngx.sleep(0.01) s:post(1) end)
+      local ok, err = s:wait(1) ngx.log(ngx.WARN, "log sema: ", ok, " ", err)`),
+    body: 'ok\n',
+    log: [/log sema: true nil/],
+  },
+  {
+    name: 'semaphore wait timeout in log_by_lua',
+    only: 'ours',
+    http: YE,
+    server: inLog(`local s = require("ngx.semaphore").new(0) local ok, err = s:wait(0.01) ngx.log(ngx.WARN, "log sema timeout: ", ok, " ", err)`),
+    body: 'ok\n',
+    log: [/log sema timeout: false timeout/],
+  },
+  {
+    name: 'sleep inside a coroutine in log_by_lua',
+    only: 'ours',
+    http: YE,
+    server: inLog(`local co = coroutine.wrap(function() ngx.sleep(0.01) coroutine.yield("y") return "r" end)
+      local a = co() local b = co() ngx.log(ngx.WARN, "log co: ", a, b)`),
+    body: 'ok\n',
+    log: [/log co: yr/],
+  },
+  {
+    name: 'error after a sleep in log_by_lua',
+    only: 'ours',
+    http: YE,
+    server: inLog(`ngx.sleep(0.01) error("log boom")`),
+    body: 'ok\n',
+    log: [/log_by_lua\(nginx\.conf:\d+\):1: log boom/],
+  },
+  {
+    name: 'keep-alive requests with a sleeping log phase',
+    only: 'ours',
+    http: YE,
+    server: inLog(`ngx.sleep(0.01) ngx.log(ngx.WARN, "log phase of ", ngx.var.arg_n)`),
+    steps: [{ request: 'GET /t?n=1', body: 'ok\n' }, { request: 'GET /t?n=2', body: 'ok\n' }],
+    log: [/log phase of 1/, /log phase of 2/],
+  },
+  {
+    name: 'explicit off keeps the reference behaviour',
+    only: 'ours',
+    http: 'lua_yield_everywhere off;',
+    server: inLog(`ngx.sleep(0.01)`),
+    body: 'ok\n',
+    log: [/failed to run log_by_lua\*: log_by_lua\(nginx\.conf:\d+\):1: API disabled in the context of log_by_lua\*/],
+  },
+  {
+    name: 'sleep in init_worker_by_lua',
+    only: 'ours',
+    http: `${YE} init_worker_by_lua_block { ngx.sleep(0.01) IW_SLEPT = "init_worker slept" }`,
+    server: `location /t { content_by_lua_block { ngx.sleep(0.1) ngx.say(IW_SLEPT) } }`,
+    body: 'init_worker slept\n',
+  },
+  {
+    name: 'light threads in init_worker_by_lua',
+    only: 'ours',
+    http: `${YE} init_worker_by_lua_block {
+      local seq = {}
+      local a = ngx.thread.spawn(function() ngx.sleep(0.03) seq[#seq + 1] = "a" end)
+      local b = ngx.thread.spawn(function() ngx.sleep(0.01) seq[#seq + 1] = "b" end)
+      ngx.thread.wait(a) ngx.thread.wait(b) IW_THREADS = table.concat(seq, ",") }`,
+    server: `location /t { content_by_lua_block { ngx.sleep(0.15) ngx.say(IW_THREADS) } }`,
+    body: 'b,a\n',
+  },
+  {
+    name: 'semaphore wait in init_worker_by_lua',
+    only: 'ours',
+    http: `${YE} init_worker_by_lua_block {
+      local s = require("ngx.semaphore").new(0)
+      ngx.thread.spawn(function() ngx.sleep(0.01) s:post(1) end)
+      local ok, err = s:wait(1) IW_SEMA = tostring(ok) .. " " .. tostring(err) }`,
+    server: `location /t { content_by_lua_block { ngx.sleep(0.1) ngx.say(IW_SEMA) } }`,
+    body: 'true nil\n',
+  },
+  {
+    name: 'sleep in init_by_lua',
+    only: 'ours',
+    http: `${YE} init_by_lua_block { ngx.sleep(0.01) INIT_SLEPT = "init slept" }`,
+    server: `location /t { content_by_lua_block { ngx.say(INIT_SLEPT) } }`,
+    body: 'init slept\n',
+  },
+  {
+    name: 'light threads in init_by_lua',
+    only: 'ours',
+    http: `${YE} init_by_lua_block {
+      local seq = {}
+      local a = ngx.thread.spawn(function() ngx.sleep(0.03) seq[#seq + 1] = "a" return 1 end)
+      local b = ngx.thread.spawn(function() ngx.sleep(0.01) seq[#seq + 1] = "b" return 2 end)
+      local _, x = ngx.thread.wait(a) local _, y = ngx.thread.wait(b) INIT_THREADS = table.concat(seq, ",") .. " " .. (x + y) }`,
+    server: `location /t { content_by_lua_block { ngx.say(INIT_THREADS) } }`,
+    body: 'b,a 3\n',
+  },
+  {
+    name: 'semaphore wait in init_by_lua',
+    only: 'ours',
+    http: `${YE} init_by_lua_block {
+      local s = require("ngx.semaphore").new(0)
+      ngx.thread.spawn(function() ngx.sleep(0.01) s:post(1) end)
+      local ok, err = s:wait(1) local ok2, err2 = s:wait(0.01)
+      INIT_SEMA = tostring(ok) .. " " .. tostring(err) .. " " .. tostring(ok2) .. " " .. tostring(err2) }`,
+    server: `location /t { content_by_lua_block { ngx.say(INIT_SEMA) } }`,
+    body: 'true nil false timeout\n',
+  },
+];
