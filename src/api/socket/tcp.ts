@@ -614,7 +614,6 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         if (p.backlog >= 0) p.connections--;
         continue;
       }
-      c.pause();
       c.ref();
       return item;
     }
