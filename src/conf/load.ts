@@ -220,6 +220,7 @@ function finishHttp(st: LoadState): void {
   const http = st.http!;
   const hs: Scope = st.httpScope ?? newScope();
   const httpSettings = mergeSettings(defaultSettings(), hs.settings);
+  http.settings = httpSettings;
   const httpHandlers = mergeHandlers({}, hs.handlers);
   const defaultPort = typeof process.getuid === 'function' && process.getuid() === 0 ? 80 : 8000;
   const names = new Map<string, string>(); // "addr:port name" -> first server position, for warnings

@@ -191,6 +191,8 @@ export interface HttpConf {
   /** variables declared anywhere with `set` (nginx declares them at config time) */
   declaredVars: Set<string>;
   servers: ServerConf[];
+  /** settings at http level (timers and other request-less code use these) */
+  settings?: LocSettings;
 }
 
 export interface MainConf {

@@ -172,6 +172,8 @@ class Connection {
   outLen = 0;
   flushQueued = false;
   drainCbs: Array<() => void> = [];
+  /** ngx.req.socket(true): every input byte goes here instead of to the parser */
+  hijacked: ((data: Buffer | null, err: string | null) => void) | null = null;
 
   constructor(server: HttpServer, socket: net.Socket) {
     this.server = server;
@@ -219,6 +221,10 @@ class Connection {
 
   private onData(d: Buffer): void {
     if (this.closed) return;
+    if (this.hijacked !== null) {
+      this.hijacked(d, null);
+      return;
+    }
     if (this.lingering) return; // drop: we are closing
     if (this.off >= this.buf.length) {
       this.buf = d;
@@ -233,6 +239,7 @@ class Connection {
 
   private onEnd(): void {
     this.peerEnded = true;
+    if (this.hijacked !== null) this.hijacked(null, null);
     if (this.lingering || this.closed) {
       this.destroy();
       return;
@@ -253,6 +260,11 @@ class Connection {
     if (this.closed) return;
     this.closed = true;
     this.server.removeConn(this);
+    if (this.hijacked !== null) {
+      const h = this.hijacked;
+      this.hijacked = null;
+      h(null, 'closed');
+    }
     const ex = this.ex;
     if (ex !== null && !ex.ended) ex.abort();
     this.ex = null;
@@ -533,7 +545,7 @@ class Exchange implements HttpExchange {
   private readonly conn: Connection;
   private readonly expectContinue: boolean;
   private readonly msie: boolean;
-  private noBody = false; // HEAD / 204 / 304 / 1xx: drop body bytes
+  noBody = false; // HEAD / 204 / 304 / 1xx: drop body bytes
   private chunkedOut = false;
   private abortCbs: Array<() => void> | null = null;
   /** conn.out entries before this index belong to earlier responses */
@@ -550,6 +562,8 @@ class Exchange implements HttpExchange {
   private bodySize = 0;
   private bodyMax = 0;
   private bodyCb: ((errStatus: number | null, body: Buffer | null) => void) | null = null;
+  /** ngx.req.socket(): body bytes as they arrive; (null, null) at the end, (null, err) on abort */
+  private bodyStream: ((data: Buffer | null, err: string | null) => void) | null = null;
 
   constructor(conn: Connection, req: HttpRequest, expectContinue: boolean, msie: boolean) {
     this.conn = conn;
@@ -725,10 +739,61 @@ class Exchange implements HttpExchange {
     (this.abortCbs ??= []).push(cb);
   }
 
+  /** ngx.req.socket(): stream the request body to cb instead of collecting it. */
+  streamBody(cb: (data: Buffer | null, err: string | null) => void): boolean {
+    if (this.bodyState !== BODY_IDLE || this.aborted) return false;
+    this.bodyState = BODY_READ;
+    if (this.bodyComplete) {
+      process.nextTick(cb, null, null);
+      return true;
+    }
+    this.bodyStream = cb;
+    process.nextTick(processConn, this.conn);
+    return true;
+  }
+
+  /**
+   * ngx.req.socket(true): take the connection over. Input goes to onData from now on (bytes
+   * already buffered first); the response head counts as sent and the connection closes when
+   * the request ends. Returns a raw writer (false = wait for the drain callback).
+   */
+  hijack(onData: (data: Buffer | null, err: string | null) => void): (data: Buffer, drained: (err: string | null) => void) => boolean {
+    const conn = this.conn;
+    this.headSent = true;
+    this.noBody = true;
+    this.closeAfter = true;
+    this.bodyComplete = true;
+    this.bodyState = BODY_DISCARD;
+    conn.hijacked = onData;
+    const rest = conn.bufLen() > 0 ? conn.buf.subarray(conn.off) : null;
+    conn.buf = EMPTY;
+    conn.off = 0;
+    if (rest !== null) process.nextTick(() => { if (conn.hijacked === onData) onData(rest, null); });
+    if (conn.peerEnded) process.nextTick(() => { if (conn.hijacked === onData) onData(null, null); });
+    if (conn.paused) { conn.paused = false; conn.socket.resume(); }
+    return (data, drained) => {
+      if (conn.out.length > 0) conn.flush();
+      const sock = conn.socket;
+      if (conn.closed || sock.destroyed || sock.writableEnded) {
+        process.nextTick(drained, 'closed');
+        return false;
+      }
+      this.bytesSent += data.length;
+      if (sock.write(data)) return true;
+      sock.once('drain', () => drained(null));
+      return false;
+    };
+  }
+
   /** @internal the socket closed before end() */
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
+    const bs = this.bodyStream;
+    if (bs !== null) {
+      this.bodyStream = null;
+      safeCall(() => bs(null, 'client aborted'));
+    }
     const cbs = this.abortCbs;
     this.abortCbs = null;
     if (cbs) for (const cb of cbs) safeCall(cb);
@@ -880,6 +945,11 @@ class Exchange implements HttpExchange {
   private deliver(buf: Buffer, from: number, to: number): void {
     if (to <= from || this.bodyState !== BODY_READ) return;
     const n = to - from;
+    if (this.bodyStream !== null) {
+      const bs = this.bodyStream;
+      safeCall(() => bs(buf.subarray(from, to), null));
+      return;
+    }
     this.bodySize += n;
     if (this.bodyMax > 0 && this.bodySize > this.bodyMax) {
       const cb = this.bodyCb;
@@ -895,6 +965,11 @@ class Exchange implements HttpExchange {
 
   private completeBody(): void {
     this.bodyComplete = true;
+    const bs = this.bodyStream;
+    if (bs !== null) {
+      this.bodyStream = null;
+      safeCall(() => bs(null, null));
+    }
     const cb = this.bodyCb;
     this.bodyCb = null;
     if (cb !== null) {
@@ -910,6 +985,11 @@ class Exchange implements HttpExchange {
     if (this.bodyError) return;
     this.bodyError = true;
     this.closeAfter = true;
+    const bs = this.bodyStream;
+    if (bs !== null) {
+      this.bodyStream = null;
+      safeCall(() => bs(null, 'client aborted'));
+    }
     const cb = this.bodyCb;
     this.bodyCb = null;
     if (cb !== null) safeCall(() => cb(400, null));
