@@ -87,7 +87,7 @@ export default [
   },
   {
     name: 'setkeepalive with unread data',
-    server: luaOut(`${conn('PEER_GREETING', '{ pool = "p-unread" }')} local s = conn() ngx.sleep(0.05) out(s:setkeepalive()) out(s:send("x"))`),
+    server: luaOut(`${conn('PEER_GREETING', '{ pool = "p-unread" }')} local s = conn() ngx.sleep(0.2) out(s:setkeepalive()) out(s:send("x"))`),
     body: "nil connection in dubious state\nnil closed\n",
     log: [/\[error\] .*attempt to send data on a closed socket/],
   },
@@ -130,7 +130,7 @@ export default [
   },
   {
     name: 'a pooled connection closed by the peer is not reused',
-    server: luaOut(`${conn('PEER_COUNTER', '{ pool = "p-quit" }')} local s = conn() s:send("quit\\n") out(s:setkeepalive()) ngx.sleep(0.1)
+    server: luaOut(`${conn('PEER_COUNTER', '{ pool = "p-quit" }')} local s = conn() s:send("quit\\n") out(s:setkeepalive()) ngx.sleep(0.3)
       s = conn() out(s:getreusedtimes()) s:send("id\\n") out(s:receive() ~= nil)`),
     body: '1\n0\ntrue\n',
   },
@@ -232,7 +232,7 @@ export default [
     name: 'setkeepalive in a timer, reused by the request',
     server: luaOut(`local done
       ngx.timer.at(0, function() local s = ngx.socket.tcp() s:connect("127.0.0.1", {{PEER_ECHO}}, { pool = "p-timer" }) done = s:setkeepalive() end)
-      for i = 1, 100 do if done then break end ngx.sleep(0.01) end
+      for i = 1, 500 do if done then break end ngx.sleep(0.01) end
       local s = ngx.socket.tcp() s:connect("127.0.0.1", {{PEER_ECHO}}, { pool = "p-timer" }) out(done, s:getreusedtimes())`),
     body: '1 1\n',
   },

@@ -173,7 +173,7 @@ export default [
   },
   {
     name: 'send to a peer that reset the connection',
-    server: withSock('PEER_RESET_NOW', `ngx.sleep(0.1) out(sock:send("x")) out(sock:receive())`),
+    server: withSock('PEER_RESET_NOW', `ngx.sleep(0.3) out(sock:send("x")) out(sock:receive())`),
     body: "nil connection reset by peer\nnil closed \n",
     log: [/\[error\] .*send\(\) failed \(104: Connection reset by peer\)/],
   },
@@ -295,7 +295,7 @@ export default [
   // --- receiveany ---------------------------------------------------------------------------
   {
     name: 'receiveany returns what is there, up to max',
-    server: withSock('PEER_ECHO', `sock:send("0123456789") ngx.sleep(0.05) out(sock:receiveany(4)) out(sock:receiveany(100))`),
+    server: withSock('PEER_ECHO', `sock:send("0123456789") ngx.sleep(0.2) out(sock:receiveany(4)) out(sock:receiveany(100))`),
     body: "0123\n456789\n",
   },
   {
@@ -354,7 +354,7 @@ export default [
   },
   {
     name: 'read timeout returns partial data',
-    server: withSock('PEER_GREETING', `sock:settimeout(100) sock:send("abc") ngx.sleep(0.05) out(sock:receive(20))`),
+    server: withSock('PEER_GREETING', `sock:settimeout(500) sock:send("abc") ngx.sleep(0.1) out(sock:receive(20))`),
     body: "nil timeout hello\r\nabc\n",
     log: [readTimeoutLog],
   },
@@ -540,7 +540,7 @@ export default [
         local sock = ngx.socket.tcp() res[1] = tostring(sock:connect("127.0.0.1", {{PEER_LINES}}))
         sock:send("from timer\\n") res[2] = sock:receive() sock:close()
       end)
-      for i = 1, 100 do if res[2] then break end ngx.sleep(0.01) end out(res[1], res[2])`),
+      for i = 1, 500 do if res[2] then break end ngx.sleep(0.01) end out(res[1], res[2])`),
     body: '1 got: from timer\n',
   },
   {
@@ -557,7 +557,7 @@ export default [
         sock:close()
       end)
     }`,
-    server: luaOut(`for i = 1, 100 do if ngx.shared.sock_iw:get("r") then break end ngx.sleep(0.01) end out(ngx.shared.sock_iw:get("r"))`),
+    server: luaOut(`for i = 1, 500 do if ngx.shared.sock_iw:get("r") then break end ngx.sleep(0.01) end out(ngx.shared.sock_iw:get("r"))`),
     body: 'got: init worker\n',
   },
   {

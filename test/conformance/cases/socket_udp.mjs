@@ -101,7 +101,7 @@ export default [
   {
     name: 'a timeout keeps the socket usable',
     server: luaOut(`local u = ngx.socket.udp() u:setpeername("127.0.0.1", {{PEER_UDP_SINK}}) u:settimeout(50) out(u:receive())
-      out(u:setpeername("127.0.0.1", {{PEER_UDP_ECHO}})) u:send("again") out(u:receive())`),
+      out(u:setpeername("127.0.0.1", {{PEER_UDP_ECHO}})) u:settimeout(2000) u:send("again") out(u:receive())`),
     body: 'nil timeout\n1\nagain\n',
     log: [udpTimeoutLog],
   },
@@ -175,7 +175,7 @@ export default [
     name: 'udp in a timer',
     server: luaOut(`local res
       ngx.timer.at(0, function() local u = ngx.socket.udp() u:setpeername("127.0.0.1", {{PEER_UDP_ECHO}}) u:send("from timer") res = u:receive() end)
-      for i = 1, 100 do if res then break end ngx.sleep(0.01) end out(res)`),
+      for i = 1, 500 do if res then break end ngx.sleep(0.01) end out(res)`),
     body: 'from timer\n',
   },
   {
