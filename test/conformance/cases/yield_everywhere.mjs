@@ -1,10 +1,55 @@
 // Our extension `lua_yield_everywhere on`: yielding APIs (sleep, light threads, semaphore waits)
 // also work in log_by_lua*, init_worker_by_lua* and init_by_lua*. The reference rejects the
-// directive (unknown directive "lua_yield_everywhere"), so every case here is ours only.
+// directive (unknown directive "lua_yield_everywhere"), so every case with it is ours only; the
+// first cases show what both engines do without it.
 const YE = 'lua_yield_everywhere on;';
 const inLog = (code) => `location /t { content_by_lua_block { ngx.say("ok") } log_by_lua_block { ${code}\n} }`;
 
+const INIT_WORKER = `init_worker_by_lua_block {
+  IW = {pcall(ngx.thread.spawn, function() end)} IW2 = {pcall(ngx.sleep, 0.01)}
+  local s = require("ngx.semaphore").new(0) IW3 = {pcall(s.wait, s, 0.01)} }`;
+const INIT = `init_by_lua_block {
+  I1 = {pcall(ngx.thread.spawn, function() end)} I2 = {pcall(ngx.sleep, 0.01)}
+  local s = require("ngx.semaphore").new(0) I3 = {pcall(s.wait, s, 0.01)} }`;
+const show = (v) => `location /t { content_by_lua_block { local t = ${v} ngx.say(tostring(t[1]), " ", tostring(t[2]), " ", tostring(t[3])) } }`;
+
 export default [
+  {
+    name: 'without the directive: spawn in init_worker_by_lua',
+    http: INIT_WORKER,
+    server: show('IW'),
+    body: 'false API disabled in the context of init_worker_by_lua* nil\n',
+  },
+  {
+    name: 'without the directive: sleep in init_worker_by_lua',
+    http: INIT_WORKER,
+    server: show('IW2'),
+    body: 'false API disabled in the context of init_worker_by_lua* nil\n',
+  },
+  {
+    name: 'without the directive: semaphore wait in init_worker_by_lua',
+    http: INIT_WORKER,
+    server: show('IW3'),
+    body: 'true nil API disabled in the context of init_worker_by_lua*\n', // returned, not raised
+  },
+  {
+    name: 'without the directive: spawn in init_by_lua',
+    http: INIT,
+    server: show('I1'),
+    body: 'false no request found nil\n',
+  },
+  {
+    name: 'without the directive: sleep in init_by_lua',
+    http: INIT,
+    server: show('I2'),
+    body: 'false no request found nil\n',
+  },
+  {
+    name: 'without the directive: semaphore wait in init_by_lua',
+    http: INIT,
+    server: show('I3'),
+    body: /^false \S*semaphore\.lua:\d+: no request found nil\n$/,
+  },
   {
     name: 'sleep in log_by_lua',
     only: 'ours',
