@@ -295,4 +295,49 @@ export default [
     server: lua(`local t = ngx.thread.spawn(function() ngx.sleep(0.01) end) ngx.say(coroutine.status(t)) ngx.thread.wait(t) ngx.say(coroutine.status(t))`),
     body: 'running\ndead\n', // the reference reports a sleeping light thread as running
   },
+  {
+    name: 'coroutine.yield in a light thread yields to the scheduler',
+    server: lua(`ngx.thread.spawn(function() ngx.say("a") coroutine.yield() ngx.say("b") end) ngx.say("p") ngx.sleep(0.01) ngx.say("p2")`),
+    body: 'a\np\nb\np2\n',
+  },
+  {
+    name: 'ngx.exit(403) from a child in access',
+    server: `location /t { access_by_lua_block { ngx.thread.spawn(function() ngx.sleep(0.01) ngx.exit(403) end) ngx.sleep(0.1) } content_by_lua_block { ngx.say("content") } }`,
+    status: 403,
+  },
+  {
+    name: 'ngx.exit from a child after the entry returned',
+    server: lua(`ngx.thread.spawn(function() ngx.sleep(0.02) ngx.say("child exits") ngx.exit(200) end) ngx.say("entry returns")`),
+    body: 'entry returns\nchild exits\n',
+  },
+  {
+    name: 'ngx.exit with a status after a child sent output',
+    server: lua(`ngx.thread.spawn(function() ngx.say("child") ngx.exit(404) end) ngx.say("never")`),
+    status: 200,
+    body: 'child\n',
+    log: [/attempt to set status 404 via ngx\.exit after sending out the response status 200/],
+  },
+  {
+    name: 'ngx.exec from a child in rewrite',
+    server: `location /t { rewrite_by_lua_block { ngx.thread.spawn(function() ngx.sleep(0.01) ngx.exec("/other") end) ngx.sleep(0.1) } content_by_lua_block { ngx.say("t") } }
+      location /other { content_by_lua_block { ngx.say("other") } }`,
+    body: 'other\n',
+  },
+  {
+    name: 'ngx.redirect from a child',
+    server: lua(`ngx.thread.spawn(function() ngx.sleep(0.01) ngx.redirect("/x") end) ngx.sleep(0.1) ngx.say("no")`),
+    status: 302,
+    headers: { location: '/x' },
+  },
+  {
+    name: 'wait then ngx.exit from the entry',
+    server: lua(`local t = ngx.thread.spawn(function() ngx.sleep(0.01) ngx.say("child") end) ngx.thread.wait(t) ngx.exit(ngx.HTTP_OK)`),
+    body: 'child\n',
+  },
+  {
+    name: 'ngx.thread.spawn in body_filter_by_lua',
+    server: `location /t { content_by_lua_block { ngx.say("ok") } body_filter_by_lua_block { ngx.thread.spawn(function() end) } }`,
+    noResponse: true,
+    log: [/failed to run body_filter_by_lua\*: body_filter_by_lua\(nginx\.conf:\d+\):1: API disabled in the context of body_filter_by_lua\*/],
+  },
 ];
