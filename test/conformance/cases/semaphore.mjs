@@ -53,7 +53,7 @@ export default [
   {
     name: 'post(n) wakes n waiters',
     server: sem(`local s, woke = semaphore.new(0), 0
-      for i = 1, 4 do ngx.thread.spawn(function() if s:wait(0.2) then woke = woke + 1 end end) end
+      for i = 1, 4 do ngx.thread.spawn(function() if s:wait(1) then woke = woke + 1 end end) end
       s:post(2) ngx.sleep(0.02) out(woke, s:count()) s:post(2) ngx.sleep(0.02) out(woke, s:count())`),
     body: '2 -2\n4 0\n',
   },
