@@ -79,18 +79,10 @@ end
 
 ---------------------------------------------------------------- coroutines
 do
-    local co_create, co_resume = C.co_create, C.co_resume
-    coroutine.create, coroutine.resume = co_create, co_resume
-    local function wrap_result(ok, ...)
-        if ok then return ... end
-        error((...), 0)
-    end
-    coroutine.wrap = function(f)
-        local co = co_create(f)
-        return function(...)
-            return wrap_result(co_resume(co, ...))
-        end
-    end
+    -- ngx_lua's coroutine table has exactly these: no isyieldable, no close
+    coroutine.create, coroutine.resume, coroutine.wrap = C.co_create, C.co_resume, C.co_wrap
+    coroutine.status, coroutine.running = C.co_status, C.co_running
+    coroutine.isyieldable, coroutine.close = nil, nil
 end
 
 ---------------------------------------------------------------- ngx

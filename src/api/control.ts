@@ -75,12 +75,12 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
       return rt.sched.yieldExit(L);
     },
     get_status: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       vm.raw.lua_pushinteger(L, BigInt(r.finalStatus && r.eofSent ? r.finalStatus : r.status));
       return 1;
     },
     set_status: (L) => {
-      const r = rt.req(L, CTX_REQ & ~Ctx.SET);
+      const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
       if (r.headersSent) {
         rt.logReq('error', 'attempt to set ngx.status after sending out response headers', r);
         return 0;

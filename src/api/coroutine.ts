@@ -2,11 +2,17 @@
 // (sleep, socket I/O, thread wait) suspends the whole chain, and resumes exactly the coroutine
 // that made the call. create/yield/status/running stay Lua's own.
 import { Ctx, type Runtime } from '../core/runtime.js';
-import { LUA_OK, LUA_YIELD, T_FUNCTION, T_THREAD, type JsLuaFn } from '../lua/vm.js';
+import { LUA_OK, LUA_REGISTRYINDEX, LUA_YIELD, T_FUNCTION, T_THREAD, type JsLuaFn } from '../lua/vm.js';
+import type { CtxKind } from '../core/thread.js';
+
+const UPVALUE1 = LUA_REGISTRYINDEX - 1;
+/** handlers ngx_lua runs on the VM's main thread rather than in a coroutine */
+const MAIN_THREAD_KINDS = new Set<CtxKind>(['set', 'header_filter', 'body_filter', 'log', 'init']);
 
 export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   const { sched } = rt;
+  const wrapCall = vm.fnPtr((L) => wrapCallImpl(L));
   // ngx_lua's coroutine API works where yielding does, and plainly in the output filters
   const coMask = () => rt.yieldMask | Ctx.HEADER_FILTER | Ctx.BODY_FILTER;
   return {
@@ -16,6 +22,32 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
       const co = vm.raw.lua_newthread(L);
       vm.raw.lua_pushvalue(L, 1);
       vm.raw.lua_xmove(L, co, 1);
+      return 1;
+    },
+    co_wrap: (L) => {
+      if (sched.current) rt.check(L, coMask());
+      if (vm.type(L, 1) !== T_FUNCTION) return vm.argError(L, 1, `function expected`);
+      const co = vm.raw.lua_newthread(L);
+      vm.raw.lua_pushvalue(L, 1);
+      vm.raw.lua_xmove(L, co, 1);
+      vm.raw.lua_pushcclosure(L, wrapCall, 1);
+      return 1;
+    },
+    co_status: (L) => {
+      if (vm.type(L, 1) !== T_THREAD) return vm.argError(L, 1, 'coroutine expected');
+      const co = vm.raw.lua_tothread(L, 1);
+      const st = sched.current ? sched.statusOf(co) : null;
+      vm.pushStr(L, st ?? luaStatus(L, co));
+      return 1;
+    },
+    co_running: (L) => {
+      // handlers ngx_lua runs on the main Lua thread see no coroutine
+      const ctx = rt.current();
+      if (!ctx || MAIN_THREAD_KINDS.has(ctx.kind) || !sched.current) {
+        vm.raw.lua_pushnil(L);
+        return 1;
+      }
+      vm.raw.lua_pushthread(L);
       return 1;
     },
     co_resume: (L) => {
@@ -39,19 +71,52 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
     },
   };
 
-  /** Why co cannot be resumed now, or null. */
-  function resumable(L: number, co: number): string | null {
-    if (co === L) return 'cannot resume non-suspended coroutine';
+  /** Lua's own status words for co seen from L. */
+  function luaStatus(L: number, co: number): string {
+    if (co === L) return 'running';
     const st = vm.raw.lua_status(co);
-    if (st === LUA_YIELD) {
+    if (st === LUA_YIELD) return 'suspended';
+    if (st !== LUA_OK) return 'dead';
+    const th = sched.current ? sched.coroutineOf(co) : null;
+    if (th && (th.status === 'running' || th.status === 'normal')) return th.status;
+    return vm.top(co) === 0 ? 'dead' : 'suspended';
+  }
+
+  /** Why co cannot be resumed now (`cannot resume <status> coroutine`), or null. */
+  function resumable(L: number, co: number): string | null {
+    const ngxSt = sched.statusOf(co);
+    const st = ngxSt ?? luaStatus(L, co);
+    if (st === 'suspended') {
       const th = sched.coroutineOf(co);
-      return th.status === 'suspended' && !th.pending && !th.parent ? null : 'cannot resume non-suspended coroutine';
+      if (!th.pending && !th.parent) return null;
     }
-    if (st !== LUA_OK) return 'cannot resume dead coroutine';
-    // LUA_OK: a fresh coroutine has its function on the stack; a finished one has nothing
+    return `cannot resume ${st === 'suspended' ? 'running' : st} coroutine`;
+  }
+
+  /** The function coroutine.wrap returns: resumes its coroutine (upvalue 1) and passes values through. */
+  function wrapCallImpl(L: number): number {
+    vm.raw.lua_pushvalue(L, UPVALUE1);
+    const co = vm.raw.lua_tothread(L, -1);
+    vm.pop(L);
+    if (!sched.current) {
+      vm.raw.lua_pushvalue(L, UPVALUE1);
+      vm.raw.lua_rotate(L, 1, 1);
+      const n = plainResume(L, co);
+      return n;
+    }
+    const err = resumable(L, co);
+    if (err) {
+      // ngx_lua returns these instead of raising them
+      vm.pushBool(L, false);
+      vm.pushStr(L, err);
+      return 2;
+    }
+    const nargs = vm.top(L);
+    vm.raw.lua_checkstack(co, nargs);
+    vm.raw.lua_xmove(L, co, nargs);
     const th = sched.coroutineOf(co);
-    if (th.status === 'running' || th.status === 'normal') return 'cannot resume non-suspended coroutine';
-    return vm.top(co) === 0 ? 'cannot resume dead coroutine' : null;
+    th.wrapped = true;
+    return sched.resumeCoroutine(L, th, nargs);
   }
 
   function plainResume(L: number, co: number): number {

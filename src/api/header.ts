@@ -30,7 +30,7 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   return {
     header_get: (L) => {
-      const r = rt.req(L, CTX_REQ & ~Ctx.SET);
+      const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
       const name = vm.toStr(L, 2);
       if (name === null) {
         vm.raw.lua_pushnil(L);
@@ -50,7 +50,7 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     resp_get_headers: (L) => {
-      const r = rt.req(L, CTX_REQ & ~Ctx.SET);
+      const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
       let max = vm.type(L, 1) > 0 ? vm.toNumber(L, 1) : 100;
       if (max <= 0) max = Infinity;
       const raw = vm.toBool(L, 2);
@@ -97,7 +97,7 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     header_set: (L) => {
-      const r = rt.req(L, CTX_REQ & ~Ctx.SET);
+      const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
       let name = vm.toStr(L, 2);
       if (name === null) return vm.argError(L, 2, 'string expected');
       if (r.headersSent) {

@@ -33,7 +33,7 @@ export function installNgxApi(rt: Runtime): void {
   rt.runBootChunk('ngx.lua', prims);
   rt.runBootChunk('re.lua', registerRe(rt));
   rt.runBootChunk('io.lua', registerIo(rt));
-  rt.runBootChunk('semaphore.lua', registerSemaphore(rt));
+  rt.runBootChunk('semaphore.lua', registerSemaphore(rt), '=ngx/semaphore.lua');
   rt.runBootChunk('socket.lua', registerSocket(rt));
   rt.runBootChunk('socket_udp.lua', registerUdp(rt));
 }

@@ -1,5 +1,6 @@
 // ngx.log and print: error-log lines prefixed with the calling Lua source position
 import type { Runtime } from '../core/runtime.js';
+import type { LuaContext } from '../core/thread.js';
 import { T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE, type JsLuaFn, type LuaVM } from '../lua/vm.js';
 
 export const LEVELS = ['stderr', 'emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'] as const;
@@ -70,7 +71,7 @@ export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
     const where = luaWhere(vm, L, 1, ar);
     const ctx = rt.current();
     const lname = LEVELS[level] === 'stderr' ? 'emerg' : LEVELS[level];
-    rt.log.log(lname as Parameters<typeof rt.log.log>[0], `[lua] ${where}${msg}`, ctx?.req ? ctx.req.logContext() : ctxSuffix(ctx?.kind));
+    rt.log.log(lname as Parameters<typeof rt.log.log>[0], `[lua] ${where}${msg}`, ctx?.req ? ctx.req.logContext() : ctxSuffix(ctx));
     return 0;
   };
   return {
@@ -85,8 +86,9 @@ export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
 }
 
 /** The `, context: ...` suffix nginx adds outside requests. */
-export function ctxSuffix(kind: string | undefined): { context?: string } | undefined {
-  if (kind === 'timer') return { context: 'ngx.timer' };
-  if (kind === 'init_worker') return { context: 'init_worker_by_lua*' };
+export function ctxSuffix(c: LuaContext | string | null | undefined): { context?: string; client?: string; server?: string } | undefined {
+  const ctx = typeof c === 'string' ? ({ kind: c, origin: null } as Pick<LuaContext, 'kind' | 'origin'>) : c;
+  if (ctx?.kind === 'timer') return { context: 'ngx.timer', client: ctx.origin?.client, server: ctx.origin?.server };
+  if (ctx?.kind === 'init_worker') return { context: 'init_worker_by_lua*' };
   return undefined;
 }

@@ -26,6 +26,16 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
     },
     /** ngx.ctx: the request's table, created on first use */
     ctx_get: (L) => {
+      const c = rt.current();
+      if (c && !c.req && c.kind !== 'init') {
+        // timers and init_worker have an ngx.ctx of their own
+        if (!c.ctxRef) {
+          vm.raw.lua_createtable(L, 0, 4);
+          c.ctxRef = vm.ref(L);
+        }
+        vm.pushRef(L, c.ctxRef);
+        return 1;
+      }
       const r = rt.req(L, CTX_REQ | Ctx.LOG);
       if (!r.ctxRef) {
         vm.raw.lua_createtable(L, 0, 4);

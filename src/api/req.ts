@@ -69,18 +69,18 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   return {
     req_get_method: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       vm.pushStr(L, r.method);
       return 1;
     },
     req_http_version: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       const v = r.req.version;
       vm.pushFloat(L, v === 11 ? 1.1 : v === 10 ? 1.0 : v === 9 ? 0.9 : v === 20 ? 2.0 : 1.1);
       return 1;
     },
     req_start_time: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       vm.pushFloat(L, r.req.startTime / 1000);
       return 1;
     },
@@ -100,7 +100,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     req_get_headers: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       let max = maxArg(vm, L, 1, 100);
       const raw = vm.toBool(L, 2);
       const hs = r.req.headers;
@@ -142,7 +142,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     req_get_uri_args: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       let max = maxArg(vm, L, 1, 100);
       if (max <= 0) max = Infinity;
       const args = decodeArgs(Buffer.from(r.args, 'latin1'), max);
@@ -159,7 +159,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_set_header: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       const name = vm.toStr(L, 1);
       if (name === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
       const vals: string[] = [];
@@ -180,7 +180,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_clear_header: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       const name = vm.toStr(L, 1);
       if (name === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
       setReqHeader(r, name, []);

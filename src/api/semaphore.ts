@@ -36,7 +36,8 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
       s.count--;
       sched.resume(w.th, (v, co) => {
         v.pushBool(co, true);
-        return 1;
+        v.raw.lua_pushnil(co);
+        return 2;
       });
     }
   };
@@ -56,9 +57,7 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
     },
     sema_post: (L) => {
       const s = get(L);
-      const n = vm.type(L, 2) > 0 ? vm.toNumber(L, 2) : 1;
-      if (n < 1) return vm.error(L, 'positive number required');
-      s.count += Math.trunc(n);
+      s.count += Math.trunc(vm.toNumber(L, 2));
       if (s.waiters.length && !s.wakeScheduled) {
         s.wakeScheduled = true;
         setImmediate(() => wake(s));
@@ -80,14 +79,13 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
         vm.pushStr(L, `API disabled in the context of ${ctx ? CTX_NAMES[ctx.kind] : 'init_by_lua*'}`);
         return 2;
       }
-      const t = vm.toNumberOrNull(L, 2);
-      if (t === null) return vm.error(L, `bad argument #2 to 'wait' (number expected, got ${vm.typeName(L, 2)})`);
+      const ms = vm.toNumber(L, 2);
       if (s.count > 0 && !s.waiters.some((w) => !w.done)) {
         s.count--;
         vm.pushBool(L, true);
         return 1;
       }
-      if (t <= 0) {
+      if (ms <= 0) {
         vm.raw.lua_pushnil(L);
         vm.pushStr(L, 'timeout');
         return 2;
@@ -97,12 +95,13 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
         if (w.done) return;
         w.done = true;
         s.waiters.splice(s.waiters.indexOf(w), 1);
+        // after a real wait a timeout is `false, "timeout"` (lua-resty-core returns what the wake-up passes)
         sched.resume(w.th, (v, co) => {
-          v.raw.lua_pushnil(co);
+          v.pushBool(co, false);
           v.pushStr(co, 'timeout');
           return 2;
         });
-      }, Math.round(t * 1000));
+      }, Math.round(ms));
       s.waiters.push(w);
       return sched.suspend(L, {
         cancel: () => {

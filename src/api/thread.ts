@@ -6,7 +6,7 @@ import type { LuaThread } from '../core/thread.js';
 export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
   const { vm, sched } = rt;
   sched.onThreadError = (th, report) => {
-    rt.logReq('error', `lua user thread aborted: runtime error: ${report}`, th.ctx.req);
+    rt.logCtx('error', `lua user thread aborted: runtime error: ${report}`, th.ctx);
   };
   return {
     thread_spawn: (L) => {
@@ -21,7 +21,7 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
       const me = sched.current!;
       const ths: Array<LuaThread | null> = [];
       for (let i = 1; i <= n; i++) {
-        if (vm.type(L, i) !== T_THREAD) return vm.argError(L, i, `coroutine expected, got ${vm.typeName(L, i)}`);
+        if (vm.type(L, i) !== T_THREAD) return vm.argError(L, i, 'lua thread expected');
         const th = sched.userThreadOf(vm.raw.lua_tothread(L, i));
         if (!th) {
           // a reaped thread is forgotten: it counts as waited
@@ -51,7 +51,7 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
     },
     thread_kill: (L) => {
       rt.check(L, CTX_YIELDABLE);
-      if (vm.type(L, 1) !== T_THREAD) return vm.argError(L, 1, `coroutine expected, got ${vm.typeName(L, 1)}`);
+      if (vm.type(L, 1) !== T_THREAD) return vm.argError(L, 1, 'lua thread expected');
       const th = sched.userThreadOf(vm.raw.lua_tothread(L, 1));
       const fail = (msg: string) => {
         vm.raw.lua_pushnil(L);

@@ -12,6 +12,8 @@ interface Timer {
   nargs: number;
   handle: NodeJS.Timeout | null;
   every: number; // ms, 0 for a one-shot timer
+  /** client and server of the request that created the timer, for its log lines */
+  origin: { client: string; server: string } | null;
 }
 
 export class Timers {
@@ -49,9 +51,11 @@ export class Timers {
     this.running++;
     ctx.onDone = (o) => {
       this.running--;
-      if (o.kind === 'error') rt.log.log('error', `lua entry thread aborted: runtime error: ${o.error}`, { context: 'ngx.timer' });
+      if (o.kind === 'error') rt.logCtx('error', `lua entry thread aborted: runtime error: ${o.error}`, ctx);
       if (!again) this.release(t);
+      if (ctx.ctxRef) vm.unref(ctx.ctxRef);
     };
+    ctx.origin = t.origin;
     // the callback is the table's first element; it gets premature and the saved arguments
     vm.pushRef(vm.L, t.ref);
     vm.raw.lua_rawgeti(vm.L, -1, 1n);
@@ -85,7 +89,7 @@ export function registerTimer(rt: Runtime): Record<string, JsLuaFn> {
     if (delay === null) return vm.argError(L, 1, `number expected, got ${vm.typeName(L, 1)}`);
     if (vm.type(L, 2) !== T_FUNCTION) return vm.argError(L, 2, 'Lua function expected');
     if (every && delay === 0) return vm.error(L, 'delay cannot be zero');
-    if (delay < 0) return vm.error(L, 'bad argument #1 to \'at\' (delay cannot be negative)');
+    const delayMs = Math.max(0, delay);
     if (rt.exiting && delay > 0) {
       vm.raw.lua_pushnil(L);
       vm.pushStr(L, 'process exiting');
@@ -102,8 +106,10 @@ export function registerTimer(rt: Runtime): Record<string, JsLuaFn> {
       vm.raw.lua_rawseti(L, -2, BigInt(i - 1));
     }
     const ref = vm.ref(L);
-    const ms = Math.round(delay * 1000);
-    timers.schedule({ ref, nargs: n - 2, handle: null, every: every ? ms : 0 }, ms);
+    const ms = Math.round(delayMs * 1000);
+    const r = rt.current()?.req;
+    const origin = r ? { client: r.req.remoteAddr, server: r.server.serverNames[0] ?? '' } : null;
+    timers.schedule({ ref, nargs: n - 2, handle: null, every: every ? ms : 0, origin }, ms);
     vm.raw.lua_pushinteger(L, 1n);
     return 1;
   };

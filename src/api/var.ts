@@ -5,12 +5,7 @@ import { T_NIL, type JsLuaFn } from '../lua/vm.js';
 
 export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
-  // ngx.var is an FFI API in lua-resty-core: outside a request it speaks of "the current context"
-  const reqOf = (L: number) => {
-    const ctx = rt.current();
-    if (ctx && !ctx.req && ctx.kind !== 'init') vm.error(L, 'API disabled in the current context');
-    return rt.req(L, CTX_REQ);
-  };
+  const reqOf = (L: number) => rt.reqFfi(L, CTX_REQ);
   return {
     var_get: (L) => {
       const r = reqOf(L);

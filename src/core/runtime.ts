@@ -157,6 +157,24 @@ export class Runtime {
     else (ctx.cleanups ??= []).push(fn);
   }
 
+  /**
+   * req() for the APIs lua-resty-core implements over FFI (ngx.var, ngx.header, ngx.status,
+   * ngx.req.get_headers, ...): without a request they say "API disabled in the current context".
+   */
+  reqFfi(L: number, mask: number): RequestCtx {
+    const ctx = this.current();
+    if (ctx && !ctx.req && ctx.kind !== 'init') this.vm.error(L, 'API disabled in the current context');
+    return this.req(L, mask);
+  }
+
+  /** Log for a context: its request's suffix, or a timer's `context: ngx.timer, client, server`. */
+  logCtx(level: Parameters<ErrorLog['log']>[0], msg: string, ctx: LuaContext | null): void {
+    if (ctx?.req) return this.log.log(level, msg, ctx.req.logContext());
+    if (ctx?.kind === 'timer') return this.log.log(level, msg, { context: 'ngx.timer', client: ctx.origin?.client, server: ctx.origin?.server });
+    if (ctx?.kind === 'init_worker') return this.log.log(level, msg, { context: 'init_worker_by_lua*' });
+    this.log.log(level, msg);
+  }
+
   /** Log with the running request's context suffix. */
   logReq(level: Parameters<ErrorLog['log']>[0], msg: string, r: RequestCtx | null): void {
     this.log.log(level, msg, r ? r.logContext() : undefined);

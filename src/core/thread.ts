@@ -30,7 +30,11 @@ export class LuaThread {
   status: ThreadStatus = 'suspended';
   pending: PendingOp | null = null;
   /** set by an API right before it yields, read by run() */
-  yieldReason: 'op' | 'exit' | null = null;
+  yieldReason: 'op' | 'exit' | 'posted' | 'fatal' | null = null;
+  /** 'fatal': the error that ends this thread (a coroutine.wrap error, which pcall cannot catch) */
+  fatalError: string | null = null;
+  /** a coroutine created by coroutine.wrap: its errors end the caller */
+  wrapped = false;
   /** a user coroutine: the thread that resumed it and waits for it to stop */
   parent: LuaThread | null = null;
   /** a light thread: the thread that spawned it (the only one that may wait on or kill it) */
@@ -39,6 +43,10 @@ export class LuaThread {
   waiter: LuaThread | null = null;
   /** ngx.thread.wait: the light threads this thread waits on */
   waitingOn: LuaThread[] | null = null;
+  /** the failed thread's stack ends with lua_resume's extra copy of the error */
+  errorCopy = false;
+  /** the value a posted thread's pending spawn() returns */
+  postedValue: LuaThread | null = null;
   /** a finished light thread: how it ended (its values stay on its stack until reaped) */
   outcome: 'ok' | 'error' | null = null;
   reaped = false;
@@ -47,7 +55,8 @@ export class LuaThread {
   private released = false;
   constructor(
     readonly co: number,
-    private readonly anchor: number,
+    /** registry ref keeping the thread object alive (-1 for user coroutines) */
+    readonly anchor: number,
     readonly kind: 'entry' | 'user' | 'timer' | 'coroutine',
     readonly ctx: LuaContext,
   ) {}
@@ -83,6 +92,10 @@ export class LuaContext {
   /** how many of the entry function's return values to keep (as strings) */
   wantResults = 0;
   results: string[] | null = null;
+  /** a timer's log lines carry the client and server of the request that created it */
+  origin: { client: string; server: string } | null = null;
+  /** ngx.ctx of a context without a request (timers have their own) */
+  ctxRef = 0;
   /** light threads spawned in this context that have not ended */
   liveThreads: Set<LuaThread> | null = null;
   /** the entry thread ended normally while light threads still ran: the outcome waits for them */
@@ -167,13 +180,25 @@ export class Scheduler {
         this.completeContext(th.ctx, { kind: 'exit' });
         return;
       }
+      if (reason === 'posted') {
+        this.post(th);
+        return;
+      }
+      if (reason === 'fatal') {
+        this.fail(th, th.fatalError ?? 'unknown reason');
+        return;
+      }
     }
     if (th.kind === 'coroutine') {
       // a user coroutine resumed by an operation stopped: its parent's resume() returns now
       const parent = th.parent!;
       th.parent = null;
       if (rc !== LUA_YIELD) this.retire(th);
-      this.resume(parent, (_v, dest) => this.transfer(th, rc, dest));
+      if (th.wrapped && rc !== LUA_YIELD && rc !== LUA_OK) {
+        this.fail(parent, this.errorReport(th.co));
+        return;
+      }
+      this.resume(parent, (_v, dest) => this.transfer(th, rc, dest, th.wrapped));
       return;
     }
     if (rc === LUA_YIELD) {
@@ -205,6 +230,28 @@ export class Scheduler {
     const msg = this.errorMessage(co);
     const tb = luajitTraceback(this.vm.traceback(this.vm.L, co, 0));
     return `${msg}\n${tb.replace(/^stack traceback:\n/, 'stack traceback:\ncoroutine 0:\n')}`;
+  }
+
+  /** th fails with `report` (message and traceback) as if it had raised an uncaught error. */
+  private fail(th: LuaThread, report: string): void {
+    if (th.pending) this.kill(th);
+    if (th.kind === 'user') {
+      th.status = 'zombie';
+      th.outcome = 'error';
+      this.vm.raw.lua_settop(th.co, 0);
+      this.vm.pushStr(th.co, report.split('\n')[0]);
+      this.onThreadError(th, report);
+      this.reapable(th);
+      return;
+    }
+    if (th.kind === 'coroutine') {
+      const parent = th.parent;
+      th.parent = null;
+      this.retire(th);
+      if (parent) this.fail(parent, report);
+      return;
+    }
+    this.entryEnded(th, { kind: 'error', error: report });
   }
 
   /** The entry thread ended: the context completes now, or when its last light thread ends. */
@@ -242,24 +289,57 @@ export class Scheduler {
     this.userThreads.set(co, th);
     (ctx.liveThreads ??= new Set()).add(th);
     parent.status = 'normal';
+    this.spawnDepth++;
     const rc = this.step(th, n - 1, L);
+    this.spawnDepth--;
     parent.status = 'running';
     if (rc === LUA_YIELD) {
       const reason = th.yieldReason;
       th.yieldReason = null;
       th.status = 'suspended';
-      if (reason === 'exit') {
-        parent.yieldReason = 'exit';
+      if (reason === 'exit' || reason === 'fatal') {
+        parent.yieldReason = reason;
+        parent.fatalError = th.fatalError;
         return vm.raw.lua_yieldk(L, 0, 0, 0);
       }
       if (reason === null) {
         vm.raw.lua_settop(co, 0);
         setImmediate(() => this.resume(th));
+      } else if (reason === 'posted') {
+        this.post(th);
       }
-      return 1;
+    } else {
+      this.threadEnded(th, rc);
     }
-    this.threadEnded(th, rc);
+    if (this.spawnDepth > 0) {
+      // ngx_lua posts a light thread that spawns from inside another spawn: control goes back
+      // to the outer spawner, and this thread's spawn() returns on the next scheduler pass
+      parent.yieldReason = 'posted';
+      parent.postedValue = th;
+      return vm.raw.lua_yieldk(L, 0, 0, 0);
+    }
     return 1;
+  }
+
+  private spawnDepth = 0;
+  private readonly postedQueue: LuaThread[] = [];
+
+  /** Resume th once the current pass of Lua execution is over, with spawn()'s result. */
+  private post(th: LuaThread): void {
+    this.postedQueue.push(th);
+    if (this.postedQueue.length === 1) {
+      process.nextTick(() => {
+        const q = this.postedQueue.splice(0);
+        for (const t of q) {
+          const v = t.postedValue;
+          t.postedValue = null;
+          this.resume(t, v ? (vm, co) => {
+            vm.pushRef(co, v.anchor);
+            return 1;
+          } : undefined);
+        }
+      });
+    }
   }
 
   /** Start fnRef as a light thread of ctx from outside Lua (ngx.on_abort's handler). */
@@ -283,6 +363,7 @@ export class Scheduler {
       th.outcome = 'ok';
     } else {
       th.outcome = 'error';
+      th.errorCopy = true;
       let report = this.errorReport(th.co);
       // the spawning thread's stack follows, as "coroutine 1:"
       const owner = th.owner;
@@ -291,6 +372,12 @@ export class Scheduler {
       }
       this.onThreadError(th, report);
     }
+    this.reapable(th);
+  }
+
+  /** A light thread became a zombie: wake its waiting parent; maybe complete the context. */
+  private reapable(th: LuaThread): void {
+    const ctx = th.ctx;
     ctx.liveThreads?.delete(th);
     const w = th.waiter;
     if (w) {
@@ -318,7 +405,7 @@ export class Scheduler {
     } else {
       // like LuaJIT's ngx_lua: everything left on the failed thread's stack (for error(msg):
       // msg, then the positioned message); Lua 5.4 adds one more copy of the error on top
-      vm.raw.lua_settop(th.co, -2);
+      if (th.errorCopy) vm.raw.lua_settop(th.co, -2);
       const k = vm.top(th.co);
       vm.raw.lua_checkstack(dest, k + 1);
       vm.pushBool(dest, false);
@@ -351,15 +438,19 @@ export class Scheduler {
   waitThreads(L: number, ths: Array<LuaThread | null>): number {
     const { vm } = this;
     // in argument order, as ngx_lua: a zombie is reaped, a waited/killed one ends the call
-    for (const t of ths) {
+    const live: LuaThread[] = [];
+    for (let i = 0; i < ths.length; i++) {
+      const t = ths[i];
       if (t && t.status === 'zombie' && !t.reaped) return this.reap(t, L);
       if (!t || t.reaped || t.status === 'dead') {
+        // a waited or killed thread is skipped, unless it is the last argument
+        if (i < ths.length - 1) continue;
         vm.raw.lua_pushnil(L);
         vm.pushStr(L, 'already waited or killed');
         return 2;
       }
+      live.push(t);
     }
-    const live = ths as LuaThread[];
     const me = this.current!;
     me.waitingOn = live;
     for (const t of live) t.waiter = me;
@@ -408,8 +499,9 @@ export class Scheduler {
     child.yieldReason = null;
     if (rc === LUA_YIELD && reason !== null) {
       child.status = 'suspended';
-      if (reason === 'exit') {
-        parent.yieldReason = 'exit';
+      if (reason === 'exit' || reason === 'fatal') {
+        parent.yieldReason = reason;
+        parent.fatalError = child.fatalError;
         return vm.raw.lua_yieldk(L, 0, 0, 0);
       }
       child.parent = parent;
@@ -419,7 +511,22 @@ export class Scheduler {
     }
     if (rc !== LUA_YIELD) this.retire(child);
     else child.status = 'suspended';
-    return this.transfer(child, rc, L);
+    if (child.wrapped && rc !== LUA_YIELD && rc !== LUA_OK) {
+      // coroutine.wrap: the error ends the caller, past any pcall, as in ngx_lua
+      parent.yieldReason = 'fatal';
+      parent.fatalError = this.errorReport(child.co);
+      return vm.raw.lua_yieldk(L, 0, 0, 0);
+    }
+    return this.transfer(child, rc, L, child.wrapped);
+  }
+
+  /** ngx_lua's view of a thread's status, or null to use Lua's own. */
+  statusOf(co: number): string | null {
+    const u = this.userThreads.get(co);
+    if (u) return u.status === 'zombie' ? 'zombie' : u.status === 'dead' ? 'dead' : u.status === 'normal' ? 'normal' : 'running';
+    const c = this.coThreads.get(co);
+    if (c && c.status === 'suspended' && (c.pending || c.parent)) return 'running';
+    return null;
   }
 
   /** The LuaThread of a coroutine object (created on first resume). */
@@ -441,17 +548,18 @@ export class Scheduler {
   }
 
   /** Push `true, values...` (or `false, err`) for a coroutine that stopped with rc onto dest. */
-  private transfer(th: LuaThread, rc: number, dest: number): number {
+  private transfer(th: LuaThread, rc: number, dest: number, bare = false): number {
     const { vm } = this;
     if (rc === LUA_OK || rc === LUA_YIELD) {
       const n = th.nret;
       vm.raw.lua_checkstack(dest, n + 1);
-      vm.pushBool(dest, true);
+      if (!bare) vm.pushBool(dest, true);
       vm.raw.lua_xmove(th.co, dest, n);
-      return n + 1;
+      return bare ? n : n + 1;
     }
     vm.pushBool(dest, false);
-    vm.raw.lua_xmove(th.co, dest, 1);
+    if (vm.type(th.co, -1) === 4) vm.pushStr(dest, luajitWording(vm.toStr(th.co, -1) ?? ''));
+    else vm.raw.lua_xmove(th.co, dest, 1);
     return 2;
   }
 

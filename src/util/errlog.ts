@@ -65,6 +65,8 @@ function toBytes(s: string): Buffer {
 function contextSuffix(ctx: LogContext): string {
   let s = '';
   if (ctx.action !== undefined) s += ' while ' + ctx.action;
+  // a timer's lines name their context first, then the request that created the timer
+  if (ctx.context !== undefined) s += ', context: ' + ctx.context;
   if (ctx.client !== undefined) s += ', client: ' + ctx.client;
   if (ctx.server !== undefined) s += ', server: ' + ctx.server;
   if (ctx.request !== undefined) s += ', request: "' + ctx.request + '"';
@@ -72,7 +74,6 @@ function contextSuffix(ctx: LogContext): string {
   if (ctx.upstream !== undefined) s += ', upstream: "' + ctx.upstream + '"';
   if (ctx.host !== undefined) s += ', host: "' + ctx.host + '"';
   if (ctx.referrer !== undefined) s += ', referrer: "' + ctx.referrer + '"';
-  if (ctx.context !== undefined) s += ', context: ' + ctx.context;
   return s;
 }
 
