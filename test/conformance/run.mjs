@@ -448,7 +448,7 @@ async function stopEngine(state) {
   }
 }
 
-async function waitPorts(state, ports, ms = 10000) {
+async function waitPorts(state, ports, ms = 30000) { // generous: a loaded machine starts ours slowly
   const deadline = Date.now() + ms;
   const pending = new Set(ports);
   while (pending.size && Date.now() < deadline) {

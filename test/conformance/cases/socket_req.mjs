@@ -147,7 +147,7 @@ export default [
     name: 'ngx.req.socket in a timer',
     server: luaOut(`local res
       ngx.timer.at(0, function() res = { pcall(ngx.req.socket) } end)
-      for i = 1, 100 do if res then break end ngx.sleep(0.01) end out(res[1], res[2])`),
+      for i = 1, 500 do if res then break end ngx.sleep(0.01) end out(res[1], res[2])`),
     body: "false API disabled in the context of ngx.timer\n",
   },
   {
