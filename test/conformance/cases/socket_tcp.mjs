@@ -545,29 +545,28 @@ export default [
   },
   {
     name: 'cosocket in init_worker through a timer',
-    http: `lua_shared_dict sock_iw 1m;
-    init_worker_by_lua_block {
+    // the result travels through package.loaded (one Lua VM per worker), not ngx.shared
+    http: `init_worker_by_lua_block {
       ngx.timer.at(0, function()
         local sock = ngx.socket.tcp()
         local ok, err = sock:connect("127.0.0.1", {{PEER_LINES}})
-        if not ok then ngx.shared.sock_iw:set("r", "connect: " .. err) return end
+        if not ok then package.loaded.sock_iw = "connect: " .. err return end
         sock:send("init worker\\n")
         local l, err = sock:receive()
-        ngx.shared.sock_iw:set("r", l or err)
+        package.loaded.sock_iw = l or err
         sock:close()
       end)
     }`,
-    server: luaOut(`for i = 1, 500 do if ngx.shared.sock_iw:get("r") then break end ngx.sleep(0.01) end out(ngx.shared.sock_iw:get("r"))`),
+    server: luaOut(`for i = 1, 500 do if package.loaded.sock_iw then break end ngx.sleep(0.01) end out(package.loaded.sock_iw)`),
     body: 'got: init worker\n',
   },
   {
     name: 'cosocket directly in init_worker is disabled',
-    http: `lua_shared_dict sock_iw2 1m;
-    init_worker_by_lua_block {
+    http: `init_worker_by_lua_block {
       local ok, err = pcall(function() local s = ngx.socket.tcp() return s:connect("127.0.0.1", {{PEER_ECHO}}) end)
-      ngx.shared.sock_iw2:set("r", tostring(ok) .. " " .. tostring(err))
+      package.loaded.sock_iw2 = tostring(ok) .. " " .. tostring(err)
     }`,
-    server: luaOut(`out(ngx.shared.sock_iw2:get("r"))`),
+    server: luaOut(`out(package.loaded.sock_iw2)`),
     body: /^false init_worker_by_lua\(nginx\.conf:\d+\):2: API disabled in the context of init_worker_by_lua\*\n$/,
   },
   {
