@@ -18,6 +18,7 @@ import { registerTimer } from './timer.js';
 import { registerCoroutine } from './coroutine.js';
 import { registerIo } from './io.js';
 import { registerThread } from './thread.js';
+import { registerShdict } from './shdict.js';
 import { registerLocation } from './location.js';
 import { registerSemaphore } from './semaphore.js';
 import { registerRe } from './re.js';
@@ -34,6 +35,7 @@ export function installNgxApi(rt: Runtime): void {
   rt.runBootChunk('re.lua', registerRe(rt));
   rt.runBootChunk('io.lua', registerIo(rt));
   rt.runBootChunk('semaphore.lua', registerSemaphore(rt), '=ngx/semaphore.lua');
+  rt.runBootChunk('shdict.lua', registerShdict(rt));
   rt.runBootChunk('socket.lua', registerSocket(rt));
   rt.runBootChunk('socket_udp.lua', registerUdp(rt));
 }
