@@ -74,6 +74,7 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
     sema_wait: (L) => {
       const s = get(L);
       const ctx = rt.current();
+      if (ctx?.kind === 'init' && !rt.yieldableIn('init')) return vm.error(L, 'no request found');
       if (!ctx || !rt.yieldableIn(ctx.kind)) {
         vm.raw.lua_pushnil(L);
         vm.pushStr(L, `API disabled in the context of ${ctx ? CTX_NAMES[ctx.kind] : 'init_by_lua*'}`);

@@ -43,7 +43,11 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
         return 2;
       };
       if (!(r.loc?.settings ?? r.server.settings).luaCheckClientAbort) return fail('lua_check_client_abort is off');
-      if (r.onAbortRef) return fail('duplicate call');
+      // each phase handler has its own on_abort slot
+      const ctx = rt.current()!;
+      if (ctx.onAbortSet) return fail('duplicate call');
+      ctx.onAbortSet = true;
+      if (r.onAbortRef) vm.unref(r.onAbortRef);
       vm.raw.lua_pushvalue(L, 1);
       r.onAbortRef = vm.ref(L);
       vm.raw.lua_pushinteger(L, 1n);

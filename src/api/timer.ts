@@ -82,6 +82,7 @@ export function registerTimer(rt: Runtime): Record<string, JsLuaFn> {
   const timers = new Timers(rt);
   rt.timers = timers;
   const create = (L: number, every: boolean): number => {
+    if (rt.current()?.kind === 'init') return vm.error(L, 'no request');
     rt.check(L, ALL_BUT_INIT);
     const n = vm.top(L);
     if (n < 2) return vm.error(L, `expecting at least 2 arguments but got ${n}`);
@@ -108,7 +109,8 @@ export function registerTimer(rt: Runtime): Record<string, JsLuaFn> {
     const ref = vm.ref(L);
     const ms = Math.round(delayMs * 1000);
     const r = rt.current()?.req;
-    const origin = r ? { client: r.req.remoteAddr, server: r.server.serverNames[0] ?? '' } : null;
+    // a timer's log lines name the creating connection's client and listening address
+    const origin = r ? { client: r.req.remoteAddr, server: `${r.req.serverAddr}:${r.req.serverPort}` } : null;
     timers.schedule({ ref, nargs: n - 2, handle: null, every: every ? ms : 0, origin }, ms);
     vm.raw.lua_pushinteger(L, 1n);
     return 1;

@@ -122,6 +122,8 @@ export class Runtime {
   check(L: number, mask: number): LuaContext {
     if (mask === CTX_YIELDABLE) mask = this.yieldMask;
     const ctx = this.current();
+    // init_by_lua has no (fake) request at all: request-bound APIs say so
+    if (ctx && ctx.kind === 'init' && !(mask & Ctx.INIT)) this.vm.error(L, 'no request found');
     if (!ctx) {
       this.vm.error(L, 'no request object found');
       throw new Error('unreachable');

@@ -94,6 +94,8 @@ export class LuaContext {
   results: string[] | null = null;
   /** a timer's log lines carry the client and server of the request that created it */
   origin: { client: string; server: string } | null = null;
+  /** ngx.on_abort was called in this handler */
+  onAbortSet = false;
   /** ngx.ctx of a context without a request (timers have their own) */
   ctxRef = 0;
   /** light threads spawned in this context that have not ended */
