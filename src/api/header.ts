@@ -2,6 +2,7 @@
 import { CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
 import { T_NIL, T_NUMBER, T_STRING, T_TABLE, T_BOOLEAN, type JsLuaFn, type LuaVM } from '../lua/vm.js';
 import { HeadersOut } from '../core/request.js';
+import { pushMultiTable } from './tables.js';
 
 /** Header values given to ngx.header.X = v: string, number, array of those; nil / {} clears. */
 function readValues(vm: LuaVM, L: number, idx: number): string[] | null {
@@ -60,32 +61,7 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       if (h.contentLength >= 0) all.push(['Content-Length', String(h.contentLength)]);
       all.push(...h.list);
       const list = all.length > max ? all.slice(0, max) : all;
-      vm.raw.lua_createtable(L, 0, list.length);
-      const t = vm.top(L);
-      for (const [n, v] of list) {
-        const k = raw ? n : n.toLowerCase();
-        vm.pushStr(L, k);
-        const prev = vm.raw.lua_rawget(L, t);
-        if (prev === 0) {
-          vm.pop(L);
-          vm.pushStr(L, k);
-          vm.pushStr(L, v);
-          vm.raw.lua_rawset(L, t);
-        } else if (prev === 5) {
-          vm.pushStr(L, v);
-          vm.raw.lua_rawseti(L, -2, vm.raw.lua_rawlen(L, -2) + 1n);
-          vm.pop(L);
-        } else {
-          vm.raw.lua_createtable(L, 2, 0);
-          vm.raw.lua_rotate(L, -2, 1);
-          vm.raw.lua_rawseti(L, -2, 1n);
-          vm.pushStr(L, v);
-          vm.raw.lua_rawseti(L, -2, 2n);
-          vm.pushStr(L, k);
-          vm.raw.lua_rotate(L, -2, 1);
-          vm.raw.lua_rawset(L, t);
-        }
-      }
+      const t = pushMultiTable(vm, L, raw ? list : list.map(([n, v]) => [n.toLowerCase(), v] as const));
       if (!raw) {
         vm.getGlobal(L, '__ngx_req_headers_mt');
         vm.raw.lua_setmetatable(L, t);

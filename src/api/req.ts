@@ -6,38 +6,7 @@ import type { RequestCtx } from '../core/request.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { argsValue } from './control.js';
-
-/** Push a Lua table from decoded args: repeated keys become arrays, bare keys `true`. */
-function pushArgsTable(vm: LuaVM, L: number, args: Array<[Buffer, Buffer | true]>): void {
-  vm.raw.lua_createtable(L, 0, args.length);
-  const t = vm.top(L);
-  for (const [k, v] of args) {
-    vm.pushBytes(L, k);
-    vm.raw.lua_pushvalue(L, -1);
-    const prev = vm.raw.lua_rawget(L, t);
-    if (prev === 0) {
-      vm.pop(L);
-      if (v === true) vm.pushBool(L, true);
-      else vm.pushBytes(L, v);
-      vm.raw.lua_rawset(L, t);
-    } else if (prev === 5) {
-      const n = Number(vm.raw.lua_rawlen(L, -1));
-      if (v === true) vm.pushBool(L, true);
-      else vm.pushBytes(L, v);
-      vm.raw.lua_rawseti(L, -2, BigInt(n + 1));
-      vm.pop(L, 2);
-    } else {
-      // second value: turn the scalar into an array {old, new}
-      vm.raw.lua_createtable(L, 2, 0);
-      vm.raw.lua_rotate(L, -2, 1);
-      vm.raw.lua_rawseti(L, -2, 1n);
-      if (v === true) vm.pushBool(L, true);
-      else vm.pushBytes(L, v);
-      vm.raw.lua_rawseti(L, -2, 2n);
-      vm.raw.lua_rawset(L, t);
-    }
-  }
-}
+import { pushMultiTable } from './tables.js';
 
 let bodyFileSeq = 0;
 
@@ -106,30 +75,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       const hs = r.req.headers;
       if (max <= 0) max = Infinity;
       const list = hs.length > max ? hs.slice(0, max) : hs;
-      vm.raw.lua_createtable(L, 0, list.length);
-      const t = vm.top(L);
-      for (const [n, v] of list) {
-        vm.pushStr(L, raw ? n : n.toLowerCase());
-        vm.raw.lua_pushvalue(L, -1);
-        const prev = vm.raw.lua_rawget(L, t);
-        if (prev === 0) {
-          vm.pop(L);
-          vm.pushStr(L, v);
-          vm.raw.lua_rawset(L, t);
-        } else if (prev === 5) {
-          const k = Number(vm.raw.lua_rawlen(L, -1));
-          vm.pushStr(L, v);
-          vm.raw.lua_rawseti(L, -2, BigInt(k + 1));
-          vm.pop(L, 2);
-        } else {
-          vm.raw.lua_createtable(L, 2, 0);
-          vm.raw.lua_rotate(L, -2, 1);
-          vm.raw.lua_rawseti(L, -2, 1n);
-          vm.pushStr(L, v);
-          vm.raw.lua_rawseti(L, -2, 2n);
-          vm.raw.lua_rawset(L, t);
-        }
-      }
+      const t = pushMultiTable(vm, L, raw ? list : list.map(([n, v]) => [n.toLowerCase(), v] as const));
       if (!raw) {
         // lookups like h["Content-Type"] or h.content_type find the lower-case key
         vm.getGlobal(L, '__ngx_req_headers_mt');
@@ -146,7 +92,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       let max = maxArg(vm, L, 1, 100);
       if (max <= 0) max = Infinity;
       const args = decodeArgs(Buffer.from(r.args, 'latin1'), max);
-      pushArgsTable(vm, L, args);
+      pushMultiTable(vm, L, args);
       if (args.truncated) {
         vm.pushStr(L, 'truncated');
         return 2;
@@ -199,7 +145,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
         return 2;
       }
       const args = decodeArgs(r.body ?? Buffer.alloc(0), max);
-      pushArgsTable(vm, L, args);
+      pushMultiTable(vm, L, args);
       if (args.truncated) {
         vm.pushStr(L, 'truncated');
         return 2;

@@ -3,18 +3,10 @@
 // values the Lua call returns (the seed's resume helper).
 import { LuaVM, LUA_OK, LUA_YIELD } from '../lua/vm.js';
 import type { RequestCtx } from './request.js';
+import type { LuaPhase } from '../conf/model.js';
 
-export type CtxKind =
-  | 'init'
-  | 'init_worker'
-  | 'set'
-  | 'rewrite'
-  | 'access'
-  | 'content'
-  | 'header_filter'
-  | 'body_filter'
-  | 'log'
-  | 'timer';
+/** The handler kinds of nginx.conf, plus ngx.timer callbacks. */
+export type CtxKind = LuaPhase | 'timer';
 
 export type ThreadStatus = 'running' | 'suspended' | 'normal' | 'dead' | 'zombie';
 

@@ -1,0 +1,41 @@
+// Building Lua tables the way ngx_lua returns headers and args: one entry per key, the values of a
+// repeated key gathered into an array in arrival order.
+import type { LuaVM } from '../lua/vm.js';
+
+export type Scalar = string | Buffer | true;
+
+function pushScalar(vm: LuaVM, L: number, v: Scalar): void {
+  if (v === true) vm.pushBool(L, true);
+  else if (typeof v === 'string') vm.pushStr(L, v);
+  else vm.pushBytes(L, v);
+}
+
+/** Push a new table from (key, value) pairs; returns its stack index. */
+export function pushMultiTable(vm: LuaVM, L: number, pairs: ReadonlyArray<readonly [string | Buffer, Scalar]>): number {
+  vm.raw.lua_createtable(L, 0, pairs.length);
+  const t = vm.top(L);
+  for (const [k, v] of pairs) {
+    pushScalar(vm, L, k);
+    vm.raw.lua_pushvalue(L, -1);
+    const prev = vm.raw.lua_rawget(L, t); // stack: key, previous value
+    if (prev === 0) {
+      vm.pop(L);
+      pushScalar(vm, L, v);
+      vm.raw.lua_rawset(L, t);
+    } else if (prev === 5) {
+      // already an array: append
+      pushScalar(vm, L, v);
+      vm.raw.lua_rawseti(L, -2, vm.raw.lua_rawlen(L, -2) + 1n);
+      vm.pop(L, 2);
+    } else {
+      // second value: the scalar becomes the array {old, new}
+      vm.raw.lua_createtable(L, 2, 0);
+      vm.raw.lua_rotate(L, -2, 1);
+      vm.raw.lua_rawseti(L, -2, 1n);
+      pushScalar(vm, L, v);
+      vm.raw.lua_rawseti(L, -2, 2n);
+      vm.raw.lua_rawset(L, t);
+    }
+  }
+  return t;
+}
