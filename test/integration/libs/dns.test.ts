@@ -4,11 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupAll, ENGINE, expectOk, freePort, lines, missing, startDnsmasq, startEngine, type Engine, type Peer } from './harness.js';
-import { TODO } from './todo.js';
+import { todoOf } from './todo.js';
 
 const skip = missing('dns', ['dnsmasq']);
-const todo = ENGINE === 'ours' && TODO.dns;
-const todoTcp = ENGINE === 'ours' && (TODO.dns || TODO['dns.tcp']);
+const todo = todoOf(ENGINE, 'dns');
+const todoTcp = todoOf(ENGINE, 'dns', 'dns.tcp');
 
 let dns: Peer;
 let ng: Engine;
@@ -143,7 +143,7 @@ test('tcp_query to a closed port: the library reports "connection refused"', { s
   assert.equal(out.tcp, `nil, "failed to connect to TCP server 127.0.0.1:${closedPort}: connection refused"`);
 });
 
-test('argument checks and helpers that need no socket', { skip, todo: ENGINE === 'ours' && TODO['dns.helpers'] }, async () => {
+test('argument checks and helpers that need no socket', { skip, todo: todoOf(ENGINE, 'dns.helpers') }, async () => {
   const out = lines(await expectOk(ng, '/helpers'));
   assert.equal(out['no-opts'], 'nil, "no options table specified"');
   assert.equal(out['no-servers'], 'nil, "no nameservers specified"');

@@ -2,6 +2,7 @@
 // shipped from /usr/share/lua/5.1, in handlers of our server, against real redis-server,
 // memcached and dnsmasq processes started on 127.0.0.1 by the tests themselves.
 //
+// Run: npx tsc -p tsconfig.json && node --test dist/test/integration/libs/   (npm test includes them)
 // LIBS_ENGINE=ref runs the very same confs on the reference (Debian's nginx with
 // libnginx-mod-http-lua) instead of ngxlua: that is how the expectations were checked.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -4,10 +4,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupAll, ENGINE, expectOk, lines, missing, startEngine, startMemcached, type Engine, type Peer } from './harness.js';
 import { memcachedCmd } from './wire.js';
-import { TODO } from './todo.js';
+import { todoOf } from './todo.js';
 
 const skip = missing('memcached', ['memcached']);
-const todo = ENGINE === 'ours' && TODO.memcached;
+const todo = todoOf(ENGINE, 'memcached');
 
 let mc: Peer;
 let ng: Engine;

@@ -5,10 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupAll, ENGINE, expectOk, freePort, lines, missing, startEngine, startRedis, type Engine, type Peer } from './harness.js';
 import { redisCmds } from './wire.js';
-import { TODO } from './todo.js';
+import { todoOf } from './todo.js';
 
 const skip = missing('connector', ['redis-server']);
-const todo = ENGINE === 'ours' && TODO.connector;
+const todo = todoOf(ENGINE, 'connector');
 
 let redis: Peer;
 let ng: Engine;

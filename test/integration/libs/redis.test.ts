@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { cleanupAll, ENGINE, expectOk, freePort, lines, missing, startEngine, startRedis, type Engine, type Peer } from './harness.js';
 import { redisCmd } from './wire.js';
-import { TODO } from './todo.js';
+import { todoOf } from './todo.js';
 
 const skip = missing('redis', ['redis-server']);
-const todo = ENGINE === 'ours' && TODO.redis;
+const todo = todoOf(ENGINE, 'redis');
 
 let redis: Peer;
 let ng: Engine;
