@@ -202,3 +202,50 @@ setmetatable(ngx, {
         end
     end,
 })
+
+---------------------------------------------------------------- string arithmetic as LuaJIT
+do
+    -- Lua 5.4 coerces numeric strings through the string metatable and words failures as
+    -- "attempt to add a 'string' with a 'number'"; LuaJIT names the operand, as users expect.
+    local smt = getmetatable("")
+    local tonumber, type, getlocal, getinfo = tonumber, type, debug.getlocal, debug.getinfo
+    local function operand(v)
+        -- find which of the caller's locals holds the bad value, as LuaJIT's message does
+        local info = getinfo(3, "f")
+        if info then
+            local i = 1
+            while true do
+                local name, val = getlocal(3, i)
+                if not name then break end
+                if val == v and name:sub(1, 1) ~= "(" then
+                    return "local '" .. name .. "' (a " .. type(v) .. " value)"
+                end
+                i = i + 1
+            end
+            i = 1
+            while true do
+                local name, val = debug.getupvalue(info.func, i)
+                if not name then break end
+                if val == v then return "upvalue '" .. name .. "' (a " .. type(v) .. " value)" end
+                i = i + 1
+            end
+        end
+        return "a " .. type(v) .. " value"
+    end
+    local function arith(f)
+        return function(a, b)
+            local x, y = tonumber(a), tonumber(b)
+            if x and y then return f(x, y) end
+            local bad = (x == nil) and a or b
+            error("attempt to perform arithmetic on " .. operand(bad), 2)
+        end
+    end
+    smt.__add = arith(function(x, y) return x + y end)
+    smt.__sub = arith(function(x, y) return x - y end)
+    smt.__mul = arith(function(x, y) return x * y end)
+    smt.__div = arith(function(x, y) return x / y end)
+    smt.__mod = arith(function(x, y) return x % y end)
+    smt.__pow = arith(function(x, y) return x ^ y end)
+    smt.__idiv = arith(function(x, y) return x // y end)
+    smt.__unm = arith(function(x) return -x end)
+end
