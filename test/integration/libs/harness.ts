@@ -5,7 +5,7 @@
 // Run: npx tsc -p tsconfig.json && node --test dist/test/integration/libs/   (npm test includes them)
 // LIBS_ENGINE=ref runs the very same confs on the reference (Debian's nginx with
 // libnginx-mod-http-lua) instead of ngxlua: that is how the expectations were checked.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
@@ -277,9 +277,4 @@ export function lines(text: string): Record<string, string> {
     if (i > 0) m[l.slice(0, i)] = l.slice(i + 2);
   }
   return m;
-}
-
-/** Is this command available without a path lookup failing (for the test-deps hint)? */
-export function haveCommand(cmd: string): boolean {
-  return which(cmd) !== null || spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
