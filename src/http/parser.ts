@@ -32,6 +32,8 @@ export interface ParsedHead {
   /** `Expect: 100-continue` was sent (HTTP/1.1) */
   expectContinue: boolean;
   userAgent: string;
+  /** header lines ignored as invalid (nginx logs each at info), with the Host value known then */
+  invalidHeaders: Array<{ line: string; host: string }>;
 }
 
 const LF = 10;
@@ -42,6 +44,10 @@ export class HeadParser {
   errorStatus = 0;
   /** reason of the last error, worded like nginx's error log */
   errorMsg = '';
+  /** for the error-log context of the last error: the request line ('' before it was parsed) */
+  errorRequest = '';
+  /** ... and the Host header value seen before the error ('' when none) */
+  errorHost = '';
 
   private readonly lineMax: number;
   private readonly totalMax: number;
@@ -63,6 +69,8 @@ export class HeadParser {
     this.firstLine = true;
     this.errorStatus = 0;
     this.errorMsg = '';
+    this.errorRequest = '';
+    this.errorHost = '';
   }
 
   /**
@@ -120,6 +128,8 @@ export class HeadParser {
     const s = rawHeader.toString('latin1');
     let eol = s.indexOf('\n');
     const lineEnd = eol > 0 && s.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
+    this.errorRequest = '';
+    this.errorHost = '';
 
     // ---- request line: METHOD SP+ target [SP+ HTTP/x.y] SP* ----
     let i = 0;
@@ -174,6 +184,8 @@ export class HeadParser {
       version = minor === 0 ? 10 : 11;
     }
 
+    this.errorRequest = s.slice(0, lineEnd);
+
     // ---- target: origin-form or absolute-form ----
     let path: string;
     let args = '';
@@ -209,6 +221,10 @@ export class HeadParser {
     let conn = '';
     let expectContinue = false;
     let userAgent = '';
+    const invalidHeaders: Array<{ line: string; host: string }> = [];
+    // nginx: 'client sent invalid header line: "<line up to the bad byte>\xHH..."'
+    const badByte = (from: number, at: number): null =>
+      this.bad(`client sent invalid header line: "${s.slice(from, at)}\\x${s.charCodeAt(at).toString(16).padStart(2, '0')}..."`);
     if (version !== 9) {
       let ls = eol + 1;
       for (;;) {
@@ -225,20 +241,24 @@ export class HeadParser {
           const c = s.charCodeAt(j);
           if (c === 58) break;
           if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45) continue;
-          if (c <= 32 || c === 127) return this.bad('client sent invalid header line');
+          if (c <= 32 || c === 127) return badByte(nameStart, j);
           invalid = true; // '_' and other odd characters: the header is ignored, like nginx
         }
-        if (j === le || j === ls) return this.bad('client sent invalid header line');
+        if (j === ls) return badByte(nameStart, j);
+        if (j === le) return this.bad('client sent invalid header line');
         let vs = j + 1;
         while (vs < le && (s.charCodeAt(vs) === 32 || s.charCodeAt(vs) === 9)) vs++;
         let ve = le;
         while (ve > vs && (s.charCodeAt(ve - 1) === 32 || s.charCodeAt(ve - 1) === 9)) ve--;
         for (let k = vs; k < ve; k++) {
           const c = s.charCodeAt(k);
-          if (c === 0 || c === CR) return this.bad('client sent invalid header line');
+          if (c === 0 || c === CR) return badByte(nameStart, k);
         }
         ls = eol + 1;
-        if (invalid) continue;
+        if (invalid) {
+          invalidHeaders.push({ line: s.slice(nameStart, ve), host: this.errorHost });
+          continue;
+        }
         const hname = s.slice(nameStart, j);
         const value = s.slice(vs, ve);
         headers.push([hname, value]);
@@ -247,6 +267,7 @@ export class HeadParser {
           if (hname.toLowerCase() === 'host') {
             if (haveHost) return this.bad('client sent duplicate header line: "Host"');
             haveHost = true;
+            this.errorHost = value;
             const h = validateHost(value);
             if (h === null || h === '') return this.bad('client sent invalid host header');
             host = h;
@@ -307,6 +328,7 @@ export class HeadParser {
       keepAlive,
       expectContinue,
       userAgent,
+      invalidHeaders,
     };
   }
 

@@ -363,13 +363,21 @@ class Connection {
       return false;
     }
     if (len < 0) {
-      this.rejectHead(p.errorStatus, p.errorMsg);
+      // a too long URI is found in the request line; anything else past it, among the headers
+      const lf = p.errorStatus === 414 ? -1 : buf.indexOf(10, off);
+      this.rejectHead(p.errorStatus, p.errorMsg, lf < 0 ? '' : buf.toString('latin1', off, lf).replace(/\r$/, ''), '');
       return false;
     }
     const h = p.parse(buf, off, len);
     if (h === null) {
-      this.rejectHead(p.errorStatus, p.errorMsg);
+      this.rejectHead(p.errorStatus, p.errorMsg, p.errorRequest, p.errorHost);
       return false;
+    }
+    if (h.invalidHeaders.length > 0) {
+      const reqLine = buf.toString('latin1', off, buf.indexOf(10, off)).replace(/\r$/, '');
+      for (const bad of h.invalidHeaders) {
+        this.server.log('info', `client sent invalid header line: "${bad.line}"${this.headContext(reqLine, bad.host)}`);
+      }
     }
     p.reset();
     this.off = off + len;
@@ -402,9 +410,21 @@ class Connection {
     return true;
   }
 
+  /**
+   * The error-log context nginx appends while it reads a request head. (nginx also names the
+   * server block between client and request; the logger we are given does not know it.)
+   */
+  private headContext(reqLine: string, host: string): string {
+    let c = reqLine === '' ? ' while reading client request line' : ' while reading client request headers';
+    c += `, client: ${this.remoteAddr}`;
+    if (reqLine !== '') c += `, request: "${reqLine}"`;
+    if (host !== '') c += `, host: "${host}"`;
+    return c;
+  }
+
   /** A head that cannot be parsed: nginx's error page, then close. */
-  private rejectHead(status: number, msg: string): void {
-    this.server.log('info', `${msg} while reading client request headers, client: ${this.remoteAddr}`);
+  private rejectHead(status: number, msg: string, reqLine: string, host: string): void {
+    this.server.log('info', `${msg}${this.headContext(reqLine, host)}`);
     this.parser.reset();
     this.off = this.buf.length;
     const body = errorPageBody(status, this.opts.serverToken);
