@@ -402,6 +402,8 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
       vm.pushNumber(L, 1);
       return 1;
     }
+    // nginx's ngx_udp_send: a zero-length sendmsg() "returns zero", which it reports as an alert
+    if (data.length === 0) log(u, 'alert', 'send() returned zero');
     const th = rt.sched.current!;
     const gen = u.gen;
     u.dg.send(data, (err) => {
