@@ -32,6 +32,8 @@ export function installNgxApi(rt: Runtime): void {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);
+  rt.runBootChunk('bit.lua', {});
+  rt.runBootChunk('ffi.lua', {});
   rt.runBootChunk('re.lua', registerRe(rt));
   rt.runBootChunk('io.lua', registerIo(rt));
   rt.runBootChunk('semaphore.lua', registerSemaphore(rt), '=ngx/semaphore.lua');

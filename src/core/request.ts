@@ -9,6 +9,7 @@ import type { LuaContext } from './thread.js';
 export class HeadersOut {
   /** [display name, value] in the order first set */
   list: Array<[string, string]> = [];
+  /** null: never set (default_type applies); '': cleared by Lua (no Content-Type) */
   contentType: string | null = null;
   contentLength = -1;
 
@@ -18,7 +19,7 @@ export class HeadersOut {
 
   get(name: string): string[] {
     const k = HeadersOut.key(name);
-    if (k === 'content-type') return this.contentType === null ? [] : [this.contentType];
+    if (k === 'content-type') return this.contentType ? [this.contentType] : [];
     if (k === 'content-length') return this.contentLength < 0 ? [] : [String(this.contentLength)];
     const out: string[] = [];
     for (const [n, v] of this.list) if (HeadersOut.key(n) === k) out.push(v);
@@ -29,7 +30,8 @@ export class HeadersOut {
   set(name: string, values: string[]): void {
     const k = HeadersOut.key(name);
     if (k === 'content-type') {
-      this.contentType = values.length ? values[values.length - 1] : null;
+      // cleared ('') is not the same as never set (null): no default_type is added then
+      this.contentType = values.length ? values[values.length - 1] : '';
       return;
     }
     if (k === 'content-length') {
