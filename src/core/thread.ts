@@ -59,6 +59,11 @@ export class LuaThread {
       vm.unref(this.anchor);
     }
   }
+
+  /** The coroutine now belongs to the scheduler's spares: this object must not release it. */
+  disown(): void {
+    this.released = true;
+  }
 }
 
 export interface RunOutcome {
@@ -110,6 +115,8 @@ export class Scheduler {
   current: LuaThread | null = null;
   private readonly nres: number;
   private readonly coThreads = new Map<number, LuaThread>();
+  /** coroutines of entry threads that ended normally, ready for the next handler */
+  private readonly spareThreads: Array<{ co: number; anchor: number }> = [];
   /** called after every slice of Lua execution (the request's queued output is written here) */
   afterRun: (th: LuaThread) => void = () => {};
 
@@ -124,10 +131,18 @@ export class Scheduler {
   spawnEntry(ctx: LuaContext, fnRef: number, pushArgs?: (co: number) => number): void {
     const { vm } = this;
     const L = vm.L;
-    const co = vm.raw.lua_newthread(L);
-    const anchor = vm.ref(L);
-    const th = new LuaThread(co, anchor, 'entry', ctx);
+    // a coroutine that ended normally is back at its base and can start another function:
+    // reusing it spares a lua_newthread and a registry ref per handler run
+    const spare = this.spareThreads.pop();
+    let th: LuaThread;
+    if (spare) {
+      th = new LuaThread(spare.co, spare.anchor, 'entry', ctx);
+    } else {
+      const co = vm.raw.lua_newthread(L);
+      th = new LuaThread(co, vm.ref(L), 'entry', ctx);
+    }
     ctx.entry = th;
+    const co = th.co;
     vm.pushRef(co, fnRef);
     const nargs = pushArgs ? pushArgs(co) : 0;
     this.run(th, nargs);
@@ -251,7 +266,12 @@ export class Scheduler {
   /** The entry thread ended: the context completes now, or when its last light thread ends. */
   private entryEnded(th: LuaThread, o: RunOutcome): void {
     th.status = 'dead';
-    th.release(this.vm);
+    if (o.kind === 'done' && this.spareThreads.length < 64) {
+      this.spareThreads.push({ co: th.co, anchor: th.anchor });
+      th.disown();
+    } else {
+      th.release(this.vm);
+    }
     const ctx = th.ctx;
     if (o.kind === 'done' && ctx.liveThreads && ctx.liveThreads.size > 0) {
       ctx.entryOutcome = o;
