@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Side-by-side load benchmark: the reference (Debian nginx + lua-nginx-module) against ngxlua,
 // one scenario at a time, one engine at a time, driven by wrk. Reports; never asserts.
-// Usage: node bench/run.mjs [--only hello[,vars,...]] [--help]
+// Usage: node bench/run.mjs [--only hello[,vars,redis,...]] [--help]
+// The redis scenario starts its own redis-server on 127.0.0.1 (a free port, no persistence) and
+// needs Debian's lua-nginx-redis (/usr/share/lua/5.1/nginx/redis.lua), used as shipped.
 // Env:   BENCH_DURATION (s, default 5), BENCH_CONNECTIONS (default 50), BENCH_THREADS (default 1),
 //        BENCH_WARMUP (s, default 1), BENCH_ROUNDS (default 1), BENCH_KEEP=1 keeps the temp prefixes.
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,7 +28,17 @@ const SCENARIOS = [
   { name: 'hello', path: '/hello', body: 'hello, world\n', what: 'ngx.say of a constant string' },
   { name: 'vars', path: '/vars?a=1', body: '/vars 1\n', what: 'ngx.var.uri + ngx.var.arg_a' },
   { name: 'sleep', path: '/sleep', body: 'ok\n', what: 'ngx.sleep(0.001) then ngx.say' },
+  {
+    name: 'redis', path: '/redis', body: 'bench-value\n', needs: 'redis',
+    what: 'require "nginx.redis": connect, GET, set_keepalive(10000, 100) to a local redis-server',
+  },
 ];
+
+const LUA_DIR = '/usr/share/lua/5.1';
+const REDIS_LIB = `${LUA_DIR}/nginx/redis.lua`;
+const REDIS_KEY = 'bench:key';
+const REDIS_VALUE = 'bench-value';
+let redisPort = null; // set once the redis-server this script starts is listening
 
 const ENGINES = [
   { key: 'reference', label: 'nginx 1.22 + lua-nginx-module', cmd: REF_BIN, args: [] },
@@ -121,6 +133,25 @@ function freePort() {
   });
 }
 
+// The Debian library as shipped, from the handler; any failure answers 500 with the reason.
+function redisLocation() {
+  return `
+        location = /redis {
+            content_by_lua_block {
+                local redis = require "nginx.redis"
+                local red = redis:new()
+                red:set_timeout(2000)
+                local ok, err = red:connect("127.0.0.1", ${redisPort})
+                if not ok then ngx.status = 500 ngx.say("connect: ", err) return end
+                local res, err = red:get("${REDIS_KEY}")
+                if not res then ngx.status = 500 ngx.say("get: ", err) return end
+                local ok, err = red:set_keepalive(10000, 100)
+                if not ok then ngx.status = 500 ngx.say("set_keepalive: ", err) return end
+                ngx.say(res)
+            }
+        }`;
+}
+
 function confText(port) {
   return `${MODULES.map((m) => `load_module ${m};`).join('\n')}
 daemon off;
@@ -132,11 +163,11 @@ events { worker_connections 4096; }
 http {
     access_log off;
     default_type text/plain;
-    server {
+${redisPort ? `    lua_package_path "${LUA_DIR}/?.lua;;";\n` : ''}    server {
         listen 127.0.0.1:${port};
         location = /hello { content_by_lua_block { ngx.say("hello, world") } }
         location = /vars { content_by_lua_block { ngx.say(ngx.var.uri, " ", ngx.var.arg_a) } }
-        location = /sleep { content_by_lua_block { ngx.sleep(0.001) ngx.say("ok") } }
+        location = /sleep { content_by_lua_block { ngx.sleep(0.001) ngx.say("ok") } }${redisPort ? redisLocation() : ''}
     }
 }
 `;
@@ -217,6 +248,76 @@ function readErrorLog(prefix) {
   let text = '';
   try { text = fs.readFileSync(path.join(prefix, 'logs/error.log'), 'latin1'); } catch { return []; }
   return text.split('\n').filter((l) => /\[(warn|error|crit|alert|emerg)\]/.test(l));
+}
+
+// ---------------------------------------------------------------------------------------------
+// redis-server for the redis scenario
+
+function redisMissing() {
+  if (!fs.existsSync(REDIS_LIB)) return `${REDIS_LIB} is missing (apt-get install -y lua-nginx-redis)`;
+  const v = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (v.error) return 'redis-server is not installed (apt-get install -y redis-server)';
+  return null;
+}
+
+// One command over a fresh connection; resolves with the reply's first line, or with a bulk
+// reply's whole payload.
+function redisCommand(port, args) {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1');
+    let buf = '';
+    c.setTimeout(5000, () => c.destroy(new Error('redis command timed out')));
+    c.on('error', reject);
+    c.on('connect', () => c.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    c.setEncoding('latin1');
+    c.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\r\n');
+      if (nl < 0) return;
+      if (buf[0] !== '$') { c.destroy(); resolve(buf.slice(0, nl)); return; }
+      const n = Number(buf.slice(1, nl));
+      if (n < 0 || Buffer.byteLength(buf) >= nl + 2 + n + 2) { c.destroy(); resolve(n < 0 ? null : buf.slice(nl + 2, nl + 2 + n)); }
+    });
+  });
+}
+
+// Connections redis has accepted so far (INFO stats), or null: shows whether pooling worked.
+async function redisConnectionsReceived(port) {
+  try {
+    const info = await redisCommand(port, ['INFO', 'stats']);
+    const m = /total_connections_received:(\d+)/.exec(info ?? '');
+    return m ? Number(m[1]) : null;
+  } catch { return null; }
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ngxlua-bench-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', dir, '--protected-mode', 'no', '--daemonize', 'no', '--logfile', ''], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let out = '';
+  let exited = false;
+  child.stdout.on('data', (d) => { out = (out + d).slice(-4000); });
+  child.stderr.on('data', (d) => { out = (out + d).slice(-4000); });
+  child.on('close', () => { exited = true; live.delete(child); });
+  const stop = async () => {
+    if (!exited) child.kill('SIGKILL');
+    for (let i = 0; i < 100 && !exited; i++) await sleep(20);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 250; i++) {
+    if (exited) break;
+    try {
+      if ((await redisCommand(port, ['SET', REDIS_KEY, REDIS_VALUE])) === '+OK') {
+        const v = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+        return { port, stop, version: (v.stdout ?? '').trim().split(' ').slice(0, 3).join(' ') };
+      }
+    } catch { /* not listening yet */ }
+    await sleep(40);
+  }
+  await stop();
+  throw new Error(`redis-server did not start on ${port}: ${out.trim()}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,7 +463,19 @@ function gitCommit() {
 async function main() {
   const pre = preflight();
   const loadBefore = os.loadavg().map((x) => +x.toFixed(2));
-  const scenarios = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
+  let scenarios = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
+  let redis = null;
+  if (scenarios.some((s) => s.needs === 'redis')) {
+    const why = redisMissing();
+    if (why) {
+      console.error(`bench: skipping the redis scenario: ${why}`);
+      scenarios = scenarios.filter((s) => s.needs !== 'redis');
+    } else {
+      redis = await startRedis();
+      redisPort = redis.port;
+      console.log(`bench: ${redis.version} on 127.0.0.1:${redis.port} for the redis scenario (${REDIS_KEY} = ${REDIS_VALUE})`);
+    }
+  }
   const engines = ENGINES.filter((e) => e.key !== 'reference' || pre.refAvailable);
   console.log(`bench: wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency (warm-up ${WARMUP}s)` +
     `${ROUNDS > 1 ? `, ${ROUNDS} rounds (median shown)` : ''}, ` +
@@ -378,11 +491,18 @@ async function main() {
       for (const eng of engines) {
         const tag = ROUNDS > 1 ? ` #${round}` : '';
         process.stdout.write(`  ${sc.name.padEnd(6)} ${(eng.key + tag).padEnd(ROUNDS > 1 ? 13 : 9)} ... `);
+        const conns0 = sc.needs === 'redis' ? await redisConnectionsReceived(redisPort) : null;
         const r = await benchOne(eng, sc);
+        if (conns0 !== null) {
+          const conns1 = await redisConnectionsReceived(redisPort);
+          // includes the sanity GETs and the warm-up; minus our own two INFO connections
+          if (conns1 !== null) r.redisConnections = conns1 - conns0 - 1;
+        }
         r.round = round;
         runs[eng.key].push(r);
         pair[eng.key] = r.rps;
         console.log(r.rps == null ? 'no result' : `${fmtRps(r.rps)} req/s, avg ${fmtMs(r.latencyAvgMs)}, p99 ${fmtMs(r.p99Ms)}` +
+          (r.redisConnections != null ? `, ${r.redisConnections} redis connections opened` : '') +
           (r.errors.length ? `  [${r.errors.length} error(s)]` : ''));
       }
       if (pair.reference && pair.ngxlua != null) pair.ratio = pair.ngxlua / pair.reference;
@@ -411,6 +531,7 @@ async function main() {
     rows.push(row);
   }
 
+  if (redis) await redis.stop();
   console.log(`\n${table(rows)}\n`);
   console.log('ratio = ngxlua req/s / reference req/s (1.0 = parity, 0.5 = half the throughput)\n');
 
@@ -447,7 +568,7 @@ async function main() {
     date: new Date().toISOString(),
     commit: gitCommit(),
     host: { loadavgBefore: loadBefore, loadavgAfter: os.loadavg().map((x) => +x.toFixed(2)), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}` },
-    versions: { node: process.version, reference: pre.refVersion, wrk: pre.wrkVersion },
+    versions: { node: process.version, reference: pre.refVersion, wrk: pre.wrkVersion, redis: redis?.version ?? null },
     settings: { duration: DURATION, connections: CONNECTIONS, threads: THREADS, warmup: WARMUP, rounds: ROUNDS },
     scenarios: rows.map((row) => ({
       ...row,
