@@ -108,6 +108,7 @@ http {
       local s = ngx.socket.tcp()
       assert(s:connect("127.0.0.1", ${P.echo}, { pool = "other" }))
       out[#out + 1] = s:getreusedtimes()
+      -- echoed back but never asked for: still in the kernel for nginx, so "dubious"
       s:send("x")
       ngx.sleep(0.05)
       out[#out + 1] = select(2, s:setkeepalive())
@@ -211,7 +212,7 @@ test('1 MiB payloads through send and every receive form', async () => {
 });
 
 test('pool: reuse counts, named pools, unread data refused', async () => {
-  assert.equal(await get('/pool'), '0 1 2 3 0 unread data in buffer\n');
+  assert.equal(await get('/pool'), '0 1 2 3 0 connection in dubious state\n');
 });
 
 test('argument errors and immediate failures', async () => {

@@ -13,7 +13,7 @@ import type { RequestCtx } from '../../core/request.js';
 import type { LocSettings } from '../../conf/model.js';
 import { LUA_REGISTRYINDEX, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE, type JsLuaFn, type LuaVM } from '../../lua/vm.js';
 import { RecvBuffer, stripCR, UntilPattern, scanUntil, type UntilScan } from './buffer.js';
-import { luaErrText, sysError } from './errors.js';
+import { luaErrText, sysError, type SysError } from './errors.js';
 import type { LogContext } from '../../util/errlog.js';
 
 // ------------------------------------------------------------------------------ host resolution
@@ -96,8 +96,13 @@ export class TcpSock {
   eof = false;
   readClosed = false;
   writeClosed = false;
-  /** a socket error not yet reported to a reader */
+  /** a socket error not yet reported to a reader or writer (the kernel's pending sk_err) */
   sockErr: string | null = null;
+  /** sockErr as errno + strerror, for the recv() / send() failed log line */
+  sockSys: SysError | null = null;
+  /** bytes at the end of buf that arrived while no read asked for data: nginx would not have
+   * read them from the kernel yet (setkeepalive calls that "connection in dubious state") */
+  unrequested = 0;
   /** a send timed out or failed: not fit for the pool */
   invalid = false;
   reader: ReadOp | null = null;
@@ -132,6 +137,8 @@ export class TcpSock {
     this.readClosed = false;
     this.writeClosed = false;
     this.sockErr = null;
+    this.sockSys = null;
+    this.unrequested = 0;
     this.invalid = false;
     this.buf.clear();
     const on = (ev: string, fn: (...a: never[]) => void) => {
@@ -140,6 +147,7 @@ export class TcpSock {
     };
     on('data', (d: Buffer) => {
       this.buf.push(d);
+      if (!this.reader) this.unrequested += d.length;
       if (!this.reader && this.buf.length >= PAUSE_AT && !this.paused) {
         this.paused = true;
         conn.pause();
@@ -151,7 +159,10 @@ export class TcpSock {
       onEvent(this);
     });
     on('error', (e: Error) => {
-      if (this.sockErr === null) this.sockErr = luaErrText(sysError(e));
+      if (this.sockErr === null) {
+        this.sockSys = sysError(e);
+        this.sockErr = luaErrText(this.sockSys);
+      }
       onEvent(this);
     });
     on('close', () => {
@@ -204,6 +215,18 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     void s;
     if (!settingsOf(ctx).luaSocketLogErrors) return;
     rt.log.log(level, msg, logCtx(ctx));
+  };
+
+  /**
+   * The pending socket error was just reported by a recv or send: nginx core logs it (whatever
+   * lua_socket_log_errors says), and the kernel reports it once, so later reads see eof.
+   */
+  const consumeErr = (s: TcpSock, call: 'recv' | 'send'): void => {
+    const se = s.sockSys;
+    if (se && se.errno) rt.log.log('error', `${call}() failed (${se.errno}: ${se.text})`, logCtx(s.ctx));
+    s.sockErr = null;
+    s.sockSys = null;
+    s.eof = true;
   };
 
   const hex16 = (n: number): string => n.toString(16).toUpperCase().padStart(16, '0');
@@ -378,9 +401,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   const afterResult = (s: TcpSock, res: ReadResult): void => {
     if ('err' in res && res.err !== 'timeout') {
       s.readClosed = true;
-      if (s.downstream === null && s.conn && s.writeClosed) {
-        // both halves gone
-      }
+      if (s.sockErr !== null && res.err === s.sockErr) consumeErr(s, 'recv');
     }
     if (s.buf.length < PAUSE_AT) s.resumeReading();
   };
@@ -408,6 +429,8 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
 
   /** Run a read: at once when possible, else suspend the thread until data, eof or timeout. */
   const startRead = (L: number, s: TcpSock, op: ReadOp, stIdx: number): number => {
+    // a read makes nginx recv() what the kernel holds: buffered bytes count as read from now on
+    s.unrequested = 0;
     const res = serve(s, op, finalState(s));
     if (res !== null) {
       afterResult(s, res);
@@ -457,6 +480,9 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
           vm.unref(stRef);
           stRef = 0;
         }
+        // a thread killed (or ended) in the middle of a read closes the socket, as ngx_lua's
+        // pending-operation cleanup does
+        if (!s.downstream) finalize(s);
       },
     });
   };
@@ -470,7 +496,11 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     }
     const w = s.writer;
     if (w && w.kind === 'send') {
-      if (s.sockErr !== null) finishWrite(s, w, s.sockErr);
+      if (s.sockErr !== null) {
+        const err = s.sockErr;
+        consumeErr(s, 'send');
+        finishWrite(s, w, err);
+      }
       else if (s.conn && !s.conn.writableNeedDrain) finishWrite(s, w, null);
     }
   };
@@ -880,7 +910,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (typeof sr === 'number') return sr;
     const s = sr;
     let op: ReadOp;
-    if (n === 2 && vm.type(L, 2) !== T_NIL) {
+    if (n === 2) {
       const t = vm.type(L, 2);
       const num = t === T_NUMBER || t === T_STRING ? vm.toNumberOrNull(L, 2) : null;
       if (num !== null) {
@@ -990,8 +1020,10 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       return 1;
     }
     if (s.sockErr !== null) {
+      const err = s.sockErr;
       s.writeClosed = true;
-      return pushNilErr(L, s.sockErr);
+      consumeErr(s, 'send');
+      return pushNilErr(L, err);
     }
     const th = rt.sched.current!;
     const w: WriteOp = { th, bytes: data.length, timer: null, kind: 'send' };
@@ -1020,6 +1052,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       cancel: () => {
         if (s.writer === w) s.writer = null;
         if (w.timer) clearTimeout(w.timer);
+        if (!s.downstream) finalize(s);
       },
     });
   };
@@ -1118,7 +1151,12 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
     const b = busy(s, true, true);
     if (b) return pushNilErr(L, b);
-    if (s.buf.length > 0) return pushNilErr(L, 'unread data in buffer');
+    if (s.buf.length > s.unrequested) return pushNilErr(L, 'unread data in buffer');
+    if (s.unrequested > 0) {
+      // bytes the script never asked for: nginx finds them with a peek and gives up the connection
+      finalize(s);
+      return pushNilErr(L, 'connection in dubious state');
+    }
     if (s.invalid || s.sockErr !== null) return pushNilErr(L, 'invalid connection');
     if (rt.exiting) {
       finalize(s);
