@@ -29,35 +29,32 @@ debug.getregistry().__tcp_cosocket_mt = mt
 C.tcp_set_mt(mt)
 local tcp = tcp_create
 
-local function connect(...)
-    local sock = tcp()
-    local ok, err = sock:connect(...)
-    if ok then return sock end
-    return nil, err
-end
+-- ngx.socket.connect is a Lua chunk of its own named "=ngx.socket.connect", all on line 1, as
+-- ngx_lua defines it: errors raised by ngx.socket.tcp() in it read "ngx.socket.connect:1: ...".
+local connect = assert(load("local sock = ngx.socket.tcp()"
+    .. " local ok, err = sock:connect(...)"
+    .. " if ok then return sock else return nil, err end", "=ngx.socket.connect"))
 
 ngx.socket = ngx.socket or {}
 ngx.socket.tcp = tcp
 ngx.socket.stream = tcp
 ngx.socket.connect = connect
 
--- ngx.req.socket: the downstream connection; no connect/close/setkeepalive methods
+-- ngx.req.socket (a C function, so its errors point at the caller): the downstream connection.
+-- The body socket only reads; the raw socket also sends. Neither has connect, close or
+-- setkeepalive.
 if C.req_socket then
-    local req_methods = {
+    local body_methods = {
         receive = C.tcp_receive,
         receiveany = C.tcp_receiveany,
         receiveuntil = methods.receiveuntil,
-        send = C.tcp_send,
         settimeout = C.tcp_settimeout,
         settimeouts = C.tcp_settimeouts,
-        setoption = C.tcp_setoption,
     }
-    local req_mt = { __index = req_methods }
-    local req_socket = C.req_socket
-    ngx.req.socket = function(...)
-        local sock = setmetatable({}, req_mt)
-        local ok, err = req_socket(sock, ...)
-        if not ok then return nil, err end
-        return sock
-    end
+    local raw_methods = {
+        send = C.tcp_send,
+    }
+    for k, v in pairs(body_methods) do raw_methods[k] = v end
+    C.req_set_mts({ __index = body_methods }, { __index = raw_methods })
+    ngx.req.socket = C.req_socket
 end

@@ -3,6 +3,7 @@ import { LuaVM, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE }
 import { CTX_OUTPUT, CTX_REQ, type Runtime } from '../core/runtime.js';
 import { output, sendEof, sendHeaders } from '../core/output.js';
 import type { JsLuaFn } from '../lua/vm.js';
+import { rawSocketAcquired } from './socket/reqsock.js';
 
 const noop = () => {};
 const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
@@ -74,8 +75,16 @@ function collectValue(vm: LuaVM, L: number, idx: number, argn: number, parts: Bu
 
 export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
+  /** ngx.req.socket(true) took the connection: output calls return nil, err (1 when so). */
+  const rawRefused = (L: number, r: Parameters<typeof rawSocketAcquired>[0]): boolean => {
+    if (!rawSocketAcquired(r)) return false;
+    vm.raw.lua_pushnil(L);
+    vm.pushStr(L, 'raw request socket acquired');
+    return true;
+  };
   const emit = (L: number, newline: boolean): number => {
     const r = rt.req(L, CTX_OUTPUT);
+    if (rawRefused(L, r)) return 2;
     const n = vm.top(L);
     const parts: Buffer[] = [];
     collectArgs(vm, L, 1, n, parts);
@@ -95,6 +104,7 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
     flush: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
       const wait = vm.toBool(L, 1);
+      if (rawRefused(L, r)) return 2;
       if (r.eofSent) {
         vm.raw.lua_pushnil(L);
         vm.pushStr(L, 'seen eof');
@@ -104,6 +114,13 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
         vm.raw.lua_pushnil(L);
         vm.pushStr(L, 'nothing to flush');
         return 2;
+      }
+      if (r.req.version <= 10 && r.pendingHead !== null && r.pendingOutput === 0) {
+        // HTTP/1.0 buffering holds body bytes back for a Content-Length; with none held yet, a
+        // flush sends the head as it is (nginx's header filter wrote it already)
+        const head = r.pendingHead;
+        r.pendingHead = null;
+        r.ex.sendHead(head);
       }
       r.flushOutput();
       if (!wait) {
@@ -129,6 +146,7 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
     },
     eof: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
+      if (rawRefused(L, r)) return 2;
       if (r.eofSent) {
         vm.raw.lua_pushnil(L);
         vm.pushStr(L, 'seen eof');

@@ -564,6 +564,7 @@ class Exchange implements HttpExchange {
   abortOnEnd = false;
   private readonly conn: Connection;
   private readonly expectContinue: boolean;
+  private continueSent = false;
   private readonly msie: boolean;
   noBody = false; // HEAD / 204 / 304 / 1xx: drop body bytes
   private chunkedOut = false;
@@ -767,6 +768,8 @@ class Exchange implements HttpExchange {
       process.nextTick(cb, null, null);
       return true;
     }
+    // as for ngx.req.read_body: the body socket answers an Expect: 100-continue when it is taken
+    this.sendContinue();
     this.bodyStream = cb;
     process.nextTick(processConn, this.conn);
     return true;
@@ -846,12 +849,17 @@ class Exchange implements HttpExchange {
     }
     this.bodyState = BODY_READ;
     this.bodyCb = cb;
-    // nginx answers an Expect: 100-continue when the body is first read, even if it already arrived
-    if (this.expectContinue && this.req.version === 11) {
+    this.sendContinue();
+    process.nextTick(processConn, this.conn);
+  }
+
+  /** nginx answers an Expect: 100-continue when the body is first read, even if it already arrived */
+  private sendContinue(): void {
+    if (this.expectContinue && this.req.version === 11 && !this.continueSent) {
+      this.continueSent = true;
       this.conn.queue(CONTINUE_100, CONTINUE_100.length);
       this.conn.flush();
     }
-    process.nextTick(processConn, this.conn);
   }
 
   discardBody(): void {

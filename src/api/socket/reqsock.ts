@@ -1,9 +1,12 @@
 // ngx.req.socket([raw]): the client connection as a cosocket. The body reader serves receive /
 // receiveuntil over the request body (its end reads as "closed"); the raw socket takes the whole
 // connection over (full duplex, send writes bytes to the client as they are).
+//
+// ngx.req.socket itself is this JS function (not a Lua wrapper), so the errors it raises point
+// at the caller's line, as ngx_lua's C function does.
 import { CTX_OUTPUT, type Runtime } from '../../core/runtime.js';
+import type { RequestCtx } from '../../core/request.js';
 import type { JsLuaFn } from '../../lua/vm.js';
-import { T_TABLE } from '../../lua/vm.js';
 import type { TcpApi } from './tcp.js';
 
 type BodyCb = (data: Buffer | null, err: string | null) => void;
@@ -12,44 +15,84 @@ interface StreamingExchange {
   hijack?(onData: BodyCb): (data: Buffer, drained: (err: string | null) => void) => boolean;
 }
 
+/** Request state this module keeps on the RequestCtx (it has no field of its own for it). */
+interface RawState {
+  rawSocket?: boolean;
+}
+
+/** Whether ngx.req.socket(true) took this request's connection (ngx.say & co. then refuse). */
+export function rawSocketAcquired(r: RequestCtx): boolean {
+  return (r as unknown as RawState).rawSocket === true;
+}
+
+/**
+ * Forget the response bytes not yet written to the connection: once the raw socket is taken,
+ * nginx never sends what was still pending (the head included).
+ */
+function dropPendingOutput(r: RequestCtx): void {
+  r.pendingHead = null;
+  const q = r as unknown as { outQueue: Buffer[]; outBytes: number };
+  q.outQueue = [];
+  q.outBytes = 0;
+}
+
 export function registerReqSocket(rt: Runtime, api: TcpApi): Record<string, JsLuaFn> {
   const { vm } = rt;
+  let bodyMeta = 0;
+  let rawMeta = 0;
   const fail = (L: number, msg: string): number => {
     vm.raw.lua_pushnil(L);
     vm.pushStr(L, msg);
     return 2;
   };
+  /** the socket object: a fresh table with the body or raw metatable, at stack index 1 */
+  const newSock = (L: number, raw: boolean): void => {
+    vm.raw.lua_settop(L, 0);
+    vm.raw.lua_createtable(L, 3, 1);
+    vm.pushRef(L, raw ? rawMeta : bodyMeta);
+    vm.raw.lua_setmetatable(L, -2);
+  };
   return {
-    // (sock_table, raw?) -> true | nil, err
+    // (body_mt, raw_mt): the method tables lua/socket.lua builds
+    req_set_mts: (L) => {
+      vm.raw.lua_pushvalue(L, 1);
+      bodyMeta = vm.ref(L);
+      vm.raw.lua_pushvalue(L, 2);
+      rawMeta = vm.ref(L);
+      return 0;
+    },
+    // ngx.req.socket(raw?) -> sock | nil, err
     req_socket: (L) => {
-      const n = vm.top(L) - 1;
+      const n = vm.top(L);
       if (n > 1) return vm.error(L, `expecting zero arguments, but got ${n}`);
       const r = rt.req(L, CTX_OUTPUT);
       const ctx = rt.current()!;
-      if (vm.type(L, 1) !== T_TABLE) return vm.argError(L, 1, `table expected, got ${vm.typeName(L, 1)}`);
-      const raw = vm.toBool(L, 2);
+      const raw = n === 1 && vm.toBool(L, 1);
       const ex = r.ex as unknown as StreamingExchange;
+      const st = r as unknown as RawState;
       if (raw) {
         if (!ex.hijack) return fail(L, 'not supported');
-        if ((r as unknown as { rawSocket?: boolean }).rawSocket) return fail(L, 'duplicate call');
-        if (r.req.version <= 10 && r.headersSent && r.pendingOutput > 0) return fail(L, 'http 1.0 buffering');
-        // whatever the response already has goes out first; the rest is the handler's bytes
-        if (r.headersSent) r.flushOutput();
+        if (st.rawSocket) return fail(L, 'duplicate call');
+        // HTTP/1.0 output held back for its Content-Length cannot be given up
+        if (r.req.version <= 10 && r.pendingHead !== null && r.pendingOutput > 0) return fail(L, 'http 1.0 buffering');
+        // what already reached the client stays; whatever is still pending is never sent
+        dropPendingOutput(r);
         r.headersSent = true;
-        (r as unknown as { rawSocket?: boolean }).rawSocket = true;
+        st.rawSocket = true;
+        newSock(L, true);
         const s = api.downstream(L, ctx, 'raw');
         s.rawWrite = ex.hijack((data, err) => {
           if (s.downstream !== 'raw') return;
           if (data) api.feed(s, data, null);
           else api.feed(s, null, err === null ? 'eof' : 'closed');
         });
-        vm.pushBool(L, true);
         return 1;
       }
       if (r.req.chunked) return fail(L, 'chunked request bodies not supported yet');
       if (r.body !== undefined) return fail(L, r.bodyError ? 'request body discarded' : 'request body already exists');
       if (r.req.contentLength <= 0) return fail(L, 'no body');
       if (!ex.streamBody) return fail(L, 'not supported');
+      newSock(L, false);
       const s = api.downstream(L, ctx, 'body');
       const ok = ex.streamBody((data, err) => {
         if (s.downstream !== 'body') return;
@@ -61,7 +104,6 @@ export function registerReqSocket(rt: Runtime, api: TcpApi): Record<string, JsLu
         return fail(L, 'request body already exists');
       }
       r.body = null;
-      vm.pushBool(L, true);
       return 1;
     },
   };
