@@ -1,13 +1,15 @@
 // Issue 3, item 5 (lifecycle): 20,000 requests over 50 keep-alive connections, spread over
 // locations whose cosockets connect and close, connect and are left to the request's end, are
 // refused, time out reading a silent peer, go back to the pool, are read by a light thread that
-// is killed mid-read, or belong to a timer. Before and after, the ngxlua process's descriptors
+// is killed mid-read, or belong to a timer; then 1,000 more requests whose client goes away while
+// the handler waits on a silent peer (lua_check_client_abort on). Before and after, the ngxlua process's descriptors
 // (/proc/<pid>/fd), its pending and running timers and the idle pooled connections (counted from
 // Lua by taking them out of the pool) are compared: everything returns to the baseline, except
 // the pool's own idle connections, which stay bounded by the pool size. The peers count their
 // open connections too, so a socket ngxlua forgot would also show up there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {
   fdCount, fdKinds, freePort, get, kv, load, logErrors, report, rssKb, settle, startNgx, startPeer, stopAll,
   type Ngx, type Peer,
@@ -16,11 +18,17 @@ import {
 const TOTAL = 20000;
 const CONCURRENCY = 50;
 const POOL = 8;
+const ABORTS = 1000;
+const ABORT_CONCURRENCY = 20;
 
 let ngx: Ngx;
 let echo: Peer;
 let pooled: Peer;
 let silent: Peer;
+let abortPeer: Peer;
+/** resolvers waiting for the abort peer's next connection (FIFO) */
+const abortWaiters: (() => void)[] = [];
+let abortArrivals = 0;
 let refused: number;
 
 const EXPECT: Record<string, string> = {
@@ -39,6 +47,11 @@ before(async () => {
   echo = await startPeer();
   pooled = await startPeer();
   silent = await startPeer((c) => c.resume()); // reads, never answers
+  abortPeer = await startPeer((c) => {
+    c.resume();
+    abortArrivals++;
+    abortWaiters.shift()?.();
+  });
   refused = await freePort();
   const loc = (name: string, code: string) => `location = ${name} { content_by_lua_block { ${code} } }`;
   const roundTrip = (port: number) => `
@@ -52,6 +65,7 @@ before(async () => {
       if line ~= "ping" then ngx.say("receive: ", line, " ", err) return end`;
   ngx = await startNgx(`
     lua_socket_log_errors off;
+    lua_check_client_abort on;
     lua_shared_dict stress 1m;
     server {
       listen 127.0.0.1:{{PORT}};
@@ -90,6 +104,12 @@ before(async () => {
           ngx.shared.stress:incr(line == "ping" and "timer_ok" or "timer_err", 1, 0)
         end)
         ngx.say(ok and "timer" or ("timer.at: " .. tostring(err)))`)}
+      ${loc('/abort', `
+        local s = ngx.socket.tcp()
+        s:settimeout(60000) -- far longer than the test waits: only the abort can end it early
+        local ok, err = s:connect("127.0.0.1", ${abortPeer.port})
+        if not ok then ngx.say("connect: ", err) return end
+        ngx.say(s:receive())`)}
       ${loc('/stats', `
         collectgarbage() collectgarbage()
         -- idle pooled connections: take them out of the pool until a fresh one comes, then put them back
@@ -132,7 +152,44 @@ async function stats(): Promise<Record<string, number>> {
   return o;
 }
 
-test('20,000 connect / refused / timeout / pool / kill / timer requests leave no descriptors or timers behind', { timeout: 180000 }, async (t) => {
+/**
+ * `n` requests to /abort, `concurrency` at a time: each client sends its request, waits until the
+ * handler's socket has reached the abort peer, then closes its connection.
+ */
+async function aborts(n: number, concurrency: number): Promise<{ ms: number; missed: number }> {
+  let next = 0;
+  let missed = 0;
+  const t0 = Date.now();
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const arrived = new Promise<boolean>((r) => {
+        const guard = setTimeout(() => r(false), 30000);
+        abortWaiters.push(() => {
+          clearTimeout(guard);
+          r(true);
+        });
+      });
+      const c = net.connect(ngx.port, '127.0.0.1', () => c.write('GET /abort HTTP/1.1\r\nHost: x\r\n\r\n'));
+      c.on('error', () => {});
+      void arrived.then((ok) => {
+        if (!ok) missed++;
+        c.destroy();
+        resolve();
+      });
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++;
+        await one();
+      }
+    }),
+  );
+  abortWaiters.splice(0);
+  return { ms: Date.now() - t0, missed };
+}
+
+test('20,000 connect / refused / timeout / pool / kill / timer requests and 1,000 client aborts leave no descriptors or timers behind', { timeout: 180000 }, async (t) => {
   const pid = ngx.pid;
   // warm up every path once so lazily created process state is part of the baseline
   for (const p of PATHS) {
@@ -151,6 +208,15 @@ test('20,000 connect / refused / timeout / pool / kill / timer requests leave no
   report(t, `per path: ${JSON.stringify(r.byPath)}`);
   assert.equal(r.done, TOTAL);
   assert.deepEqual(r.problems, [], `unexpected answers:\n${r.problems.join('\n')}\n${logErrors(ngx.errorLog()).join('\n')}`);
+
+  // clients that go away mid-request: their handlers' sockets must close (not wait 60 s for a read)
+  const ab = await aborts(ABORTS, ABORT_CONCURRENCY);
+  report(t, `aborts: ${ABORTS} requests whose client closed while the handler read a silent peer, in ${ab.ms} ms; ` +
+    `the peer saw ${abortArrivals} connections (${ab.missed} clients gave up waiting for theirs)`);
+  assert.equal(abortArrivals, ABORTS, 'every aborted request had reached its socket read');
+  const abortOpen = await settle(() => abortPeer.open(), (v) => v === 0, 15000);
+  report(t, `abort peer: ${abortOpen} connections still open after the clients went away`);
+  assert.equal(abortOpen, 0, 'aborted requests closed their cosockets');
 
   // timers finish, client connections close, killed threads' sockets close
   const s1 = await settle(stats, (s) => s.pending === 0 && s.running === 0, 20000);
