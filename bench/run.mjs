@@ -276,7 +276,7 @@ function redisCommand(port, args) {
       if (nl < 0) return;
       if (buf[0] !== '$') { c.destroy(); resolve(buf.slice(0, nl)); return; }
       const n = Number(buf.slice(1, nl));
-      if (n < 0 || Buffer.byteLength(buf) >= nl + 2 + n + 2) { c.destroy(); resolve(n < 0 ? null : buf.slice(nl + 2, nl + 2 + n)); }
+      if (n < 0 || buf.length >= nl + 2 + n + 2) { c.destroy(); resolve(n < 0 ? null : buf.slice(nl + 2, nl + 2 + n)); }
     });
   });
 }
