@@ -240,3 +240,21 @@ test('error pages, byte for byte', () => {
   assert.ok(errorPageBody(500, 'ngxlua/0.1.0')?.toString().includes('<hr><center>ngxlua/0.1.0</center>'));
   assert.equal(errorPageBody(404, tok)!.length + MSIE_PADDING.length, 555);
 });
+
+test('invalid header lines: the error-log wording and context nginx uses', () => {
+  const p = new HeadParser(limits);
+  const bad = Buffer.from('GET /t HTTP/1.1\r\nHost: localhost\r\nBad Header: x\r\n\r\n', 'latin1');
+  assert.equal(p.parse(bad, 0, p.scan(bad, 0)), null);
+  assert.equal(p.errorStatus, 400);
+  assert.equal(p.errorMsg, 'client sent invalid header line: "Bad\\x20..."');
+  assert.equal(p.errorRequest, 'GET /t HTTP/1.1');
+  assert.equal(p.errorHost, 'localhost');
+  p.reset();
+  const nul = Buffer.from('GET /t HTTP/1.1\r\nX-A: a\0b\r\n\r\n', 'latin1');
+  assert.equal(p.parse(nul, 0, p.scan(nul, 0)), null);
+  assert.equal(p.errorMsg, 'client sent invalid header line: "X-A: a\\x00..."');
+  assert.equal(p.errorHost, '');
+  const h = ok('GET /t HTTP/1.1\r\nX@Bad: x  \r\nHost: h\r\nX_U: 1\r\n\r\n');
+  assert.deepEqual(h.invalidHeaders, [{ line: 'X@Bad: x', host: '' }, { line: 'X_U: 1', host: 'h' }]);
+  assert.deepEqual(h.headers, [['Host', 'h']]);
+});
