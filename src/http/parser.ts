@@ -245,8 +245,8 @@ export class HeadParser {
           invalid = true; // '_' and other odd characters: the header is ignored, like nginx
         }
         if (j === ls) return badByte(nameStart, j);
-        if (j === le) return this.bad('client sent invalid header line');
-        let vs = j + 1;
+        // a name running to the end of the line is a header with an empty value, as in nginx
+        let vs = j === le ? le : j + 1;
         while (vs < le && (s.charCodeAt(vs) === 32 || s.charCodeAt(vs) === 9)) vs++;
         let ve = le;
         while (ve > vs && (s.charCodeAt(ve - 1) === 32 || s.charCodeAt(ve - 1) === 9)) ve--;

@@ -258,3 +258,8 @@ test('invalid header lines: the error-log wording and context nginx uses', () =>
   assert.deepEqual(h.invalidHeaders, [{ line: 'X@Bad: x', host: '' }, { line: 'X_U: 1', host: 'h' }]);
   assert.deepEqual(h.headers, [['Host', 'h']]);
 });
+
+test('a header line without a colon is a header with an empty value (as the reference has it)', () => {
+  const h = ok('GET /t HTTP/1.1\r\nHost: localhost\r\nNoColon\r\nX: y\r\n\r\n');
+  assert.deepEqual(h.headers, [['Host', 'localhost'], ['NoColon', ''], ['X', 'y']]);
+});
