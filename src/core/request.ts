@@ -98,6 +98,8 @@ export class RequestCtx {
   sharedCtx = false;
   /** a subrequest of ngx.location.capture */
   isSubrequest = false;
+  /** ngx.req.socket(true) took the connection: the output APIs refuse from then on */
+  rawSocket = false;
   /** the client closed the connection */
   clientGone = false;
   /** registry ref of the ngx.on_abort callback, 0 when none */
@@ -149,7 +151,8 @@ export class RequestCtx {
    * ngx_lua's lua_http10_buffering does.
    */
   flushOutput(eof = false): boolean {
-    if (this.req.version <= 10 && !eof) return true;
+    // HTTP/1.0: body bytes wait for eof only while the head (and its Content-Length) is pending
+    if (this.req.version <= 10 && !eof && this.pendingHead) return true;
     if (this.pendingHead) {
       const head = this.pendingHead;
       this.pendingHead = null;
@@ -184,6 +187,13 @@ export class RequestCtx {
     if (!cs) return;
     this.cleanups = null;
     for (const c of cs) c();
+  }
+
+  /** Forget the head and body bytes not yet written (the raw request socket took over). */
+  discardOutput(): void {
+    this.pendingHead = null;
+    this.outQueue = [];
+    this.outBytes = 0;
   }
 
   /** Drop unsent output and close the connection now: the response cannot be completed. */

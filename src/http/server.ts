@@ -635,7 +635,8 @@ class Exchange implements HttpExchange {
     if (lm) s += 'Last-Modified: ' + lm + '\r\n';
     if (head.location) s += 'Location: ' + head.location + '\r\n';
     if (this.chunkedOut) s += 'Transfer-Encoding: chunked\r\n';
-    s += keepAlive ? 'Connection: keep-alive\r\n' : 'Connection: close\r\n';
+    // 101: the connection now speaks another protocol (nginx says "upgrade")
+    s += status === 101 ? 'Connection: upgrade\r\n' : keepAlive ? 'Connection: keep-alive\r\n' : 'Connection: close\r\n';
     const hs = head.headers;
     for (let i = 0; i < hs.length; i++) s += hs[i][0] + ': ' + hs[i][1] + '\r\n';
     s += '\r\n';

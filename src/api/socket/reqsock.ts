@@ -15,25 +15,9 @@ interface StreamingExchange {
   hijack?(onData: BodyCb): (data: Buffer, drained: (err: string | null) => void) => boolean;
 }
 
-/** Request state this module keeps on the RequestCtx (it has no field of its own for it). */
-interface RawState {
-  rawSocket?: boolean;
-}
-
 /** Whether ngx.req.socket(true) took this request's connection (ngx.say & co. then refuse). */
 export function rawSocketAcquired(r: RequestCtx): boolean {
-  return (r as unknown as RawState).rawSocket === true;
-}
-
-/**
- * Forget the response bytes not yet written to the connection: once the raw socket is taken,
- * nginx never sends what was still pending (the head included).
- */
-function dropPendingOutput(r: RequestCtx): void {
-  r.pendingHead = null;
-  const q = r as unknown as { outQueue: Buffer[]; outBytes: number };
-  q.outQueue = [];
-  q.outBytes = 0;
+  return r.rawSocket;
 }
 
 export function registerReqSocket(rt: Runtime, api: TcpApi): Record<string, JsLuaFn> {
@@ -69,16 +53,15 @@ export function registerReqSocket(rt: Runtime, api: TcpApi): Record<string, JsLu
       const ctx = rt.current()!;
       const raw = n === 1 && vm.toBool(L, 1);
       const ex = r.ex as unknown as StreamingExchange;
-      const st = r as unknown as RawState;
       if (raw) {
         if (!ex.hijack) return fail(L, 'not supported');
-        if (st.rawSocket) return fail(L, 'duplicate call');
+        if (r.rawSocket) return fail(L, 'duplicate call');
         // HTTP/1.0 output held back for its Content-Length cannot be given up
         if (r.req.version <= 10 && r.pendingHead !== null && r.pendingOutput > 0) return fail(L, 'http 1.0 buffering');
         // what already reached the client stays; whatever is still pending is never sent
-        dropPendingOutput(r);
+        r.discardOutput();
         r.headersSent = true;
-        st.rawSocket = true;
+        r.rawSocket = true;
         newSock(L, true);
         const s = api.downstream(L, ctx, 'raw');
         s.rawWrite = ex.hijack((data, err) => {

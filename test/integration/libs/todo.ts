@@ -10,8 +10,7 @@ export const TODO: Record<string, string | false> = {
   /** every websocket test, including loading the modules */
   websocket: false,
   /** the 101 response's headers, seen with stand-in bit and ffi modules in the prefix */
-  'websocket.handshake':
-    'the 101 response has "Connection: keep-alive" (reference: "Connection: upgrade")',
+  'websocket.handshake': false,
 };
 
 /** The todo option for a test covered by these entries: their reasons joined, or false (also on the reference). */
