@@ -171,7 +171,7 @@ export default [
     only: 'ours',
     http: `${YE} init_by_lua_block {
       local seq = {}
-      local a = ngx.thread.spawn(function() ngx.sleep(0.03) seq[#seq + 1] = "a" return 1 end)
+      local a = ngx.thread.spawn(function() ngx.sleep(0.3) seq[#seq + 1] = "a" return 1 end)
       local b = ngx.thread.spawn(function() ngx.sleep(0.01) seq[#seq + 1] = "b" return 2 end)
       local _, x = ngx.thread.wait(a) local _, y = ngx.thread.wait(b) INIT_THREADS = table.concat(seq, ",") .. " " .. (x + y) }`,
     server: `location /t { content_by_lua_block { ngx.say(INIT_THREADS) } }`,
