@@ -1,18 +1,47 @@
 // Sending the response from Lua: headers on first output (through header_filter_by_lua),
-// body pieces (through body_filter_by_lua), eof, and nginx's special responses.
+// body pieces (through body_filter_by_lua), eof, and nginx's special responses. Filters run
+// at once; only under lua_yield_everywhere may one wait on I/O, and then every later output
+// step of the request waits in r.outWait and runs, in order, once the filter is done.
 import type { RequestCtx } from './request.js';
 import type { ResponseHead } from '../http/types.js';
 
-function runHeaderFilter(r: RequestCtx): void {
-  const f = r.filters?.header;
-  if (f && !f(r)) r.filterFailed = true;
+/** Queue `step` behind a filter that is still running; false when nothing is waiting. */
+function waitBehind(r: RequestCtx, step: () => void): boolean {
+  if (!r.outWait) return false;
+  r.outWait.push(step);
+  return true;
 }
 
-/** Build the response head from ngx.status / ngx.header (idempotent); written on flush. */
-export function sendHeaders(r: RequestCtx): void {
-  if (r.headersSent) return;
-  if (r.status === 0) r.status = 200;
-  runHeaderFilter(r);
+/** A filter finished after waiting: run the steps queued behind it (until one waits again). */
+function resumeOutput(r: RequestCtx): void {
+  const steps = r.outWait ?? [];
+  r.outWait = null;
+  for (let i = 0; i < steps.length; i++) {
+    if (r.outWait) {
+      (r.outWait as Array<() => void>).push(...steps.slice(i));
+      return;
+    }
+    steps[i]();
+  }
+  if (!r.outWait && r.headersSent && !r.eofSent) r.flushOutput();
+}
+
+/**
+ * Run a filter given as `start(done)`; `after` runs when it is done. Returns false when the
+ * filter is still running (later steps then queue behind it).
+ */
+function throughFilter<T>(r: RequestCtx, start: (done: (v: T) => void) => boolean, after: (v: T) => void): boolean {
+  let sync = true;
+  const finished = start((v) => {
+    after(v);
+    if (!sync) resumeOutput(r);
+  });
+  sync = false;
+  if (!finished) r.outWait = [];
+  return finished;
+}
+
+function buildHead(r: RequestCtx): void {
   r.headersSent = true;
   const h = r.headersOut;
   const head: ResponseHead = {
@@ -31,15 +60,41 @@ export function sendHeaders(r: RequestCtx): void {
   r.pendingHead = head;
 }
 
+/**
+ * Build the response head from ngx.status / ngx.header (idempotent); written on flush.
+ * Returns false while a header filter is still running.
+ */
+export function sendHeaders(r: RequestCtx): boolean {
+  if (r.headersSent) return true;
+  if (r.outWait) return false;
+  if (r.status === 0) r.status = 200;
+  const f = r.filters?.header;
+  if (!f) {
+    buildHead(r);
+    return true;
+  }
+  return throughFilter<boolean>(r, (done) => f(r, done), (ok) => {
+    if (!ok) r.filterFailed = true;
+    buildHead(r);
+  });
+}
+
 /** Queue body bytes, sending the head first. */
 export function output(r: RequestCtx, b: Buffer): void {
-  if (!r.headersSent) sendHeaders(r);
-  const bf = r.filters?.body;
-  if (bf && !r.filterFailed) {
-    const res = bf(r, b, false);
-    if (!res) r.filterFailed = true;
-    else b = res.data;
+  if (waitBehind(r, () => output(r, b))) return;
+  if (!sendHeaders(r)) {
+    waitBehind(r, () => output(r, b));
+    return;
   }
+  const bf = r.filters?.body;
+  if (!bf || r.filterFailed) return queueOrCut(r, b);
+  throughFilter<{ data: Buffer } | null>(r, (done) => bf(r, b, false, done), (res) => {
+    if (!res) r.filterFailed = true;
+    queueOrCut(r, res ? res.data : b);
+  });
+}
+
+function queueOrCut(r: RequestCtx, b: Buffer): void {
   if (r.filterFailed) return r.terminate();
   r.queue(b);
 }
@@ -47,13 +102,22 @@ export function output(r: RequestCtx, b: Buffer): void {
 /** Finish the response: flush, last chunk. */
 export function sendEof(r: RequestCtx): void {
   if (r.eofSent) return;
-  if (!r.headersSent) sendHeaders(r);
+  if (waitBehind(r, () => sendEof(r))) return;
+  if (!sendHeaders(r)) {
+    waitBehind(r, () => sendEof(r));
+    return;
+  }
   const bf = r.filters?.body;
-  if (bf && !r.filterFailed) {
-    const res = bf(r, Buffer.alloc(0), true);
+  if (!bf || r.filterFailed) return finishEof(r);
+  throughFilter<{ data: Buffer } | null>(r, (done) => bf(r, Buffer.alloc(0), true, done), (res) => {
     if (!res) r.filterFailed = true;
     else r.queue(res.data);
-  }
+    finishEof(r);
+  });
+}
+
+function finishEof(r: RequestCtx): void {
+  if (r.eofSent) return;
   if (r.filterFailed) return r.terminate();
   r.flushOutput(true);
   r.eofSent = true;
@@ -63,14 +127,27 @@ export function sendEof(r: RequestCtx): void {
 /** nginx's special response for `status` (error page, redirect page, or bare head). */
 export function sendSpecial(r: RequestCtx, status: number): void {
   if (r.eofSent) return;
+  if (waitBehind(r, () => sendSpecial(r, status))) return;
   r.status = status;
-  runHeaderFilter(r);
-  if (r.filterFailed) return r.terminate();
-  status = r.status;
-  r.finalStatus = status;
-  r.headersSent = true;
-  r.eofSent = true;
-  const extra: Array<[string, string]> = [];
-  for (const [n, v] of r.headersOut.list) extra.push([n, v]);
-  r.ex.sendErrorPage(status, extra);
+  const finish = () => {
+    if (r.filterFailed) return r.terminate();
+    const st = r.status;
+    r.finalStatus = st;
+    r.headersSent = true;
+    r.eofSent = true;
+    const extra: Array<[string, string]> = [];
+    for (const [n, v] of r.headersOut.list) extra.push([n, v]);
+    r.ex.sendErrorPage(st, extra);
+  };
+  const f = r.filters?.header;
+  if (!f) return finish();
+  throughFilter<boolean>(r, (done) => f(r, done), (ok) => {
+    if (!ok) r.filterFailed = true;
+    finish();
+  });
+}
+
+/** Run `step` once the output steps queued so far are done (the log phase waits this way). */
+export function afterOutput(r: RequestCtx, step: () => void): void {
+  if (!waitBehind(r, step)) step();
 }

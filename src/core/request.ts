@@ -55,12 +55,16 @@ export class HeadersOut {
   }
 }
 
-/** Output filters installed by the pipeline when the location has Lua filters. */
+/**
+ * Output filters installed by the pipeline when the location has Lua filters. Each calls `done`
+ * when the filter has run and returns whether that already happened (a filter may wait on I/O
+ * under lua_yield_everywhere).
+ */
 export interface OutputFilters {
-  /** runs header_filter_by_lua; false when it failed */
-  header?: (r: RequestCtx) => boolean;
-  /** runs body_filter_by_lua on one piece of output; null when it failed */
-  body?: (r: RequestCtx, chunk: Buffer, eof: boolean) => { data: Buffer; eof: boolean } | null;
+  /** header_filter_by_lua; done(false) when it failed */
+  header?: (r: RequestCtx, done: (ok: boolean) => void) => boolean;
+  /** body_filter_by_lua on one piece of output; done(null) when it failed */
+  body?: (r: RequestCtx, chunk: Buffer, eof: boolean, done: (res: { data: Buffer; eof: boolean } | null) => void) => boolean;
 }
 
 let connSeq = 0;
@@ -80,6 +84,10 @@ export class RequestCtx {
   readonly headersOut = new HeadersOut();
   headersSent = false;
   filters: OutputFilters | null = null;
+  /** while a filter waits on I/O: the output steps that come after it, in order */
+  outWait: Array<() => void> | null = null;
+  /** filter handlers still running (aborted with the request) */
+  filterCtxs: Set<LuaContext> | null = null;
   /** a filter failed: the response is cut off */
   filterFailed = false;
   /** the head, built when Lua first sent headers, not yet written to the connection */

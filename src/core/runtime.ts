@@ -40,7 +40,7 @@ export const enum Ctx {
 }
 export const CTX_YIELDABLE = Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT | Ctx.TIMER;
 /** our extension `lua_yield_everywhere on` makes these yieldable too */
-const CTX_YIELD_EVERYWHERE = Ctx.LOG | Ctx.INIT | Ctx.INIT_WORKER;
+const CTX_YIELD_EVERYWHERE = Ctx.LOG | Ctx.INIT | Ctx.INIT_WORKER | Ctx.HEADER_FILTER | Ctx.BODY_FILTER;
 export const CTX_OUTPUT = Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT;
 export const CTX_REQ = Ctx.SET | Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT | Ctx.HEADER_FILTER | Ctx.BODY_FILTER | Ctx.LOG;
 

@@ -10,48 +10,64 @@ export class SyncRunner {
   constructor(private readonly rt: Runtime) {}
 
   /**
-   * Run h to completion in a fresh context of `kind`. Yielding APIs are disabled in these
-   * contexts, so the entry thread ends before spawnEntry returns.
+   * Run h in a fresh context of `kind`; `done` gets the outcome. Without lua_yield_everywhere
+   * the yielding APIs are disabled here, so the handler ends before start() returns (true);
+   * with it, a filter may wait on I/O and `done` comes later (false).
    */
-  run(kind: CtxKind, h: LuaHandler, r: RequestCtx, setup?: (ctx: LuaContext) => void, nret = 0): { outcome: RunOutcome; ctx: LuaContext } {
+  start(kind: CtxKind, h: LuaHandler, r: RequestCtx, setup: ((ctx: LuaContext) => void) | null, nret: number,
+    done: (o: RunOutcome, ctx: LuaContext) => void): boolean {
     const { rt } = this;
     const fn = rt.chunk(h, (r.loc?.settings ?? r.server.settings).luaCodeCache);
     const ctx = new LuaContext(kind, r);
-    if (typeof fn !== 'number') return { outcome: { kind: 'error', error: fn.error }, ctx };
-    let outcome: RunOutcome | null = null;
-    ctx.onDone = (o) => (outcome = o);
+    if (typeof fn !== 'number') {
+      done({ kind: 'error', error: fn.error }, ctx);
+      return true;
+    }
+    let finished = false;
+    ctx.onDone = (o) => {
+      finished = true;
+      r.filterCtxs?.delete(ctx);
+      done(o, ctx);
+    };
     ctx.wantResults = nret;
     setup?.(ctx);
-    const prevPhase = r.phase;
-    r.phase = kind as typeof r.phase;
     rt.sched.spawnEntry(ctx, fn);
-    r.phase = prevPhase;
-    if (!outcome) {
-      rt.sched.abort(ctx);
-      outcome = { kind: 'error', error: 'attempt to yield across a synchronous handler' };
-    }
-    return { outcome, ctx };
+    if (!finished) (r.filterCtxs ??= new Set()).add(ctx);
+    return finished;
   }
 
-  headerFilter(r: RequestCtx, h: LuaHandler): boolean {
-    const { outcome } = this.run('header_filter', h, r);
-    if (outcome.kind === 'error') {
-      this.rt.logReq('error', `failed to run header_filter_by_lua*: ${outcome.error}`, r);
-      return false;
+  /** set_by_lua: runs to completion (it never yields); the outcome and its context. */
+  private run(kind: CtxKind, h: LuaHandler, r: RequestCtx, setup: (ctx: LuaContext) => void, nret: number): { outcome: RunOutcome; ctx: LuaContext } {
+    let res: { outcome: RunOutcome; ctx: LuaContext } | null = null;
+    const sync = this.start(kind, h, r, setup, nret, (outcome, ctx) => (res = { outcome, ctx }));
+    if (!sync || !res) {
+      const ctx = [...(r.filterCtxs ?? [])].pop();
+      if (ctx) this.rt.sched.abort(ctx);
+      return { outcome: { kind: 'error', error: 'attempt to yield across a synchronous handler' }, ctx: ctx ?? new LuaContext(kind, r) };
     }
-    return true;
+    return res;
   }
 
-  /** Returns the filtered chunk, or null when the filter failed. */
-  bodyFilter(r: RequestCtx, h: LuaHandler, chunk: Buffer, eof: boolean): { data: Buffer; eof: boolean } | null {
-    const { outcome, ctx } = this.run('body_filter', h, r, (c) => {
-      c.arg = { chunk, eof };
+  /** header_filter_by_lua; done(false) when it failed. Returns whether done was already called. */
+  headerFilter(r: RequestCtx, h: LuaHandler, done: (ok: boolean) => void): boolean {
+    return this.start('header_filter', h, r, null, 0, (outcome) => {
+      if (outcome.kind === 'error') this.rt.logReq('error', `failed to run header_filter_by_lua*: ${outcome.error}`, r);
+      done(outcome.kind !== 'error');
     });
-    if (outcome.kind === 'error') {
-      this.rt.logReq('error', `failed to run body_filter_by_lua*: ${outcome.error}`, r);
-      return null;
-    }
-    return { data: ctx.arg!.chunk, eof: ctx.arg!.eof };
+  }
+
+  /** body_filter_by_lua on one piece of output; done(null) when it failed. */
+  bodyFilter(r: RequestCtx, h: LuaHandler, chunk: Buffer, eof: boolean, done: (res: { data: Buffer; eof: boolean } | null) => void): boolean {
+    return this.start('body_filter', h, r, (c) => {
+      c.arg = { chunk, eof };
+    }, 0, (outcome, ctx) => {
+      if (outcome.kind === 'error') {
+        this.rt.logReq('error', `failed to run body_filter_by_lua*: ${outcome.error}`, r);
+        done(null);
+      } else {
+        done({ data: ctx.arg!.chunk, eof: ctx.arg!.eof });
+      }
+    });
   }
 
   /** set_by_lua: the first returned value as a string ('' for nil), or null on error. */

@@ -11,7 +11,7 @@ import { compileTemplate, expandTemplate } from '../conf/template.js';
 import { RequestCtx } from '../core/request.js';
 import { LuaContext, type RunOutcome } from '../core/thread.js';
 import type { Runtime, SubrequestSpec } from '../core/runtime.js';
-import { sendEof, sendHeaders, sendSpecial, output } from '../core/output.js';
+import { afterOutput, sendEof, sendHeaders, sendSpecial, output } from '../core/output.js';
 import { getVar } from '../core/vars.js';
 import { runRewriteStmts, type RewriteHost } from './rewrite.js';
 import { SyncRunner } from './filters.js';
@@ -129,6 +129,12 @@ export class Pipeline {
     r.clientGone = true;
     const settings = r.loc?.settings ?? r.server.settings;
     if (!settings.luaCheckClientAbort || r.finalized) return;
+    if (r.filterCtxs) {
+      // filters waiting on I/O stop too; the output steps behind them are dropped
+      for (const c of r.filterCtxs) this.rt.sched.abort(c);
+      r.filterCtxs = null;
+      r.outWait = null;
+    }
     const ctx = r.current;
     if (ctx && !ctx.finished && r.onAbortRef) {
       const ref = r.onAbortRef;
@@ -237,8 +243,8 @@ export class Pipeline {
       return;
     }
     r.filters = {
-      header: hs.header_filter ? (req) => this.sync.headerFilter(req, hs.header_filter!) : undefined,
-      body: hs.body_filter ? (req, chunk, eof) => this.sync.bodyFilter(req, hs.body_filter!, chunk, eof) : undefined,
+      header: hs.header_filter ? (req, done) => this.sync.headerFilter(req, hs.header_filter!, done) : undefined,
+      body: hs.body_filter ? (req, chunk, eof, done) => this.sync.bodyFilter(req, hs.body_filter!, chunk, eof, done) : undefined,
     };
   }
 
@@ -361,6 +367,8 @@ export class Pipeline {
 
   private logPhase(r: RequestCtx): void {
     if (r.finalized) return;
+    // a filter still waiting on I/O (lua_yield_everywhere): log once the response is out
+    if (r.outWait) return afterOutput(r, () => this.logPhase(r));
     r.finalized = true;
     if (r.body === undefined) {
       r.body = null;

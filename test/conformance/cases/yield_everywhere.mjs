@@ -188,4 +188,53 @@ export default [
     server: `location /t { content_by_lua_block { ngx.say(INIT_SEMA) } }`,
     body: 'true nil false timeout\n',
   },
+  {
+    name: 'sleep in header_filter_by_lua, then a header',
+    only: 'ours',
+    http: YE,
+    server: `location /t { content_by_lua_block { ngx.say("body") } header_filter_by_lua_block { ngx.sleep(0.01) ngx.header["X-Slept"] = "yes" } }`,
+    headers: { 'x-slept': 'yes' },
+    body: 'body\n',
+  },
+  {
+    name: 'sleep in body_filter_by_lua keeps the chunks in order',
+    only: 'ours',
+    http: YE,
+    server: `location /t {
+      content_by_lua_block { ngx.say("one") ngx.flush() ngx.say("two") }
+      body_filter_by_lua_block { if ngx.arg[1] ~= "" then ngx.sleep(0.005) ngx.arg[1] = string.upper(ngx.arg[1]) end if ngx.arg[2] then ngx.arg[1] = ngx.arg[1] .. "END\n" end }
+    }`,
+    body: 'ONE\nTWO\nEND\n',
+  },
+  {
+    name: 'a light thread in header_filter_by_lua on an error page',
+    only: 'ours',
+    http: YE,
+    server: `location /t {
+      content_by_lua_block { ngx.exit(404) }
+      header_filter_by_lua_block { local t = ngx.thread.spawn(function() ngx.sleep(0.01) return "thr" end) local _, v = ngx.thread.wait(t) ngx.header["X-T"] = v }
+    }`,
+    status: 404,
+    headers: { 'x-t': 'thr' },
+  },
+  {
+    name: 'a header filter that waits delays a return as well',
+    only: 'ours',
+    http: YE,
+    server: `location /t { return 201 "made\n"; header_filter_by_lua_block { ngx.sleep(0.01) ngx.status = 202 } }`,
+    status: 202,
+    body: 'made\n',
+  },
+  {
+    name: 'the log phase runs after a waiting body filter',
+    only: 'ours',
+    http: YE,
+    server: `location /t {
+      content_by_lua_block { ngx.say("x") }
+      body_filter_by_lua_block { if ngx.arg[2] then ngx.sleep(0.01) ngx.ctx.bf = "done" end }
+      log_by_lua_block { ngx.log(ngx.WARN, "bf in log: ", ngx.ctx.bf) }
+    }`,
+    body: 'x\n',
+    log: [/bf in log: done/],
+  },
 ];
