@@ -202,7 +202,7 @@ export default [
     http: YE,
     server: `location /t {
       content_by_lua_block { ngx.say("one") ngx.flush() ngx.say("two") }
-      body_filter_by_lua_block { if ngx.arg[1] ~= "" then ngx.sleep(0.005) ngx.arg[1] = string.upper(ngx.arg[1]) end if ngx.arg[2] then ngx.arg[1] = ngx.arg[1] .. "END\n" end }
+      body_filter_by_lua_block { if ngx.arg[1] ~= "" then ngx.sleep(0.005) ngx.arg[1] = string.upper(ngx.arg[1]) end if ngx.arg[2] then ngx.arg[1] = ngx.arg[1] .. "END\\n" end }
     }`,
     body: 'ONE\nTWO\nEND\n',
   },
