@@ -115,6 +115,8 @@ export class Scheduler {
   current: LuaThread | null = null;
   private readonly nres: number;
   private readonly coThreads = new Map<number, LuaThread>();
+  /** live entry threads by coroutine (for coroutine.status) */
+  private readonly entries = new Map<number, LuaThread>();
   /** coroutines of entry threads that ended normally, ready for the next handler */
   private readonly spareThreads: Array<{ co: number; anchor: number }> = [];
   /** called after every slice of Lua execution (the request's queued output is written here) */
@@ -143,6 +145,7 @@ export class Scheduler {
     }
     ctx.entry = th;
     const co = th.co;
+    this.entries.set(co, th);
     vm.pushRef(co, fnRef);
     const nargs = pushArgs ? pushArgs(co) : 0;
     this.run(th, nargs);
@@ -266,6 +269,7 @@ export class Scheduler {
   /** The entry thread ended: the context completes now, or when its last light thread ends. */
   private entryEnded(th: LuaThread, o: RunOutcome): void {
     th.status = 'dead';
+    this.entries.delete(th.co);
     if (o.kind === 'done' && this.spareThreads.length < 64) {
       this.spareThreads.push({ co: th.co, anchor: th.anchor });
       th.disown();
@@ -536,6 +540,9 @@ export class Scheduler {
 
   /** ngx_lua's view of a thread's status, or null to use Lua's own. */
   statusOf(co: number): string | null {
+    const e = this.entries.get(co);
+    // an entry thread waiting on I/O is "running" to ngx_lua; one resuming a coroutine is "normal"
+    if (e) return e === this.current ? 'running' : e.status === 'normal' ? 'normal' : e.status === 'dead' ? 'dead' : 'running';
     const u = this.userThreads.get(co);
     if (u) return u.status === 'zombie' ? 'zombie' : u.status === 'dead' ? 'dead' : u.status === 'normal' ? 'normal' : 'running';
     const c = this.coThreads.get(co);
@@ -599,6 +606,7 @@ export class Scheduler {
       this.kill(e);
       e.release(this.vm);
     }
+    if (e) this.entries.delete(e.co);
     if (ctx.liveThreads) {
       for (const t of ctx.liveThreads) {
         this.kill(t);
