@@ -124,7 +124,7 @@ test('coroutine.wrap yields values and rethrows errors; coroutine.resume returns
   const lines = r.out.split('\n');
   assert.deepEqual(lines, [
     '11 22 33 end',
-    'falsecannot resume dead coroutine',
+    'truefalsecannot resume dead coroutine',
     'falsecannot resume dead coroutine',
     'false(command line -e):15: bad',
     'dead',
