@@ -126,11 +126,11 @@ test('coroutine.wrap yields values and rethrows errors; coroutine.resume returns
     '11 22 33 end',
     'truefalsecannot resume dead coroutine',
     'falsecannot resume dead coroutine',
-    'false(command line -e):15: bad',
+    'false(command line -e):14: bad',
     'dead',
-    // Lua code sees Lua 5.4's own wording; only logged errors are reworded as LuaJIT's
-    "truefalse(command line -e):21: attempt to index a nil value (local 't')",
-    'false(command line -e):27: no sleep',
+    // errors coming back from coroutines are worded as LuaJIT words them
+    "truefalse(command line -e):20: attempt to index local 't' (a nil value)",
+    'false(command line -e):26: no sleep',
     '',
   ]);
 });
