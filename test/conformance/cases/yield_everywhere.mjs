@@ -143,10 +143,10 @@ export default [
     only: 'ours',
     http: `${YE} init_worker_by_lua_block {
       local seq = {}
-      local a = ngx.thread.spawn(function() ngx.sleep(0.03) seq[#seq + 1] = "a" end)
+      local a = ngx.thread.spawn(function() ngx.sleep(0.3) seq[#seq + 1] = "a" end)
       local b = ngx.thread.spawn(function() ngx.sleep(0.01) seq[#seq + 1] = "b" end)
       ngx.thread.wait(a) ngx.thread.wait(b) IW_THREADS = table.concat(seq, ",") }`,
-    server: `location /t { content_by_lua_block { ngx.sleep(0.15) ngx.say(IW_THREADS) } }`,
+    server: `location /t { content_by_lua_block { ngx.sleep(0.6) ngx.say(IW_THREADS) } }`,
     body: 'b,a\n',
   },
   {
