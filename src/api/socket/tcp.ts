@@ -49,7 +49,11 @@ interface ReadOp {
   scanned: number;
   until: { pat: UntilPattern; inclusive: boolean; scan: UntilScan } | null;
   th: LuaThread | null;
+  /** downstream sockets: the read timer */
   timer: NodeJS.Timeout | null;
+  /** connection sockets: when the read times out (a now() time; the Wire's timer checks it) */
+  deadline: number;
+  done: ((r: ReadResult) => void) | null;
 }
 
 type ReadResult =
@@ -67,9 +71,10 @@ interface WriteOp {
 }
 
 interface IdleConn {
-  conn: net.Socket;
+  wire: Wire;
   reused: number;
-  timer: NodeJS.Timeout | null;
+  /** when the keepalive timeout closes it (a now() time), 0 = never */
+  deadline: number;
   tls: boolean;
   drop: () => void;
 }
@@ -89,8 +94,102 @@ const EMPTY = Buffer.alloc(0);
 /** unread bytes over which a socket nobody reads from stops reading */
 const PAUSE_AT = 1024 * 1024;
 
+const now = (): number => performance.now();
+
+interface WireHooks {
+  /** data, eof, an error or drain on the attached socket */
+  event(s: TcpSock): void;
+  /** the Wire's timer fired at time t: act on what expired; the next deadline to wait for, or 0 */
+  timeout(w: Wire, t: number): number;
+}
+
+/**
+ * One net.Socket for its whole life: its one set of listeners, whose events go to whoever holds
+ * the connection now — a TcpSock, the keepalive pool (any event closes an idle connection), or
+ * nobody (ignored) — and its one timer, re-armed lazily, for the read timeout while attached and
+ * the keepalive timeout while idle. Pool cycles only switch the owner fields.
+ */
+export class Wire {
+  sock: TcpSock | null = null;
+  idle: IdleConn | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** when the armed timer fires (a now() time) */
+  private timerAt = 0;
+
+  constructor(readonly conn: net.Socket, private readonly hooks: WireHooks) {
+    conn.on('data', (d: Buffer) => {
+      const s = this.sock;
+      if (s !== null) s.onData(d, hooks.event);
+      else if (this.idle !== null) this.idle.drop();
+    });
+    conn.on('end', () => {
+      const s = this.sock;
+      if (s !== null) {
+        s.eof = true;
+        hooks.event(s);
+      } else if (this.idle !== null) this.idle.drop();
+    });
+    conn.on('error', (e: Error) => {
+      const s = this.sock;
+      if (s !== null) {
+        if (s.sockErr === null) {
+          s.sockSys = sysError(e);
+          s.sockErr = luaErrText(s.sockSys);
+        }
+        hooks.event(s);
+      } else if (this.idle !== null) this.idle.drop();
+    });
+    conn.on('close', () => {
+      const s = this.sock;
+      if (s !== null) {
+        s.eof = true;
+        hooks.event(s);
+      } else if (this.idle !== null) this.idle.drop();
+      this.stop();
+    });
+    conn.on('drain', () => {
+      const s = this.sock;
+      if (s !== null) hooks.event(s);
+    });
+  }
+
+  /** Make sure the timer fires by `at` (a now() time); a later deadline waits for the next fire. */
+  arm(at: number): void {
+    if (this.timer !== null) {
+      if (this.timerAt <= at) return;
+      clearTimeout(this.timer);
+    }
+    this.timerAt = at;
+    this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(at - now())));
+    // the connection (reading, referenced) keeps the process alive while a read waits
+    this.timer.unref();
+  }
+
+  private fire = (): void => {
+    this.timer = null;
+    const next = this.hooks.timeout(this, now());
+    if (next > 0) this.arm(next);
+  };
+
+  stop(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** Close the connection for good. */
+  destroy(): void {
+    this.sock = null;
+    this.idle = null;
+    this.stop();
+    this.conn.destroy();
+  }
+}
+
 export class TcpSock {
   conn: net.Socket | null = null;
+  wire: Wire | null = null;
   tls = false;
   readonly buf = new RecvBuffer();
   eof = false;
@@ -122,7 +221,6 @@ export class TcpSock {
   downstream: 'body' | 'raw' | null = null;
   /** raw downstream: write to the client */
   rawWrite: ((b: Buffer, cb: (err: string | null) => void) => boolean) | null = null;
-  private listeners: Array<[string, (...a: never[]) => void]> = [];
 
   constructor(readonly id: number, readonly owner: Owner, readonly ctx: LuaContext) {}
 
@@ -130,8 +228,11 @@ export class TcpSock {
     return this.conn !== null || this.downstream !== null;
   }
 
-  attach(conn: net.Socket, onEvent: (s: TcpSock) => void): void {
-    this.conn = conn;
+  attach(wire: Wire): void {
+    this.wire = wire;
+    this.conn = wire.conn;
+    wire.sock = this;
+    wire.idle = null;
     this.everConnected = true;
     this.eof = false;
     this.readClosed = false;
@@ -141,45 +242,28 @@ export class TcpSock {
     this.unrequested = 0;
     this.invalid = false;
     this.buf.clear();
-    const on = (ev: string, fn: (...a: never[]) => void) => {
-      conn.on(ev, fn as (...a: unknown[]) => void);
-      this.listeners.push([ev, fn]);
-    };
-    on('data', (d: Buffer) => {
-      this.buf.push(d);
-      if (!this.reader) this.unrequested += d.length;
-      if (!this.reader && this.buf.length >= PAUSE_AT && !this.paused) {
-        this.paused = true;
-        conn.pause();
-      }
-      onEvent(this);
-    });
-    on('end', () => {
-      this.eof = true;
-      onEvent(this);
-    });
-    on('error', (e: Error) => {
-      if (this.sockErr === null) {
-        this.sockSys = sysError(e);
-        this.sockErr = luaErrText(this.sockSys);
-      }
-      onEvent(this);
-    });
-    on('close', () => {
-      this.eof = true;
-      onEvent(this);
-    });
-    on('drain', () => onEvent(this));
   }
 
-  /** Remove our listeners; the net.Socket is left as it is. */
-  detach(): net.Socket | null {
-    const c = this.conn;
-    if (c) for (const [ev, fn] of this.listeners) c.removeListener(ev, fn as (...a: unknown[]) => void);
-    this.listeners = [];
+  onData(d: Buffer, onEvent: (s: TcpSock) => void): void {
+    this.buf.push(d);
+    if (!this.reader) {
+      this.unrequested += d.length;
+      if (this.buf.length >= PAUSE_AT && !this.paused) {
+        this.paused = true;
+        this.conn!.pause();
+      }
+    }
+    onEvent(this);
+  }
+
+  /** Let go of the connection (its events no longer reach this socket); it is left as it is. */
+  detach(): Wire | null {
+    const w = this.wire;
+    if (w !== null && w.sock === this) w.sock = null;
+    this.wire = null;
     this.conn = null;
     this.paused = false;
-    return c;
+    return w;
   }
 
   resumeReading(): void {
@@ -320,9 +404,9 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       s.buf.clear();
       return;
     }
-    const c = s.detach();
-    if (c) {
-      c.destroy();
+    const w = s.detach();
+    if (w) {
+      w.destroy();
       releaseSlot(s);
     }
     s.buf.clear();
@@ -464,14 +548,17 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         return n;
       });
     };
-    (op as ReadOp & { done?: (r: ReadResult) => void }).done = done;
-    op.timer = setTimeout(() => {
-      op.timer = null;
-      if (s.reader !== op) return;
-      logErr(s, s.ctx, 'error', 'lua tcp socket read timed out');
-      const r = serve(s, op, 'timeout')!;
-      done(r);
-    }, timeoutOf(s, 'read'));
+    op.done = done;
+    const wire = s.wire;
+    if (wire !== null) {
+      op.deadline = now() + timeoutOf(s, 'read');
+      wire.arm(op.deadline);
+    } else {
+      op.timer = setTimeout(() => {
+        op.timer = null;
+        if (s.reader === op) readTimedOut(s, op);
+      }, timeoutOf(s, 'read'));
+    }
     return rt.sched.suspend(L, {
       cancel: () => {
         if (s.reader === op) cancelRead(s);
@@ -487,12 +574,35 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     });
   };
 
+  const readTimedOut = (s: TcpSock, op: ReadOp): void => {
+    logErr(s, s.ctx, 'error', 'lua tcp socket read timed out');
+    const r = serve(s, op, 'timeout')!;
+    op.done!(r);
+  };
+
+  /** A connection's timer fired: time out its reader, or close it if idle too long. */
+  const wireTimeout = (w: Wire, t: number): number => {
+    const s = w.sock;
+    if (s !== null) {
+      const op = s.reader;
+      if (op === null || op.deadline <= 0) return 0;
+      if (t < op.deadline) return op.deadline;
+      readTimedOut(s, op);
+      return 0;
+    }
+    const item = w.idle;
+    if (item === null || item.deadline <= 0) return 0;
+    if (t < item.deadline) return item.deadline;
+    item.drop();
+    return 0;
+  };
+
   /** Socket events: move the pending reader / writer forward. */
   const onEvent = (s: TcpSock): void => {
     const op = s.reader;
     if (op) {
       const res = serve(s, op, finalState(s));
-      if (res !== null) (op as ReadOp & { done: (r: ReadResult) => void }).done(res);
+      if (res !== null) op.done!(res);
     }
     const w = s.writer;
     if (w && w.kind === 'send') {
@@ -538,7 +648,8 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     return s;
   };
 
-  const newRead = (kind: ReadKind, n: number): ReadOp => ({ kind, n, scanned: 0, until: null, th: null, timer: null });
+  const newRead = (kind: ReadKind, n: number): ReadOp => ({ kind, n, scanned: 0, until: null, th: null, timer: null, deadline: 0, done: null });
+  const hooks: WireHooks = { event: (s) => onEvent(s), timeout: wireTimeout };
 
   // ---------------------------------------------------------------- writing
 
@@ -614,13 +725,9 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   };
 
   const dropIdle = (p: Pool, item: IdleConn): void => {
-    const i = p.idle.indexOf(item);
+    const i = p.idle.lastIndexOf(item);
     if (i >= 0) p.idle.splice(i, 1);
-    if (item.timer) clearTimeout(item.timer);
-    item.conn.removeAllListeners('data');
-    item.conn.removeListener('end', item.drop);
-    item.conn.removeListener('close', item.drop);
-    item.conn.destroy();
+    item.wire.destroy();
     if (p.backlog >= 0) {
       p.connections--;
       wakeWaiter(p);
@@ -631,16 +738,14 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   const fromPool = (key: string): IdleConn | null => {
     const p = pools.get(key);
     if (!p) return null;
+    // the most recently parked is at the end
     while (p.idle.length > 0) {
-      const item = p.idle.shift()!;
-      if (item.timer) clearTimeout(item.timer);
-      const c = item.conn;
-      c.removeAllListeners('data');
-      c.removeListener('end', item.drop);
-      c.removeListener('close', item.drop);
-      c.removeListener('error', item.drop);
+      const item = p.idle.pop()!;
+      const w = item.wire;
+      w.idle = null;
+      const c = w.conn;
       if (c.destroyed || c.readableEnded || c.readableLength > 0) {
-        c.destroy();
+        w.destroy();
         if (p.backlog >= 0) p.connections--;
         continue;
       }
@@ -677,7 +782,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const item = fromPool(cr.key);
     const pool = pools.get(cr.key);
     if (item) {
-      s.attach(item.conn, onEvent);
+      s.attach(item.wire);
       s.tls = item.tls;
       s.reused = item.reused + 1;
       s.poolKey = cr.key;
@@ -721,7 +826,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         settled = true;
         conn.removeListener('error', fail);
         conn.setNoDelay(true);
-        s.attach(conn, onEvent);
+        s.attach(new Wire(conn, hooks));
         s.tls = false;
         finish(null);
       });
@@ -1171,10 +1276,11 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       pool = newPool(key, size, -1);
     }
     const counted = s.counted;
-    const conn = s.detach()!;
+    const wire = s.detach()!;
+    const conn = wire.conn;
     s.counted = null;
     if (conn.readableLength > 0 || conn.destroyed || conn.readableEnded) {
-      conn.destroy();
+      wire.destroy();
       if (counted) {
         counted.connections--;
         wakeWaiter(counted);
@@ -1182,23 +1288,20 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       return pushNilErr(L, 'connection in dubious state');
     }
     if (pool.idle.length >= pool.size) {
-      const old = pool.idle[pool.idle.length - 1];
-      dropIdle(pool, old);
+      // the least recently parked goes
+      dropIdle(pool, pool.idle[0]);
     }
     if (pool.backlog >= 0 && !counted) pool.connections++;
     const p = pool;
-    const item: IdleConn = { conn, reused: s.reused, timer: null, tls: s.tls, drop: () => dropIdle(p, item) };
-    conn.on('data', item.drop);
-    conn.on('end', item.drop);
-    conn.on('close', item.drop);
-    conn.on('error', item.drop);
+    const item: IdleConn = { wire, reused: s.reused, deadline: 0, tls: s.tls, drop: () => dropIdle(p, item) };
+    wire.idle = item;
     conn.resume();
     conn.unref();
     if (timeout > 0) {
-      item.timer = setTimeout(item.drop, timeout);
-      item.timer.unref();
+      item.deadline = now() + timeout;
+      wire.arm(item.deadline);
     }
-    pool.idle.unshift(item);
+    pool.idle.push(item);
     s.buf.clear();
     wakeWaiter(pool);
     vm.raw.lua_pushinteger(L, 1n);
@@ -1243,7 +1346,9 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (s.tls) {
       return pushOk(vm, L, (s.conn as tls.TLSSocket).getSession?.());
     }
-    const raw = s.detach()!;
+    const rawWire = s.detach()!;
+    rawWire.stop();
+    const raw = rawWire.conn;
     const counted = s.counted;
     const th = rt.sched.current!;
     const w: WriteOp = { th, bytes: 0, timer: null, kind: 'ssl' };
@@ -1279,7 +1384,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         });
         return;
       }
-      s.attach(tsock, onEvent);
+      s.attach(new Wire(tsock, hooks));
       s.counted = counted;
       s.tls = true;
       const sess = tsock.getSession();
