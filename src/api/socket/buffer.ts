@@ -125,6 +125,8 @@ export class RecvBuffer {
 export function stripCR(b: Buffer): Buffer {
   let i = b.indexOf(13);
   if (i < 0) return b;
+  // the usual CRLF line: only the last byte is a CR, and the line is a view without it
+  if (i === b.length - 1) return b.subarray(0, i);
   const out = Buffer.allocUnsafe(b.length);
   let p = 0;
   let from = 0;

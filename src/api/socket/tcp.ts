@@ -755,6 +755,15 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     return null;
   };
 
+  /** s takes over an idle connection fromPool just handed out. */
+  const takeIdle = (s: TcpSock, item: IdleConn, key: string, pool: Pool | undefined): void => {
+    s.attach(item.wire);
+    s.tls = item.tls;
+    s.reused = item.reused + 1;
+    s.poolKey = key;
+    if (pool && pool.backlog >= 0) s.counted = pool;
+  };
+
   const newPool = (key: string, size: number, backlog: number): Pool => {
     const p: Pool = { key, size, idle: [], backlog, connections: 0, waiting: [] };
     pools.set(key, p);
@@ -782,11 +791,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const item = fromPool(cr.key);
     const pool = pools.get(cr.key);
     if (item) {
-      s.attach(item.wire);
-      s.tls = item.tls;
-      s.reused = item.reused + 1;
-      s.poolKey = cr.key;
-      if (pool && pool.backlog >= 0) s.counted = pool;
+      takeIdle(s, item, cr.key, pool);
       return 'reused';
     }
     if (pool && pool.backlog >= 0) {
@@ -936,6 +941,16 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       newPool(key, poolSize || settingsOf(ctx).luaSocketPoolSize, backlog);
     }
     ensureCleanup(s);
+    // the common case, an idle connection at hand: taken synchronously, nothing to set up for a wait
+    const idlePool = pools.get(key);
+    if (idlePool !== undefined && idlePool.idle.length > 0) {
+      const item = fromPool(key);
+      if (item !== null) {
+        takeIdle(s, item, key, idlePool);
+        vm.raw.lua_pushinteger(L, 1n);
+        return 1;
+      }
+    }
     const cr: ConnectReq = { host, port, path, key, poolSize, backlog, ctx };
     const th = rt.sched.current!;
     const w: WriteOp = { th, bytes: 0, timer: null, kind: 'connect' };
