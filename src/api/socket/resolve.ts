@@ -81,8 +81,9 @@ function parsePort(s: string): number | null {
 export function settingsFor(rt: Runtime, ctx: LuaContext | null): LocSettings {
   const r = ctx?.req;
   if (r) return r.loc?.settings ?? r.server.settings;
-  const s = rt.http?.servers[0]?.settings;
-  if (!s) throw new Error('ngxlua: no server settings');
+  // timers and init_worker use the http level (also without any server, as in `ngxlua run`)
+  const s = rt.http?.settings ?? rt.http?.servers[0]?.settings;
+  if (!s) throw new Error('ngxlua: no http settings');
   return s;
 }
 

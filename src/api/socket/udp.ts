@@ -9,10 +9,10 @@
 // send() or receive() reports, as the kernel's sk_err is reported by the next syscall.
 // setpeername and send suspend the calling thread until node reports the outcome (ngx_lua's
 // send never yields; the value returned is the same, only other light threads may run first).
-// Unix datagram sockets (`unix:/path`) cannot be opened: node has no AF_UNIX datagram support.
-// setpeername fails there with the errors connect() would give for a missing path (`no such
-// file or directory`) or a non-socket (`connection refused`), and with `address family not
-// supported by protocol` for a real socket file.
+// Unix datagram sockets (`unix:/path`) come from the optional native addon unix-dgram
+// (unixdgram.ts; node:dgram has no AF_UNIX). Without the addon, setpeername fails there with the
+// errors connect() would give for a missing path (`no such file or directory`) or a non-socket
+// (`connection refused`), and with `address family not supported by protocol` for a socket file.
 import dgram from 'node:dgram';
 import { stat } from 'node:fs';
 import { CTX_YIELDABLE, type Runtime } from '../../core/runtime.js';
@@ -21,6 +21,7 @@ import type { LocSettings } from '../../conf/model.js';
 import { T_BOOLEAN, T_NIL, T_NUMBER, T_STRING, T_TABLE, TYPE_NAMES, type JsLuaFn, type LuaVM } from '../../lua/vm.js';
 import { ctxSuffix } from '../log.js';
 import { parseHost, resolveHost, settingsFor, ResolveError } from './resolve.js';
+import { connectUnixDgram, unixDgramAvailable, type UnixDgram } from './unixdgram.js';
 
 /** receive()'s default and largest size */
 export const UDP_MAX_DATAGRAM_SIZE = 65536;
@@ -100,7 +101,7 @@ interface UdpSock {
   settings: LocSettings | null;
   /** ngx_lua's `u->udp_connection.connection`: a socket exists (it may have failed to connect) */
   open: boolean;
-  dg: dgram.Socket | null;
+  dg: dgram.Socket | UnixDgram | null;
   /** connect() succeeded */
   connected: boolean;
   /** peer port 0: node refuses it; every datagram is answered by ICMP port unreachable */
@@ -335,6 +336,27 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
     const gen = sock.gen;
     sock.waiting = true;
     const cancel = { cancel: () => finalize(sock) };
+    if (parsed.kind === 'unix' && unixDgramAvailable()) {
+      sock.open = true;
+      connectUnixDgram(parsed.path, (err, ud) => {
+        if (sock.gen !== gen) {
+          ud?.close();
+          return;
+        }
+        if (ud) {
+          sock.dg = ud;
+          ud.on('message', (m) => {
+            if (sock.gen === gen) onMessage(sock, m);
+          });
+          ud.on('error', (e) => {
+            if (sock.gen === gen) onError(sock, e);
+          });
+          sock.connected = true;
+        }
+        finishConnect(sock, th, err);
+      });
+      return rt.sched.suspend(L, cancel);
+    }
     if (parsed.kind === 'unix') {
       sock.open = true;
       stat(parsed.path, (err, st) => {
