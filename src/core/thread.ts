@@ -56,14 +56,10 @@ export class LuaThread {
   release(vm: LuaVM): void {
     if (this.anchor >= 0 && !this.released) {
       this.released = true;
-      vm.unref(this.anchor);
+      vm.unanchor(this.anchor);
     }
   }
 
-  /** The coroutine now belongs to the scheduler's spares: this object must not release it. */
-  disown(): void {
-    this.released = true;
-  }
 }
 
 export interface RunOutcome {
@@ -118,12 +114,16 @@ export class Scheduler {
   /** live entry threads by coroutine (for coroutine.status) */
   private readonly entries = new Map<number, LuaThread>();
   /** coroutines of entry threads that ended normally, ready for the next handler */
-  private readonly spareThreads: Array<{ co: number; anchor: number }> = [];
+  private readonly spareThreads: number[] = [];
+  /** registry ref of the table holding the spare coroutines (index i: spareThreads[i - 1]) */
+  private readonly spareRef: number;
   /** called after every slice of Lua execution (the request's queued output is written here) */
   afterRun: (th: LuaThread) => void = () => {};
 
   constructor(readonly vm: LuaVM) {
     this.nres = vm.raw.malloc(4);
+    vm.raw.lua_createtable(vm.L, 64, 0);
+    this.spareRef = vm.ref(vm.L);
   }
 
   /**
@@ -137,11 +137,19 @@ export class Scheduler {
     // reusing it spares a lua_newthread and a registry ref per handler run
     const spare = this.spareThreads.pop();
     let th: LuaThread;
-    if (spare) {
-      th = new LuaThread(spare.co, spare.anchor, 'entry', ctx);
+    if (spare !== undefined) {
+      // the spare table keeps it alive while idle; the anchor table while it runs
+      const n = BigInt(this.spareThreads.length + 1);
+      vm.pushRef(L, this.spareRef);
+      vm.raw.lua_rawgeti(L, -1, n);
+      const anchor = vm.anchor(L);
+      vm.raw.lua_pushnil(L);
+      vm.raw.lua_rawseti(L, -2, n);
+      vm.pop(L);
+      th = new LuaThread(spare, anchor, 'entry', ctx);
     } else {
       const co = vm.raw.lua_newthread(L);
-      th = new LuaThread(co, vm.ref(L), 'entry', ctx);
+      th = new LuaThread(co, vm.anchor(L), 'entry', ctx);
     }
     ctx.entry = th;
     const co = th.co;
@@ -271,11 +279,14 @@ export class Scheduler {
     th.status = 'dead';
     this.entries.delete(th.co);
     if (o.kind === 'done' && this.spareThreads.length < 64) {
-      this.spareThreads.push({ co: th.co, anchor: th.anchor });
-      th.disown();
-    } else {
-      th.release(this.vm);
+      const { vm } = this;
+      this.spareThreads.push(th.co);
+      vm.pushRef(vm.L, this.spareRef);
+      vm.pushAnchored(vm.L, th.anchor);
+      vm.raw.lua_rawseti(vm.L, -2, BigInt(this.spareThreads.length));
+      vm.pop(vm.L);
     }
+    th.release(this.vm);
     const ctx = th.ctx;
     if (o.kind === 'done' && ctx.liveThreads && ctx.liveThreads.size > 0) {
       ctx.entryOutcome = o;
@@ -299,7 +310,7 @@ export class Scheduler {
     const ctx = parent.ctx;
     const co = vm.raw.lua_newthread(L);
     vm.raw.lua_pushvalue(L, -1);
-    const anchor = vm.ref(L);
+    const anchor = vm.anchor(L);
     for (let i = 1; i <= n; i++) vm.raw.lua_pushvalue(L, i);
     vm.raw.lua_xmove(L, co, n);
     const th = new LuaThread(co, anchor, 'user', ctx);
@@ -352,7 +363,7 @@ export class Scheduler {
           const v = t.postedValue;
           t.postedValue = null;
           this.resume(t, v ? (vm, co) => {
-            vm.pushRef(co, v.anchor);
+            vm.pushAnchored(co, v.anchor);
             return 1;
           } : undefined);
         }
@@ -364,7 +375,7 @@ export class Scheduler {
   spawnDetachedThread(ctx: LuaContext, fnRef: number): void {
     const { vm } = this;
     const co = vm.raw.lua_newthread(vm.L);
-    const anchor = vm.ref(vm.L);
+    const anchor = vm.anchor(vm.L);
     const th = new LuaThread(co, anchor, 'user', ctx);
     th.owner = ctx.entry;
     this.userThreads.set(co, th);

@@ -237,6 +237,53 @@ export class LuaVM {
     this.raw.lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(ref));
   }
 
+  // ---- anchors -------------------------------------------------------------------------
+  // Coroutines are kept alive by references in a table of their own rather than the registry:
+  // a burst of 10,000 light threads grows a table that Lua never shrinks, so once every anchor
+  // is gone the table is replaced and the old one (with its free list) is collected.
+
+  private anchorTable = 0;
+  /** anchors alive now (for tests and diagnostics) */
+  get liveAnchors(): number {
+    return this.anchorsLive;
+  }
+  private anchorsLive = 0;
+  private anchorsMade = 0;
+
+  /** Pops the top value into the anchor table; returns its slot. */
+  anchor(L: number): number {
+    if (!this.anchorTable) {
+      this.raw.lua_createtable(this.L, 0, 0);
+      this.anchorTable = this.ref(this.L);
+    }
+    this.pushRef(L, this.anchorTable);
+    this.raw.lua_rotate(L, -2, 1);
+    const slot = this.raw.luaL_ref(L, -2);
+    this.pop(L);
+    this.anchorsLive++;
+    this.anchorsMade++;
+    return slot;
+  }
+
+  unanchor(slot: number): void {
+    const L = this.L;
+    this.pushRef(L, this.anchorTable);
+    this.raw.luaL_unref(L, -1, slot);
+    this.pop(L);
+    if (--this.anchorsLive === 0 && this.anchorsMade > 1024) {
+      this.unref(this.anchorTable);
+      this.anchorTable = 0;
+      this.anchorsMade = 0;
+    }
+  }
+
+  pushAnchored(L: number, slot: number): void {
+    this.pushRef(L, this.anchorTable);
+    this.raw.lua_rawgeti(L, -1, BigInt(slot));
+    this.raw.lua_rotate(L, -2, 1);
+    this.pop(L);
+  }
+
   // ---- errors --------------------------------------------------------------------------
 
   /** Raise a Lua error with msg (position prefix added like luaL_error). Never returns. */
