@@ -1,13 +1,15 @@
 // Debian's lua-nginx-websocket (`require "nginx.websocket.server"` / `"nginx.websocket.client"`,
 // lua-resty-websocket as packaged): an echo server location in our server written with the
-// server module (ngx.req.socket(true) underneath), talked to by a hand-written RFC 6455 client
-// (ws-client.ts) and by the package's client module from another location over loopback.
+// server module (ngx.req.socket(true) underneath), talked to by the npm `ws` client, by a
+// hand-written RFC 6455 client (ws-client.ts) for frame-level cases, and by the package's client
+// module from another location over loopback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { cleanupAll, ENGINE, expectOk, freePort, lines, missing, startEngine, type Engine } from './harness.js';
 import { WsClient, OP, acceptFor, closeBody, encodeFrame } from './ws-client.js';
 import { todoOf } from './todo.js';
+import WebSocket from 'ws';
 
 const skip = missing('websocket');
 const todo = todoOf(ENGINE, 'websocket');
@@ -210,4 +212,31 @@ test('client errors: a non-ws uri, connection refused', { skip, todo: todoClient
   const out = lines(r.text);
   assert.equal(out['bad-uri'], 'nil, "bad websocket uri"');
   assert.equal(out.refused, 'nil, "failed to connect: connection refused"');
+});
+
+test('the npm ws client talks to the echo location: text, binary (all 256 byte values), ping, close', { skip, todo }, async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${ng.port}/ws`);
+  const got: Array<{ data: Buffer; binary: boolean }> = [];
+  let pong: Buffer | null = null;
+  let closed: { code: number; reason: string } | null = null;
+  ws.on('message', (data: Buffer, binary: boolean) => got.push({ data: Buffer.from(data), binary }));
+  ws.on('pong', (d: Buffer) => (pong = Buffer.from(d)));
+  ws.on('close', (code: number, reason: Buffer) => (closed = { code, reason: reason.toString() }));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  ws.send('hello from ws');
+  ws.send(all, { binary: true });
+  ws.ping(Buffer.from('p1'));
+  for (let i = 0; i < 200 && (got.length < 2 || !pong); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(got.length, 2);
+  assert.deepEqual(got[0], { data: Buffer.from('hello from ws'), binary: false });
+  assert.equal(got[1].binary, true);
+  assert.deepEqual([...got[1].data], [...all]);
+  assert.deepEqual(pong, Buffer.from('p1'));
+  ws.close(1000, 'bye');
+  for (let i = 0; i < 200 && !closed; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(closed, { code: 1000, reason: 'echo:bye' });
 });
