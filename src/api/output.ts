@@ -3,6 +3,7 @@ import { LuaVM, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE }
 import { CTX_OUTPUT, CTX_REQ, type Runtime } from '../core/runtime.js';
 import { output, sendEof, sendHeaders } from '../core/output.js';
 import type { JsLuaFn } from '../lua/vm.js';
+import { arrayMax } from './tables.js';
 import { rawSocketAcquired } from './socket/reqsock.js';
 
 const noop = () => {};
@@ -47,21 +48,7 @@ function collectValue(vm: LuaVM, L: number, idx: number, argn: number, parts: Bu
       break;
     case T_TABLE: {
       const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
-      let max = 0;
-      vm.raw.lua_pushnil(L);
-      while (vm.raw.lua_next(L, abs) !== 0) {
-        if (vm.type(L, -2) !== T_NUMBER || !vm.isInteger(L, -2)) {
-          vm.pop(L, 2);
-          vm.argError(L, argn, 'non-array table found');
-        }
-        const k = vm.toNumber(L, -2);
-        if (k < 1) {
-          vm.pop(L, 2);
-          vm.argError(L, argn, 'non-array table found');
-        }
-        if (k > max) max = k;
-        vm.pop(L);
-      }
+      const max = arrayMax(vm, L, abs, argn);
       for (let k = 1; k <= max; k++) {
         vm.raw.lua_rawgeti(L, abs, BigInt(k));
         collectValue(vm, L, vm.top(L), argn, parts, depth + 1);

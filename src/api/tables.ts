@@ -39,3 +39,24 @@ export function pushMultiTable(vm: LuaVM, L: number, pairs: ReadonlyArray<readon
   }
   return t;
 }
+
+/**
+ * The largest key of the array table at `idx` (absolute or negative), checking as ngx_lua does
+ * for its output and send functions that every key is a positive integer; raises
+ * `bad argument #argn to '...' (non-array table found)` otherwise.
+ */
+export function arrayMax(vm: LuaVM, L: number, idx: number, argn: number): number {
+  const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
+  let max = 0;
+  vm.raw.lua_pushnil(L);
+  while (vm.raw.lua_next(L, abs) !== 0) {
+    const k = vm.type(L, -2) === 3 && vm.isInteger(L, -2) ? vm.toNumber(L, -2) : 0;
+    if (k < 1) {
+      vm.pop(L, 2);
+      vm.argError(L, argn, 'non-array table found');
+    }
+    if (k > max) max = k;
+    vm.pop(L);
+  }
+  return max;
+}

@@ -14,6 +14,7 @@ import type { LocSettings } from '../../conf/model.js';
 import { LUA_REGISTRYINDEX, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE, type JsLuaFn, type LuaVM } from '../../lua/vm.js';
 import { RecvBuffer, stripCR, UntilPattern, scanUntil, type UntilScan } from './buffer.js';
 import { luaErrText, sysError, type SysError } from './errors.js';
+import { arrayMax } from '../tables.js';
 import type { LogContext } from '../../util/errlog.js';
 
 // ------------------------------------------------------------------------------ host resolution
@@ -681,17 +682,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
 
   const collectTable = (L: number, idx: number, parts: Buffer[]): void => {
     const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
-    let max = 0;
-    vm.raw.lua_pushnil(L);
-    while (vm.raw.lua_next(L, abs) !== 0) {
-      const k = vm.type(L, -2) === T_NUMBER && vm.isInteger(L, -2) ? vm.toNumber(L, -2) : 0;
-      if (k < 1) {
-        vm.pop(L, 2);
-        vm.argError(L, 2, 'non-array table found');
-      }
-      if (k > max) max = k;
-      vm.pop(L);
-    }
+    const max = arrayMax(vm, L, abs, 2);
     for (let k = 1; k <= max; k++) {
       const t = vm.raw.lua_rawgeti(L, abs, BigInt(k));
       if (t === T_STRING) parts.push(vm.toBuffer(L, -1)!);

@@ -21,6 +21,7 @@ import type { LocSettings } from '../../conf/model.js';
 import { T_BOOLEAN, T_NIL, T_NUMBER, T_STRING, T_TABLE, TYPE_NAMES, type JsLuaFn, type LuaVM } from '../../lua/vm.js';
 import { ctxSuffix } from '../log.js';
 import { parseHost, resolveHost, settingsFor, ResolveError } from './resolve.js';
+import { arrayMax } from '../tables.js';
 import { connectUnixDgram, unixDgramAvailable, type UnixDgram } from './unixdgram.js';
 
 /** receive()'s default and largest size */
@@ -615,17 +616,7 @@ function numberBytes(vm: LuaVM, L: number, idx: number): Buffer {
 
 function tableParts(vm: LuaVM, L: number, idx: number, argn: number, parts: Buffer[]): void {
   const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
-  let max = 0;
-  vm.raw.lua_pushnil(L);
-  while (vm.raw.lua_next(L, abs) !== 0) {
-    const k = vm.type(L, -2) === T_NUMBER && vm.isInteger(L, -2) ? vm.toNumber(L, -2) : 0;
-    if (k < 1) {
-      vm.pop(L, 2);
-      vm.argError(L, argn, 'non-array table found');
-    }
-    if (k > max) max = k;
-    vm.pop(L);
-  }
+  const max = arrayMax(vm, L, abs, argn);
   for (let k = 1; k <= max; k++) {
     vm.raw.lua_rawgeti(L, abs, BigInt(k));
     const top = vm.top(L);
