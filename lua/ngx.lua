@@ -144,7 +144,11 @@ ngx.req = {
     read_body = C.req_read_body, discard_body = C.req_discard_body,
     get_body_data = C.req_get_body_data, get_body_file = C.req_get_body_file,
     set_header = C.req_set_header, clear_header = C.req_clear_header,
+    set_method = C.req_set_method, set_uri = C.req_set_uri,
+    set_body_data = C.req_set_body_data, set_body_file = C.req_set_body_file,
+    init_body = C.req_init_body, append_body = C.req_append_body, finish_body = C.req_finish_body,
 }
+package.loaded["ngx.req"] = { add_header = C.req_add_header, version = "0.1.25" }
 ngx.req.get_query_args = ngx.req.get_uri_args
 
 __ngx_req_headers_mt = {

@@ -1,12 +1,25 @@
 // ngx.req.*: the request line, headers, URI args and body
-import { CTX_OUTPUT, CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
+import { CTX_NAMES, CTX_OUTPUT, CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
 import { decodeArgs } from '../util/uri.js';
 import type { JsLuaFn, LuaVM } from '../lua/vm.js';
 import type { RequestCtx } from '../core/request.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { argsValue } from './control.js';
 import { pushMultiTable } from './tables.js';
+
+const METHOD_NAMES: Record<number, string> = {
+  2: 'GET', 4: 'HEAD', 8: 'POST', 16: 'PUT', 32: 'DELETE', 64: 'MKCOL', 128: 'COPY', 256: 'MOVE',
+  512: 'OPTIONS', 1024: 'PROPFIND', 2048: 'PROPPATCH', 4096: 'LOCK', 8192: 'UNLOCK', 16384: 'PATCH', 32768: 'TRACE',
+};
+
+/** A new request body (set_body_data/_file): Content-Length follows it. */
+function setBody(r: RequestCtx, b: Buffer): void {
+  r.body = b.length ? b : null;
+  r.bodyFile = null;
+  r.newBody = null;
+  setReqHeader(r, 'Content-Length', [String(b.length)]);
+}
 
 let bodyFileSeq = 0;
 
@@ -200,6 +213,100 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       if (r.body) vm.pushBytes(L, r.body);
       else vm.raw.lua_pushnil(L);
       return 1;
+    },
+    req_set_method: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      if (vm.type(L, 1) !== 3) return vm.error(L, 'bad method number');
+      const id = vm.toNumber(L, 1);
+      const m = METHOD_NAMES[id];
+      if (!m) return vm.error(L, `unsupported HTTP method: ${id}`);
+      r.method = m;
+      return 0;
+    },
+    req_set_uri: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      const ctx = rt.current()!;
+      const uri = vm.toStr(L, 1);
+      if (uri === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
+      const jump = vm.toBool(L, 2);
+      const binary = vm.toBool(L, 3);
+      if (jump && ctx.kind !== 'rewrite') return vm.error(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
+      if (uri === '') return vm.error(L, 'attempt to use zero-length uri');
+      if (!binary) {
+        for (let i = 0; i < uri.length; i++) {
+          const c = uri.charCodeAt(i);
+          if ((c <= 0x08 || (c >= 0x0a && c <= 0x1f) || c === 0x7f)) {
+            const shown = uri.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (ch) => '\\x' + ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+            return vm.error(L, `unsafe byte "0x${c.toString(16).padStart(2, '0')}" in uri "${shown}" (maybe you want to set the 'binary' argument?)`);
+          }
+        }
+      }
+      r.uri = uri;
+      if (!jump) return 0;
+      // like `rewrite ... last`: the rewrite phase ends and locations are searched again
+      ctx.uriJump = true;
+      return rt.sched.yieldExit(L);
+    },
+    req_set_body_data: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      const b = vm.toBuffer(L, 1);
+      if (b === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
+      if (r.body === undefined) return vm.error(L, 'request body not read yet');
+      setBody(r, b);
+      return 0;
+    },
+    req_set_body_file: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      const p = vm.toStr(L, 1);
+      if (p === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
+      if (r.body === undefined) return vm.error(L, 'request body not read yet');
+      let data: Buffer;
+      try {
+        data = readFileSync(p);
+      } catch {
+        return vm.error(L, `failed to open file ${p}`);
+      }
+      setBody(r, data);
+      r.body = null;
+      r.bodyFile = p;
+      return 0;
+    },
+    req_init_body: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      if (vm.type(L, 1) > 0) {
+        const n = vm.toNumber(L, 1);
+        if (!(n > 0)) return vm.error(L, `bad size argument: ${n}`);
+      }
+      r.newBody = [];
+      r.newBodyOpen = true;
+      return 0;
+    },
+    req_append_body: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      const b = vm.toBuffer(L, 1);
+      if (b === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
+      if (!r.newBody) return vm.error(L, 'request_body not initialized');
+      r.newBody.push(b);
+      // after finish_body the reference keeps accepting appends to the finished body
+      if (!r.newBodyOpen) r.body = Buffer.concat(r.newBody);
+      return 0;
+    },
+    req_finish_body: (L) => {
+      const r = rt.req(L, CTX_OUTPUT);
+      if (!r.newBody) return vm.error(L, 'request_body not initialized');
+      const body = Buffer.concat(r.newBody);
+      r.body = body.length ? body : null;
+      r.bodyFile = null;
+      r.newBodyOpen = false;
+      return 0;
+    },
+    req_add_header: (L) => {
+      const r = rt.req(L, CTX_REQ);
+      const name = vm.toStr(L, 1);
+      if (name === null) return vm.error(L, `bad 'name' argument: string expected, got ${vm.typeName(L, 1)}`);
+      const v = vm.toStr(L, 2);
+      if (v !== null) r.req.headers = r.req.headers.concat([[name.replace(/_/g, '-'), v]]);
+      return 0;
     },
     req_get_body_file: (L) => {
       const r = rt.req(L, CTX_REQ);

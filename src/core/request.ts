@@ -98,6 +98,9 @@ export class RequestCtx {
   /** request body: undefined = not read, null = read and empty / discarded */
   body: Buffer | null | undefined = undefined;
   bodyError: number | null = null;
+  /** ngx.req.init_body/append_body: the pieces of the body being built */
+  newBody: Buffer[] | null = null;
+  newBodyOpen = true;
   /** the request body's temporary file when it did not fit client_body_buffer_size */
   bodyFile: string | null = null;
   /** reached through an internal redirect (ngx.exec, error_page) */

@@ -76,6 +76,8 @@ export class LuaContext {
   exitCode: number | null = null;
   /** called once, when the entry thread ends (normally, by ngx.exit, or by error) */
   onDone: (o: RunOutcome) => void = () => {};
+  /** ngx.req.set_uri(uri, true): search the locations again once the handler has ended */
+  uriJump = false;
   /** ngx.exec: the internal redirect to perform when the handler has ended */
   exec: { uri: string; args?: string } | null = null;
   /** body_filter_by_lua: ngx.arg[1] and ngx.arg[2] */

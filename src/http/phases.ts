@@ -298,6 +298,15 @@ export class Pipeline {
       return this.logPhase(r);
     }
     const phase = ctx.kind;
+    if (o.kind === 'exit' && ctx.uriJump) {
+      // ngx.req.set_uri(uri, true): like rewrite ... last, with a fresh ngx.ctx as on the reference
+      if (r.ctxRef) {
+        if (!r.sharedCtx) this.rt.vm.unref(r.ctxRef);
+        r.ctxRef = 0;
+      }
+      r.uriChanges++;
+      return this.findLoc(r);
+    }
     if (o.kind === 'exit' && ctx.exec) {
       const { uri, args } = ctx.exec;
       return this.internalRedirect(r, uri, args);

@@ -175,4 +175,36 @@ export default [
     server: lua(`ngx.say(ngx.req.is_internal())`),
     body: 'false\n',
   },
+  {
+    name: 'set_uri without jump changes $uri only',
+    request: 'GET /t?a=1',
+    server: lua(`ngx.req.set_uri("/x y") ngx.say(ngx.var.uri, " ", ngx.var.request_uri)`),
+    body: '/x y /t?a=1\n',
+  },
+  {
+    name: 'set_uri errors: empty, unsafe bytes, jump outside rewrite',
+    server: lua(`ngx.say(pcall(ngx.req.set_uri, "")) ngx.say(pcall(ngx.req.set_uri, "/a\\nb")) ngx.say(pcall(ngx.req.set_uri, "/q", true))`),
+    body: 'falseattempt to use zero-length uri\nfalseunsafe byte "0x0a" in uri "/a\\x0Ab" (maybe you want to set the \'binary\' argument?)\nfalseAPI disabled in the context of content_by_lua*\n',
+  },
+  {
+    name: 'set_uri with jump searches the locations again with a fresh ngx.ctx',
+    server: `location /t { rewrite_by_lua_block { ngx.ctx.x = 1 ngx.req.set_uri("/u", true) ngx.log(ngx.ERR, "not reached") } }
+      location /u { content_by_lua_block { ngx.say("u: ", ngx.var.uri, " ", ngx.var.request_uri, " ctx=", tostring(ngx.ctx.x)) } }`,
+    body: 'u: /u /t ctx=nil\n',
+  },
+  {
+    name: 'set_method and its errors',
+    server: lua(`ngx.req.set_method(ngx.HTTP_POST) ngx.say(ngx.req.get_method(), " ", ngx.var.request_method) ngx.say(pcall(ngx.req.set_method, 3)) ngx.say(pcall(ngx.req.set_method, "GET"))`),
+    body: 'POST POST\nfalseunsupported HTTP method: 3\nfalsebad method number\n',
+  },
+  {
+    name: 'set_body_data, init/append/finish_body and ngx.req.add_header',
+    request: { line: 'POST /t', body: 'orig' },
+    server: lua(`ngx.say(pcall(ngx.req.set_body_data, "x")) ngx.req.read_body() ngx.req.set_body_data("new body")
+      ngx.say(ngx.req.get_body_data(), " ", ngx.var.content_length, " ", ngx.req.get_headers()["content-length"])
+      ngx.req.init_body() ngx.req.append_body("a") ngx.req.append_body("bc") ngx.req.finish_body()
+      ngx.say(ngx.req.get_body_data()) ngx.say(pcall(ngx.req.append_body, "z"))
+      local r = require "ngx.req" r.add_header("X-A", "1") r.add_header("X-A", "2") ngx.say(table.concat(ngx.req.get_headers()["x-a"], ","))`),
+    body: 'falserequest body not read yet\nnew body 8 8\nabc\ntrue\n1,2\n',
+  },
 ];
