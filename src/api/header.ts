@@ -72,6 +72,19 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       }
       return 1;
     },
+    /** require "ngx.resp".add_header: one more value, never replacing */
+    resp_add_header: (L) => {
+      const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
+      const name = vm.toStr(L, 1);
+      if (name === null) return vm.argError(L, 1, 'string expected');
+      if (r.headersSent) {
+        rt.logReq('error', 'attempt to set ngx.header.HEADER after sending out response headers', r);
+        return 0;
+      }
+      const vals = readValues(vm, L, 2) ?? [];
+      r.headersOut.set(name, r.headersOut.get(name).concat(vals));
+      return 0;
+    },
     header_set: (L) => {
       const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
       let name = vm.toStr(L, 2);

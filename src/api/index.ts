@@ -35,6 +35,7 @@ export function installNgxApi(rt: Runtime): void {
   rt.runBootChunk('bit.lua', {});
   rt.runBootChunk('ffi.lua', {});
   rt.runBootChunk('re.lua', registerRe(rt));
+  rt.runBootChunk('resty_core.lua', prims);
   rt.runBootChunk('io.lua', registerIo(rt));
   rt.runBootChunk('semaphore.lua', registerSemaphore(rt), '=ngx/semaphore.lua');
   rt.runBootChunk('shdict.lua', registerShdict(rt));

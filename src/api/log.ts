@@ -82,6 +82,21 @@ export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
       return write(L, lv, 2, 'log');
     },
     print_log: (L) => write(L, 6, 1, 'print'),
+    /** ngx.errlog.raw_log: the message as given, no [lua] prefix */
+    raw_log: (L) => {
+      const lv = vm.toNumberOrNull(L, 1);
+      if (lv === null || lv < 0 || lv > 8) return vm.error(L, 'bad log level');
+      const msg = vm.toStr(L, 2);
+      if (msg === null) return vm.error(L, 'bad argument #2 to \'raw_log\' (must be a string)');
+      const ctx = rt.current();
+      const lname = LEVELS[lv] === 'stderr' ? 'emerg' : LEVELS[lv];
+      rt.log.log(lname as Parameters<typeof rt.log.log>[0], msg, ctx?.req ? ctx.req.logContext() : ctxSuffix(ctx));
+      return 0;
+    },
+    sys_filter_level: (L) => {
+      vm.raw.lua_pushinteger(L, BigInt(rt.log.maxLevel));
+      return 1;
+    },
   };
 }
 

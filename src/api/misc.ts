@@ -16,6 +16,15 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       vm.raw.lua_pushinteger(L, BigInt(process.pid));
       return 1;
     },
+    process_type: (L) => {
+      // one process serves: nginx calls that "single" without a master
+      vm.pushStr(L, rt.conf.masterProcess ? 'worker' : 'single');
+      return 1;
+    },
+    master_pid: (L) => {
+      vm.raw.lua_pushinteger(L, BigInt(process.pid));
+      return 1;
+    },
     worker_exiting: (L) => {
       vm.pushBool(L, rt.exiting);
       return 1;

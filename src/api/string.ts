@@ -2,7 +2,7 @@
 import type { Runtime } from '../core/runtime.js';
 import { T_NIL, type JsLuaFn } from '../lua/vm.js';
 import { escapeUri, unescapeUri } from '../util/uri.js';
-import { crc32Long, crc32Short, decodeBase64, encodeBase64, md5Bin, md5Hex, sha1Bin, hmacSha1 } from '../util/codec.js';
+import { crc32Long, crc32Short, decodeBase64, decodeBase64url, encodeBase64, encodeBase64url, md5Bin, md5Hex, sha1Bin, hmacSha1 } from '../util/codec.js';
 
 export function registerString(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
@@ -31,6 +31,16 @@ export function registerString(rt: Runtime): Record<string, JsLuaFn> {
       if (r === null) {
         vm.raw.lua_pushnil(L);
         return 1;
+      }
+      return ret(L, r);
+    },
+    encode_base64url: (L) => ret(L, encodeBase64url(bytes(L, 1, 'encode_base64url'))),
+    decode_base64url: (L) => {
+      const r = decodeBase64url(bytes(L, 1, 'decode_base64url'));
+      if (r === null) {
+        vm.raw.lua_pushnil(L);
+        vm.pushStr(L, 'invalid input');
+        return 2;
       }
       return ret(L, r);
     },

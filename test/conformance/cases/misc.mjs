@@ -126,4 +126,16 @@ export default [
     server: lua(`ngx.say(require("ngx") == ngx, " ", package.loaded.ngx == ngx)`),
     body: 'true true\n',
   },
+  {
+    name: 'lua-resty-core modules: resty.core, ngx.base64, ngx.process, ngx.resp, ngx.errlog',
+    server: lua(`require "resty.core" require "resty.core.regex"
+      local rs = require "ngx.resp" rs.add_header("X-B", "1") rs.add_header("X-B", "2")
+      local b = require "ngx.base64" ngx.say(b.encode_base64url("\\255\\254hello?"), " ", b.decode_base64url("__5oZWxsbz8") == "\\255\\254hello?")
+      local p = require "ngx.process" ngx.say(p.type(), " ", type(p.get_master_pid()))
+      local el = require "ngx.errlog" ngx.say(el.get_sys_filter_level()) el.raw_log(ngx.WARN, "raw msg")
+      ngx.say(pcall(b.decode_base64url, 1))`),
+    headers: { 'x-b': ['1', '2'] },
+    body: '__5oZWxsbz8 true\nsingle number\n7\ntruenilmust provide a string\n',
+    log: [/\[warn\] \d+#\d+: \*\d+ raw msg, client: /],
+  },
 ];

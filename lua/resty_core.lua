@@ -1,0 +1,44 @@
+-- The lua-resty-core modules OpenResty code requires. Their features are built into ngxlua, so
+-- `require "resty.core"` (and its parts) loads nothing more; the ngx.* modules of that package
+-- that have no C-level twin here are provided from the primitives in C.
+local C = ...
+local type, error = type, error
+local VERSION = "0.1.25"
+
+local function module(t)
+    t.version = t.version or VERSION
+    return function() return t end
+end
+
+package.preload["resty.core"] = module({})
+for _, m in ipairs({ "base", "base64", "coroutine", "ctx", "exit", "hash", "misc", "ndk", "param",
+                     "phase", "regex", "request", "response", "shdict", "socket", "time", "uri",
+                     "utils", "var", "worker" }) do
+    package.preload["resty.core." .. m] = module({})
+end
+
+package.preload["ngx.base64"] = module({
+    encode_base64url = function(s)
+        if type(s) ~= "string" then error("must provide a string", 2) end
+        return C.encode_base64url(s)
+    end,
+    decode_base64url = function(s)
+        if type(s) ~= "string" then return nil, "must provide a string" end
+        return C.decode_base64url(s)
+    end,
+})
+
+package.preload["ngx.process"] = module({
+    type = C.process_type,
+    get_master_pid = C.master_pid,
+    enable_privileged_agent = function() return nil, "the privileged agent is not supported by ngxlua" end,
+})
+
+package.preload["ngx.resp"] = module({ add_header = C.resp_add_header })
+
+package.preload["ngx.errlog"] = module({
+    raw_log = C.raw_log,
+    get_sys_filter_level = C.sys_filter_level,
+    set_filter_level = function() return nil, "directive \"lua_capture_error_log\" is not set" end,
+    get_logs = function() return nil, "directive \"lua_capture_error_log\" is not set" end,
+})
