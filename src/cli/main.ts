@@ -203,6 +203,9 @@ async function serve(o: Opts): Promise<void> {
     log.flushSync();
     process.exit(0);
   };
+  // a bug in one request's callback must not take the server down: log it as nginx logs alerts
+  process.on('uncaughtException', (e) => log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`));
+  process.on('unhandledRejection', (e) => log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`));
   process.on('SIGTERM', () => void stop(false));
   process.on('SIGINT', () => void stop(false));
   process.on('SIGQUIT', () => void stop(true));
