@@ -1,7 +1,7 @@
 // ngx.escape_uri, unescape_uri, encode/decode_base64, md5, sha1_bin, crc32, encode_args, quote_sql_str
 import type { Runtime } from '../core/runtime.js';
 import { T_NIL, type JsLuaFn } from '../lua/vm.js';
-import { escapeUri, unescapeUri } from '../util/uri.js';
+import { ESCAPE_URI_TYPES, escapeUri, unescapeUri } from '../util/uri.js';
 import { crc32Long, crc32Short, decodeBase64, decodeBase64url, encodeBase64, encodeBase64url, md5Bin, md5Hex, sha1Bin, hmacSha1 } from '../util/codec.js';
 
 export function registerString(rt: Runtime): Record<string, JsLuaFn> {
@@ -22,6 +22,7 @@ export function registerString(rt: Runtime): Record<string, JsLuaFn> {
   return {
     escape_uri: (L) => {
       const t = vm.type(L, 2) > 0 ? vm.toNumber(L, 2) : 2;
+      if (!(t >= 0 && t < ESCAPE_URI_TYPES)) return vm.error(L, `"type" ${t} out of range`);
       return ret(L, escapeUri(bytes(L, 1, 'escape_uri'), t));
     },
     unescape_uri: (L) => ret(L, unescapeUri(bytes(L, 1, 'unescape_uri'))),

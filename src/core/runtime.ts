@@ -249,7 +249,8 @@ export class Runtime {
       throw new Error(`ngxlua: cannot load ${file}: ${vm.toStr(L, -1)}`);
     }
     vm.raw.lua_createtable(L, 0, 64);
-    vm.setFuncs(L, -1, prims);
+    // the API's primitives run inside scheduled threads: Scheduler.step catches their bugs
+    vm.setFuncs(L, -1, prims, false);
     if (vm.raw.lua_pcallk(L, 1, 0, 0, 0, 0) !== LUA_OK) {
       throw new Error(`ngxlua: cannot run ${file}: ${vm.toStr(L, -1)}`);
     }

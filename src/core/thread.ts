@@ -1,7 +1,7 @@
 // The coroutine scheduler: every piece of Lua runs in a LuaThread; an API that cannot finish at
 // once records a pending operation and yields; the operation later calls resume() with the
 // values the Lua call returns (the seed's resume helper).
-import { LuaVM, LUA_OK, LUA_YIELD } from '../lua/vm.js';
+import { LuaVM, LUA_ERRRUN, LUA_OK, LUA_YIELD } from '../lua/vm.js';
 import type { RequestCtx } from './request.js';
 import type { LuaPhase } from '../conf/model.js';
 
@@ -176,8 +176,23 @@ export class Scheduler {
     this.current = th;
     th.ctx.current = th;
     th.status = 'running';
-    const rc = vm.raw.lua_resume(th.co, from, nargs, this.nres);
-    th.nret = vm.heap().readInt32LE(this.nres);
+    const sp = vm.raw.stackSave();
+    let rc: number;
+    try {
+      rc = vm.raw.lua_resume(th.co, from, nargs, this.nres);
+      th.nret = vm.heap().readInt32LE(this.nres);
+    } catch (e) {
+      // a bug in a primitive: the exception skipped the WASM frames' epilogues, so put the
+      // WASM stack back, and end the thread as failed (its coroutine is never resumed again)
+      vm.raw.stackRestore(sp);
+      vm.onInternalError(e);
+      // the message goes where lua_resume leaves an error (twice, as Lua 5.4 does)
+      const msg = `internal error: ${(e as Error)?.message ?? String(e)}`;
+      vm.raw.lua_checkstack(th.co, 2);
+      vm.pushStr(th.co, msg);
+      vm.pushStr(th.co, msg);
+      rc = LUA_ERRRUN;
+    }
     this.current = prev;
     th.ctx.current = prev;
     return rc;

@@ -117,12 +117,18 @@ export class LuaVM {
     this.raw.lua_pushboolean(L, b ? 1 : 0);
   }
 
-  /** Push a JS function as a Lua C function. The wrapper turns stray JS exceptions into Lua errors. */
-  pushFunction(L: number, f: JsLuaFn): void {
-    this.raw.lua_pushcclosure(L, this.fnPtr(f), 0);
+  /**
+   * Push a JS function as a Lua C function. The wrapper turns stray JS exceptions into Lua
+   * errors; `wrap = false` skips it for the API's primitives, which run only inside scheduled
+   * threads, where the scheduler's resume catches such an exception instead (the wrapper's
+   * catch-and-rethrow of every yield costs about a tenth of a cosocket round trip).
+   */
+  pushFunction(L: number, f: JsLuaFn, wrap = true): void {
+    this.raw.lua_pushcclosure(L, this.fnPtr(f, wrap), 0);
   }
 
-  fnPtr(f: JsLuaFn): number {
+  fnPtr(f: JsLuaFn, wrap = true): number {
+    if (!wrap) return this.addFn(f, 'ii');
     const wrapped = (L1: number): number => {
       try {
         return f(L1);
@@ -136,10 +142,10 @@ export class LuaVM {
   }
 
   /** t[name] = f for each entry, t at stack index idx (absolute or negative). */
-  setFuncs(L: number, idx: number, funcs: Record<string, JsLuaFn>): void {
+  setFuncs(L: number, idx: number, funcs: Record<string, JsLuaFn>, wrap = true): void {
     const t = idx < 0 ? this.raw.lua_gettop(L) + idx + 1 : idx;
     for (const [name, f] of Object.entries(funcs)) {
-      this.pushFunction(L, f);
+      this.pushFunction(L, f, wrap);
       this.raw.lua_setfield(L, t, this.cstr(name));
     }
   }

@@ -72,6 +72,8 @@ export interface LuaRaw {
   lua_getstack(L: number, level: number, ar: number): number;
   lua_getinfo(L: number, what: number, ar: number): number;
   lua_gc?(L: number, what: number, ...args: number[]): number;
+  stackSave(): number;
+  stackRestore(p: number): void;
   malloc(n: number): number;
   free(p: number): void;
   realloc(p: number, n: number): number;
