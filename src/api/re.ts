@@ -210,6 +210,24 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
     }
   };
 
+  /**
+   * Run re over sbuf from byte `pos`: the subject and the match, or the count of values pushed
+   * for a failure (`nret` nils before the message) or for no match (one nil).
+   */
+  const matchAt = (L: number, re: Regex, sbuf: Buffer, pos: number, nret: number, caps = false): { subj: Subject; bm: ByteMatch } | number => {
+    let subj: Subject;
+    try {
+      subj = makeSubject(re, sbuf);
+    } catch (e) {
+      if (e instanceof ReExecError) return fail(L, nret, e.message);
+      throw e;
+    }
+    const bm = execSafe(re, subj, pos, caps);
+    if (bm instanceof ReExecError) return fail(L, nret, bm.message);
+    if (!bm) return pushNil(L), 1;
+    return { subj, bm };
+  };
+
   const prims: Record<string, JsLuaFn> = {
     // ngx.re.match(subject, regex, options?, ctx?, res_table?)
     re_match: (L) => {
@@ -218,16 +236,9 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
       if (typeof re === 'string') return fail(L, 1, re);
       const start = ctxStart(L, 4);
       if (start > sbuf.length) return pushNil(L), 1;
-      let subj: Subject;
-      try {
-        subj = makeSubject(re, sbuf);
-      } catch (e) {
-        if (e instanceof ReExecError) return fail(L, 1, e.message);
-        throw e;
-      }
-      const bm = execSafe(re, subj, start);
-      if (bm instanceof ReExecError) return fail(L, 1, bm.message);
-      if (!bm) return pushNil(L), 1;
+      const m = matchAt(L, re, sbuf, start, 1);
+      if (typeof m === 'number') return m;
+      const { subj, bm } = m;
       setCtxPos(L, 4, bm.end + 1);
       pushMatch(L, re, subj, bm, 5);
       return 1;
@@ -242,16 +253,9 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
       const nth = vm.type(L, 5) > T_NIL ? Math.trunc(vm.toNumber(L, 5)) : 0;
       if (start > sbuf.length) return pushNil(L), 1;
       if (nth > re.ncap) return fail(L, 2, 'nth out of bound');
-      let subj: Subject;
-      try {
-        subj = makeSubject(re, sbuf);
-      } catch (e) {
-        if (e instanceof ReExecError) return fail(L, 2, e.message);
-        throw e;
-      }
-      const bm = execSafe(re, subj, start, nth > 0);
-      if (bm instanceof ReExecError) return fail(L, 2, bm.message);
-      if (!bm) return pushNil(L), 1;
+      const m = matchAt(L, re, sbuf, start, 2, nth > 0);
+      if (typeof m === 'number') return m;
+      const { subj, bm } = m;
       setCtxPos(L, 4, bm.end + 1);
       const r = capRange(re, subj, bm, Math.max(0, nth));
       if (!r) return pushNil(L, 2), 2;
@@ -275,16 +279,9 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
       if (typeof re === 'string') return fail(L, 1, re);
       const pos = vm.toNumber(L, 4);
       if (pos > sbuf.length) return pushNil(L), 1;
-      let subj: Subject;
-      try {
-        subj = makeSubject(re, sbuf);
-      } catch (e) {
-        if (e instanceof ReExecError) return fail(L, 1, e.message);
-        throw e;
-      }
-      const bm = execSafe(re, subj, pos);
-      if (bm instanceof ReExecError) return fail(L, 1, bm.message);
-      if (!bm) return pushNil(L), 1;
+      const m = matchAt(L, re, sbuf, pos, 1);
+      if (typeof m === 'number') return m;
+      const { subj, bm } = m;
       pushMatch(L, re, subj, bm, 0);
       vm.pushNumber(L, bm.end > bm.start ? bm.end : bm.end + 1);
       return 2;

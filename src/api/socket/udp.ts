@@ -386,16 +386,13 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
     return rt.sched.suspend(L, cancel);
   };
 
-  const send: JsLuaFn = (L) => {
-    const n = vm.top(L);
-    if (n !== 2) return vm.error(L, `expecting 2 arguments (including the object), but got ${n}`);
-    const ctx = rt.current();
-    if (!ctx) return vm.error(L, 'request object not found');
+  /** send/receive: the caller's open, idle socket, or the count of values pushed instead. */
+  const usable = (L: number, ctx: LuaContext, verb: 'send' | 'receive'): UdpSock | number => {
     checkTable(L);
     const u = getSock(L);
     if (!u || !u.open) {
       if (settingsFor(rt, ctx).luaSocketLogErrors) {
-        logIn(ctx, 'error', `attempt to send data on a closed socket: u:${ptr(u)}, c:0000000000000000`);
+        logIn(ctx, 'error', `attempt to ${verb} data on a closed socket: u:${ptr(u)}, c:0000000000000000`);
       }
       vm.raw.lua_pushnil(L);
       vm.pushStr(L, 'closed');
@@ -407,6 +404,16 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
       vm.pushStr(L, 'socket busy');
       return 2;
     }
+    return u;
+  };
+
+  const send: JsLuaFn = (L) => {
+    const n = vm.top(L);
+    if (n !== 2) return vm.error(L, `expecting 2 arguments (including the object), but got ${n}`);
+    const ctx = rt.current();
+    if (!ctx) return vm.error(L, 'request object not found');
+    const u = usable(L, ctx, 'send');
+    if (typeof u === 'number') return u;
     const data = serialize(vm, L, 2);
     const fail = (code: string): number => {
       vm.raw.lua_pushnil(L);
@@ -445,22 +452,8 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
     if (n !== 1 && n !== 2) return vm.error(L, `expecting 1 or 2 arguments (including the object), but got ${n}`);
     const ctx = rt.current();
     if (!ctx) return vm.error(L, 'no request found');
-    checkTable(L);
-    const u = getSock(L);
-    if (!u || !u.open) {
-      if (settingsFor(rt, ctx).luaSocketLogErrors) {
-        logIn(ctx, 'error', `attempt to receive data on a closed socket: u:${ptr(u)}, c:0000000000000000`);
-      }
-      vm.raw.lua_pushnil(L);
-      vm.pushStr(L, 'closed');
-      return 2;
-    }
-    if (u.owner !== ownerKey(ctx)) return vm.error(L, 'bad request');
-    if (u.waiting) {
-      vm.raw.lua_pushnil(L);
-      vm.pushStr(L, 'socket busy');
-      return 2;
-    }
+    const u = usable(L, ctx, 'receive');
+    if (typeof u === 'number') return u;
     let size = UDP_MAX_DATAGRAM_SIZE;
     if (n === 2 && vm.type(L, 2) > T_NIL) {
       const s = vm.toNumberOrNull(L, 2);
