@@ -2,7 +2,7 @@
 // on it (pipelined requests wait in the input buffer until the previous response has ended).
 
 import net from 'node:net';
-import { HeadParser } from './parser.js';
+import { HeadParser, toRequest } from './parser.js';
 import { statusLine } from './status.js';
 import {
   errorPageBody, errorClosesConnection, errorSendsNothing, isMsie, MSIE_PADDING,
@@ -385,25 +385,7 @@ class Connection {
     this.headStart = 0;
     this.requests++;
     this.idleSince = 0;
-    const req: HttpRequest = {
-      method: h.method,
-      requestUri: h.requestUri,
-      uri: h.uri,
-      args: h.args,
-      version: h.version,
-      protocol: h.protocol,
-      headers: h.headers,
-      rawHeader: h.rawHeader,
-      host: h.host,
-      contentLength: h.contentLength,
-      chunked: h.chunked,
-      keepAlive: h.keepAlive,
-      startTime,
-      remoteAddr: this.remoteAddr,
-      remotePort: this.remotePort,
-      serverAddr: this.serverAddr,
-      serverPort: this.serverPort,
-    };
+    const req = toRequest(h, startTime, this.remoteAddr, this.remotePort, this.serverAddr, this.serverPort);
     const ex = new Exchange(this, req, h.expectContinue, isMsie(h.userAgent));
     this.ex = ex;
     this.opts.onRequest(ex);
