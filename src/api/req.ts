@@ -32,6 +32,29 @@ function writeBodyFile(prefix: string, body: Buffer): string {
   return file;
 }
 
+/**
+ * Read the whole request body into r (memory, or a temporary file past client_body_buffer_size);
+ * done(null), or done(status) after logging as nginx does (413 and the like).
+ */
+export function readRequestBody(rt: Runtime, r: RequestCtx, done: (err: number | null) => void): void {
+  const settings = r.loc?.settings ?? r.server.settings;
+  r.ex.readBody(settings.clientMaxBodySize, (err, body) => {
+    if (err !== null) {
+      if (err === 413) rt.logReq('error', `client intended to send too large body: ${r.req.contentLength} bytes`, r);
+      r.bodyError = err;
+      r.body = null;
+      return done(err);
+    }
+    if (body && body.length > settings.clientBodyBufferSize) {
+      r.bodyFile = writeBodyFile(rt.conf.prefix, body);
+      r.body = null;
+    } else {
+      r.body = body && body.length ? body : null;
+    }
+    done(null);
+  });
+}
+
 /** Replace a request header (ngx.req.set_header / clear_header): `_` and case are ignored. */
 function setReqHeader(r: RequestCtx, name: string, vals: string[]): void {
   const key = name.toLowerCase().replace(/_/g, '-');
@@ -168,28 +191,17 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
     req_read_body: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
       if (r.body !== undefined) return 0;
-      const settings = r.loc?.settings ?? r.server.settings;
       const th = rt.sched.current!;
       let cancelled = false;
       let sync = true;
       let done = false;
-      r.ex.readBody(settings.clientMaxBodySize, (err, body) => {
+      readRequestBody(rt, r, (err) => {
         if (cancelled) return;
         done = true;
         if (err !== null) {
-          if (err === 413) rt.logReq('error', `client intended to send too large body: ${r.req.contentLength} bytes`, r);
-          r.bodyError = err;
-          r.body = null;
           if (th.ctx.exitCode === null) th.ctx.exitCode = err;
           if (!sync) rt.sched.finishExit(th);
           return;
-        }
-        if (body && body.length > settings.clientBodyBufferSize) {
-          // like nginx, a body larger than the buffer is kept in a temporary file
-          r.bodyFile = writeBodyFile(rt.conf.prefix, body);
-          r.body = null;
-        } else {
-          r.body = body && body.length ? body : null;
         }
         if (!sync) rt.sched.resume(th);
       });

@@ -7,6 +7,7 @@ import { SubExchange, type CaptureResult } from './subrequest.js';
 import type { LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
 import { accessAllowed } from '../conf/access.js';
+import { readRequestBody } from '../api/req.js';
 import { compileTemplate, expandTemplate } from '../conf/template.js';
 import { RequestCtx } from '../core/request.js';
 import { LuaContext, type RunOutcome } from '../core/thread.js';
@@ -185,6 +186,10 @@ export class Pipeline {
   /** Run the phases from `from` on. */
   private phase(r: RequestCtx, from: 'rewrite' | 'access' | 'content'): void {
     const loc = r.loc!;
+    if (loc.settings.luaNeedRequestBody && r.body === undefined && (loc.handlers.rewrite || loc.handlers.access || loc.handlers.content)) {
+      // lua_need_request_body: the body is read before the first Lua handler runs
+      return readRequestBody(this.rt, r, (err) => (err !== null ? this.finalize(r, err) : this.phase(r, from)));
+    }
     if (from === 'rewrite' && loc.handlers.rewrite) {
       return this.runLua(r, 'rewrite', loc.handlers.rewrite, () => this.phase(r, 'access'));
     }

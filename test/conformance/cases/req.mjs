@@ -207,4 +207,18 @@ export default [
       local r = require "ngx.req" r.add_header("X-A", "1") r.add_header("X-A", "2") ngx.say(table.concat(ngx.req.get_headers()["x-a"], ","))`),
     body: 'falserequest body not read yet\nnew body 8 8\nabc\ntrue\n1,2\n',
   },
+  {
+    name: 'lua_need_request_body reads the body before the handler',
+    http: 'lua_need_request_body on;',
+    request: { line: 'POST /t', body: 'a=1&b=2' },
+    server: lua(`ngx.say(ngx.req.get_body_data()) ngx.say(ngx.req.get_post_args().b)`),
+    body: 'a=1&b=2\n2\n',
+  },
+  {
+    name: 'lua_need_request_body with a body over client_max_body_size gives 413',
+    request: { line: 'POST /t', body: '0123456789' },
+    server: `location /t { lua_need_request_body on; client_max_body_size 5; content_by_lua_block { ngx.say("x") } }`,
+    status: 413,
+    log: [/client intended to send too large body: 10 bytes/],
+  },
 ];
