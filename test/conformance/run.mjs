@@ -225,7 +225,7 @@ function parseResponse(buf, method, eof) {
 
 // Send requests on one connection. `pipeline` sends all at once; otherwise one after another.
 // Resolves to { responses: [...], closed: bool, error?: string }.
-function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = false, waitClose = false } = {}) {
+function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = false, waitClose = false, abortAfter } = {}) {
   return new Promise((resolve) => {
     const built = reqs.map((r) => buildRequest(r, port));
     const sock = net.connect({ host: '127.0.0.1', port });
@@ -256,6 +256,10 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
         } else sock.write(b.bytes);
       }
       if (halfClose && next === built.length) sock.end();
+      // the client goes away mid-request: close the connection this long after the last request
+      if (abortAfter !== undefined && next === built.length) {
+        setTimeout(() => { if (!done) { closed = true; finish(); } }, abortAfter);
+      }
     };
     const pump = (eof) => {
       try {
@@ -481,7 +485,7 @@ async function runCase(c, port, log, opts) {
   const observed = [];
   for (const conn of connections) {
     const reqs = conn.map((s) => s.request ?? 'GET /t');
-    const r = await exchange(port, reqs, { pipeline, timeout: c.timeout ?? 3000, halfClose: !!c.halfClose, waitClose: conn[conn.length - 1].closed !== undefined });
+    const r = await exchange(port, reqs, { pipeline, timeout: c.timeout ?? 3000, halfClose: !!c.halfClose, waitClose: conn[conn.length - 1].closed !== undefined, abortAfter: c.abortAfter });
     conn.forEach((s, i) => {
       const res = r.responses[i];
       const label = steps.length > 1 ? `response ${observed.length + 1}` : '';

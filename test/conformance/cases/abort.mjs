@@ -79,4 +79,40 @@ export default [
     server: onLoc(`local co = coroutine.wrap(function() return ngx.on_abort(function() end) end) ngx.say(co())`),
     body: '1\n',
   },
+  {
+    name: 'client gone with lua_check_client_abort on and no handler: the request ends with 499',
+    server: `location /t {
+      lua_check_client_abort on;
+      content_by_lua_block { ngx.sleep(0.5) ngx.log(ngx.ERR, "not reached") }
+      log_by_lua_block { ngx.log(ngx.WARN, "abort status ", ngx.var.status) }
+    }`,
+    abortAfter: 100,
+    noResponse: true,
+    log: [/abort status 499/],
+    noLog: [/not reached/],
+  },
+  {
+    name: 'client gone: the ngx.on_abort handler runs and its ngx.exit(499) ends the request',
+    server: `location /t {
+      lua_check_client_abort on;
+      content_by_lua_block {
+        ngx.on_abort(function() ngx.log(ngx.WARN, "on_abort ran") ngx.exit(499) end)
+        ngx.sleep(0.5) ngx.log(ngx.ERR, "not reached")
+      }
+      log_by_lua_block { ngx.log(ngx.WARN, "abort status ", ngx.var.status) }
+    }`,
+    abortAfter: 100,
+    noResponse: true,
+    log: [/on_abort ran/, /abort status 499/],
+    noLog: [/not reached/],
+  },
+  {
+    name: 'client gone with lua_check_client_abort off: the handler runs on',
+    server: `location /t {
+      content_by_lua_block { ngx.sleep(0.3) ngx.log(ngx.WARN, "handler finished") }
+    }`,
+    abortAfter: 100,
+    noResponse: true,
+    log: [/handler finished/],
+  },
 ];
