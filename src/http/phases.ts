@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import type { HttpExchange, HttpRequest } from './types.js';
 import { SubExchange, type CaptureResult } from './subrequest.js';
-import type { LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
+import type { LocationConf, LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
 import { accessAllowed } from '../conf/access.js';
 import { readRequestBody } from '../api/req.js';
@@ -172,15 +172,25 @@ export class Pipeline {
       for (const [k, v] of Object.entries(m.named)) r.vars.set(k, v);
     }
     this.installFilters(r);
-    const st = runRewriteStmts(this.rewriteHost, r, m.loc.rewrite);
+    const h = m.loc.handlers.rewrite;
+    if (h && m.loc.settings.rewriteByLuaNoPostpone) {
+      // rewrite_by_lua_no_postpone: the Lua handler runs before the rewrite module's statements
+      return this.runLua(r, 'rewrite', h, () => this.locationRewrite(r, m.loc, 'access'));
+    }
+    this.locationRewrite(r, m.loc, 'rewrite');
+  }
+
+  /** The location's rewrite-module statements, then the phases from `next` on. */
+  private locationRewrite(r: RequestCtx, loc: LocationConf, next: 'rewrite' | 'access'): void {
+    const st = runRewriteStmts(this.rewriteHost, r, loc.rewrite);
     if (st === 'done') return;
     // a true `if` block may have switched r.loc to its own configuration
-    if (r.loc !== m.loc) this.installFilters(r);
+    if (r.loc !== loc) this.installFilters(r);
     if (st === 'restart') {
       r.uriChanges++;
       return this.findLoc(r);
     }
-    this.phase(r, 'rewrite');
+    this.phase(r, next);
   }
 
   /** Run the phases from `from` on. */
@@ -195,12 +205,19 @@ export class Pipeline {
     }
     // nginx skips the access phase in subrequests
     if (from !== 'content' && r.isSubrequest) from = 'content';
-    if (from !== 'content' && !accessAllowed(loc.settings.access, r.req.remoteAddr)) {
-      this.rt.logReq('error', 'access forbidden by rule', r);
-      return this.finalize(r, 403);
-    }
-    if (from !== 'content' && loc.handlers.access) {
-      return this.runLua(r, 'access', loc.handlers.access, () => this.phase(r, 'content'));
+    if (from !== 'content') {
+      const deny = () => {
+        this.rt.logReq('error', 'access forbidden by rule', r);
+        this.finalize(r, 403);
+      };
+      const allowed = accessAllowed(loc.settings.access, r.req.remoteAddr);
+      const h = loc.handlers.access;
+      if (h && loc.settings.accessByLuaNoPostpone) {
+        // access_by_lua_no_postpone: the Lua handler runs before allow/deny
+        return this.runLua(r, 'access', h, () => (allowed ? this.phase(r, 'content') : deny()));
+      }
+      if (!allowed) return deny();
+      if (h) return this.runLua(r, 'access', h, () => this.phase(r, 'content'));
     }
     if (loc.handlers.content) {
       return this.runLua(r, 'content', loc.handlers.content, () => this.finishContent(r));

@@ -154,4 +154,22 @@ export default [
     status: 404,
     log: [/open\(\) ".*\/html\/t" failed \(2: No such file or directory\)/],
   },
+  {
+    name: 'rewrite_by_lua_no_postpone runs the Lua handler before the set statements',
+    http: 'rewrite_by_lua_no_postpone on;',
+    server: `location /t { set $v "set"; rewrite_by_lua_block { ngx.var.v = (ngx.var.v or "nil") .. "+lua" } content_by_lua_block { ngx.say(ngx.var.v) } }`,
+    body: 'set\n',
+  },
+  {
+    name: 'by default rewrite_by_lua runs after the set statements',
+    server: `location /t { set $v "set"; rewrite_by_lua_block { ngx.var.v = ngx.var.v .. "+lua" } content_by_lua_block { ngx.say(ngx.var.v) } }`,
+    body: 'set+lua\n',
+  },
+  {
+    name: 'access_by_lua_no_postpone runs the Lua handler before deny',
+    http: 'access_by_lua_no_postpone on;',
+    server: `location /t { deny all; access_by_lua_block { ngx.log(ngx.WARN, "access lua ran") } content_by_lua_block { ngx.say("x") } }`,
+    status: 403,
+    log: [/access lua ran/, /access forbidden by rule/],
+  },
 ];
