@@ -158,6 +158,7 @@ async function serve(o: Opts): Promise<void> {
   if (o.errorLog) conf.errorLogs.unshift({ file: path.resolve(conf.prefix, o.errorLog), level: 'error' });
   if (conf.daemon && !process.env.NGXLUA_DAEMON_CHILD) return daemonize();
   const log = new ErrorLog(conf.errorLogs.map((l) => ({ path: l.file, level: l.level })));
+  for (const w of conf.warnings ?? []) log.log('warn', w);
   // the Lua runtime is loaded only once the configuration is known to be good
   const { Worker, InitError } = await import('../core/worker.js');
   let worker: InstanceType<typeof Worker>;
