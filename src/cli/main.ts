@@ -5,7 +5,7 @@ import { readFileSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConf, ConfError } from '../conf/index.js';
 import type { MainConf } from '../conf/model.js';
-import { ErrorLog } from '../util/errlog.js';
+import { ErrorLog, formatErrorLine, LOG_ALERT } from '../util/errlog.js';
 import { VERSION } from '../core/version.js';
 
 const NAME = 'ngxlua';
@@ -159,6 +159,7 @@ async function serve(o: Opts): Promise<void> {
   if (conf.daemon && !process.env.NGXLUA_DAEMON_CHILD) return daemonize();
   const log = new ErrorLog(conf.errorLogs.map((l) => ({ path: l.file, level: l.level })));
   for (const w of conf.warnings ?? []) log.log('warn', w);
+  for (const a of conf.alerts ?? []) log.log('alert', a);
   // the Lua runtime is loaded only once the configuration is known to be good
   const { Worker, InitError } = await import('../core/worker.js');
   let worker: InstanceType<typeof Worker>;
@@ -282,6 +283,8 @@ async function main(argv: string[]): Promise<void> {
   if (o.test) {
     try {
       const conf = load(o);
+      // nginx -t prints these in the error log's format on stderr
+      for (const a of conf.alerts ?? []) process.stderr.write(formatErrorLine(LOG_ALERT, a));
       if (o.dump) process.stdout.write(`# configuration file ${conf.confFile}:\n${readFileSync(conf.confFile, 'latin1')}\n`);
       if (!o.quiet) {
         process.stderr.write(`${NAME}: the configuration file ${conf.confFile} syntax is ok\n`);

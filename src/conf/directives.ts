@@ -980,7 +980,14 @@ const specs: DirectiveSpec[] = [
       st.http!.luaPackageCpath = expandPath(d.args[0], DEFAULT_LUA_CPATH);
     },
   },
-  setting('lua_code_cache', SLI, 'luaCodeCache', 'flag'),
+  {
+    ...setting('lua_code_cache', SLI, 'luaCodeCache', 'flag'),
+    handler(d, b, c, st) {
+      setting('lua_code_cache', SLI, 'luaCodeCache', 'flag').handler(d, b, c, st);
+      // ngx_lua says so at every start
+      if (d.args[0] === 'off') (st.main.alerts ??= []).push(`lua_code_cache is off; this will hurt performance in ${d.file}:${d.line}`);
+    },
+  },
   { name: 'lua_shared_dict', ctx: HTTP, args: [2, 2], handler: (d, _b, c, st) => sharedDictDirective(d, c, st) },
   {
     name: 'lua_max_pending_timers',

@@ -213,4 +213,6 @@ export interface MainConf {
   workerRlimitNofile?: number;
   /** non-fatal conf diagnostics nginx prints as [warn], e.g. conflicting server names */
   warnings?: string[];
+  /** alert-level messages the configuration gives at every start (lua_code_cache off) */
+  alerts?: string[];
 }
