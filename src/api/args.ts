@@ -1,9 +1,8 @@
 // ngx.encode_args, ngx.decode_args and ngx.quote_sql_str (primitives for lua/re.lua).
 import type { Runtime } from '../core/runtime.js';
-import { T_BOOLEAN, T_NIL, T_NUMBER, T_STRING, T_TABLE, type JsLuaFn } from '../lua/vm.js';
+import { TYPE_NAMES, T_BOOLEAN, T_NIL, T_NUMBER, T_STRING, T_TABLE, type JsLuaFn } from '../lua/vm.js';
 import { decodeArgs, encodeArgs, encodeArgsTypeError, ENCODE_ARGS_KEY_ERROR, type EncodeArgScalar, type EncodeArgValue } from '../util/uri.js';
 
-const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
 
 /** MySQL-style quoting as ngx.quote_sql_str does it: \0 \b \n \r \t \Z \' \" \\ escaped, wrapped in ''. */
 export function quoteSqlStr(b: Buffer): Buffer {

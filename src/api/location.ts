@@ -3,11 +3,7 @@ import { CTX_OUTPUT, type Runtime, type SubrequestSpec } from '../core/runtime.j
 import { T_BOOLEAN, T_NIL, T_STRING, T_TABLE, type JsLuaFn, type LuaVM } from '../lua/vm.js';
 import type { CaptureResult } from '../http/subrequest.js';
 import { argsValue } from './control.js';
-
-const METHODS: Record<number, string> = {
-  2: 'GET', 4: 'HEAD', 8: 'POST', 16: 'PUT', 32: 'DELETE', 64: 'MKCOL', 128: 'COPY', 256: 'MOVE',
-  512: 'OPTIONS', 1024: 'PROPFIND', 2048: 'PROPPATCH', 4096: 'LOCK', 8192: 'UNLOCK', 16384: 'PATCH', 32768: 'TRACE',
-};
+import { METHOD_NAMES } from './req.js';
 
 function pushResult(vm: LuaVM, co: number, res: CaptureResult): void {
   vm.raw.lua_createtable(co, 0, 4);
@@ -65,7 +61,7 @@ export function registerLocation(rt: Runtime): Record<string, JsLuaFn> {
     if (vm.type(L, optsIdx) === T_TABLE) {
       const o = optsIdx < 0 ? vm.top(L) + optsIdx + 1 : optsIdx;
       if (vm.getField(L, o, 'method') !== T_NIL) {
-        const m = METHODS[vm.toNumber(L, -1)];
+        const m = METHOD_NAMES[vm.toNumber(L, -1)];
         if (!m) vm.error(L, 'Bad http request method');
         spec.method = m!;
       }

@@ -1,13 +1,11 @@
 // ngx.say, ngx.print, ngx.flush, ngx.eof, ngx.send_headers, ngx.headers_sent
-import { LuaVM, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE } from '../lua/vm.js';
+import { TYPE_NAMES, LuaVM, type JsLuaFn, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE } from '../lua/vm.js';
 import { CTX_OUTPUT, CTX_REQ, type Runtime } from '../core/runtime.js';
 import { output, sendEof, sendHeaders } from '../core/output.js';
-import type { JsLuaFn } from '../lua/vm.js';
 import { arrayMax } from './tables.js';
 import { rawSocketAcquired } from './socket/reqsock.js';
 
 const noop = () => {};
-const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
 const NL = Buffer.from('\n');
 const S_NIL = Buffer.from('nil');
 const S_TRUE = Buffer.from('true');

@@ -7,11 +7,10 @@
 // one-byte advance after an empty match (which yields `pcre_exec() failed: -11` inside a UTF-8
 // character with `u`), and split's quirks. Regex compilation and matching live in src/re/.
 import type { Runtime } from '../core/runtime.js';
-import { T_FUNCTION, T_NIL, T_NUMBER, T_STRING, T_TABLE, type JsLuaFn } from '../lua/vm.js';
+import { TYPE_NAMES, T_FUNCTION, T_NIL, T_NUMBER, T_STRING, T_TABLE, type JsLuaFn } from '../lua/vm.js';
 import { cachedCount, capBytes, capRange, compile, execAt, parseOptions, ReCompileError, ReExecError, Subject, type ByteMatch, type Regex } from '../re/engine.js';
 import { registerArgs } from './args.js';
 
-const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
 
 /** A compiled replacement template: literal byte runs and capture numbers. */
 type Template = Array<Buffer | number>;

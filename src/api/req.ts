@@ -8,7 +8,8 @@ import path from 'node:path';
 import { argsValue } from './control.js';
 import { pushMultiTable } from './tables.js';
 
-const METHOD_NAMES: Record<number, string> = {
+/** ngx.HTTP_GET ... as method names */
+export const METHOD_NAMES: Record<number, string> = {
   2: 'GET', 4: 'HEAD', 8: 'POST', 16: 'PUT', 32: 'DELETE', 64: 'MKCOL', 128: 'COPY', 256: 'MOVE',
   512: 'OPTIONS', 1024: 'PROPFIND', 2048: 'PROPPATCH', 4096: 'LOCK', 8192: 'UNLOCK', 16384: 'PATCH', 32768: 'TRACE',
 };

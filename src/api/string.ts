@@ -1,6 +1,6 @@
 // ngx.escape_uri, unescape_uri, encode/decode_base64, md5, sha1_bin, crc32, encode_args, quote_sql_str
 import type { Runtime } from '../core/runtime.js';
-import { T_NIL, type JsLuaFn } from '../lua/vm.js';
+import { T_NIL, TYPE_NAMES, type JsLuaFn } from '../lua/vm.js';
 import { ESCAPE_URI_TYPES, escapeUri, unescapeUri } from '../util/uri.js';
 import { crc32Long, crc32Short, decodeBase64, decodeBase64url, encodeBase64, encodeBase64url, md5Bin, md5Hex, sha1Bin, hmacSha1 } from '../util/codec.js';
 
@@ -10,7 +10,7 @@ export function registerString(rt: Runtime): Record<string, JsLuaFn> {
     if (vm.type(L, i) === T_NIL) return Buffer.alloc(0);
     const b = vm.toBuffer(L, i);
     if (b === null) {
-      vm.argError(L, i, `string expected, got ${['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'][vm.type(L, i)]}`);
+      vm.argError(L, i, `string expected, got ${TYPE_NAMES[vm.type(L, i)]}`);
     }
     void fname;
     return b!;

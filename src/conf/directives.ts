@@ -642,6 +642,19 @@ function sharedDictDirective(d: Directive, _c: Ctx, st: LoadState): void {
 
 // ---- the table ------------------------------------------------------------------------
 
+/** A main-context directive with one argument that may appear once. */
+function mainSetting(name: string, apply: (d: Directive, st: LoadState) => unknown): DirectiveSpec {
+  return {
+    name,
+    ctx: MAIN,
+    args: [1, 1],
+    handler(d, _b, _c, st) {
+      once(st.mainSeen, d);
+      apply(d, st);
+    },
+  };
+}
+
 const SL = HTTP | SRV | LOC;
 const SLI = HTTP | SRV | LOC | LIF;
 
@@ -662,42 +675,10 @@ const specs: DirectiveSpec[] = [
     },
   },
   { name: 'error_log', ctx: MAIN | HTTP | SRV | LOC, args: [1, Infinity], handler: (d, _b, c, st) => errorLogDirective(d, c, st) },
-  {
-    name: 'pid',
-    ctx: MAIN,
-    args: [1, 1],
-    handler(d, _b, _c, st) {
-      once(st.mainSeen, d);
-      st.main.pid = resolvePrefix(st.prefix, d.args[0]);
-    },
-  },
-  {
-    name: 'daemon',
-    ctx: MAIN,
-    args: [1, 1],
-    handler(d, _b, _c, st) {
-      once(st.mainSeen, d);
-      st.main.daemon = flagValue(d);
-    },
-  },
-  {
-    name: 'master_process',
-    ctx: MAIN,
-    args: [1, 1],
-    handler(d, _b, _c, st) {
-      once(st.mainSeen, d);
-      st.main.masterProcess = flagValue(d);
-    },
-  },
-  {
-    name: 'worker_rlimit_nofile',
-    ctx: MAIN,
-    args: [1, 1],
-    handler(d, _b, _c, st) {
-      once(st.mainSeen, d);
-      st.main.workerRlimitNofile = numValue(d);
-    },
-  },
+  mainSetting('pid', (d, st) => (st.main.pid = resolvePrefix(st.prefix, d.args[0]))),
+  mainSetting('daemon', (d, st) => (st.main.daemon = flagValue(d))),
+  mainSetting('master_process', (d, st) => (st.main.masterProcess = flagValue(d))),
+  mainSetting('worker_rlimit_nofile', (d, st) => (st.main.workerRlimitNofile = numValue(d))),
   {
     name: 'env',
     ctx: MAIN,

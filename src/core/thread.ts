@@ -71,7 +71,6 @@ export interface RunOutcome {
 /** One handler invocation: a request phase, a timer, init code. */
 export class LuaContext {
   entry: LuaThread | null = null;
-  current: LuaThread | null = null;
   finished = false;
   exitCode: number | null = null;
   /** called once, when the entry thread ends (normally, by ngx.exit, or by error) */
@@ -174,7 +173,6 @@ export class Scheduler {
     const { vm } = this;
     const prev = this.current;
     this.current = th;
-    th.ctx.current = th;
     th.status = 'running';
     const sp = vm.raw.stackSave();
     let rc: number;
@@ -194,7 +192,6 @@ export class Scheduler {
       rc = LUA_ERRRUN;
     }
     this.current = prev;
-    th.ctx.current = prev;
     return rc;
   }
 
