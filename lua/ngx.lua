@@ -1,80 +1,23 @@
--- Assembles the `ngx` table from the primitives the runtime passes in (C), plus the Lua 5.1 /
--- LuaJIT compatibility that OpenResty code relies on.
+-- Assembles the `ngx` table from the primitives the runtime passes in (C).
 local C = ...
 local rawset, setmetatable, type, tostring = rawset, setmetatable, type, tostring
 
----------------------------------------------------------------- Lua 5.1 / LuaJIT compatibility
-error = C.error
-unpack = unpack or table.unpack
-loadstring = loadstring or load
-table.getn = table.getn or function(t) return #t end
-table.maxn = table.maxn or function(t)
-    local m = 0
-    for k in pairs(t) do if type(k) == "number" and k > m then m = k end end
-    return m
-end
-math.pow = math.pow or function(a, b) return a ^ b end
-math.mod = math.mod or math.fmod
-math.ldexp = math.ldexp or function(m, e) return m * 2.0 ^ e end
-string.gfind = string.gfind or string.gmatch
-if not setfenv then
-    -- 5.1's function environments, emulated through the _ENV upvalue
-    local function envup(f)
-        local i = 1
-        while true do
-            local name = debug.getupvalue(f, i)
-            if name == "_ENV" then return i end
-            if not name then return nil end
-            i = i + 1
-        end
-    end
-    function setfenv(f, t)
-        if type(f) == "number" then f = debug.getinfo(f + 1, "f").func end
-        local i = envup(f)
-        if i then debug.upvaluejoin(f, i, function() return t end, 1) end
-        return f
-    end
-    function getfenv(f)
-        if f == nil then f = 2 end
-        if type(f) == "number" then
-            local info = debug.getinfo(f + 1, "f")
-            if not info then return _G end
-            f = info.func
-        end
-        local i = envup(f)
-        if i then local _, v = debug.getupvalue(f, i) return v end
-        return _G
-    end
-end
-table.new = table.new or function() return {} end
-table.clear = table.clear or function(t) for k in pairs(t) do t[k] = nil end end
-package.loaded["table.new"] = table.new
-package.loaded["table.clear"] = table.clear
+-- table.new and table.clear are in the table library once required, as the reference has them
+require "table.new"
+require "table.clear"
 
----------------------------------------------------------------- require through the host file system
-local load_file, searchpath = C.load_file, C.searchpath
+---------------------------------------------------------------- require
 package.path = C.package_path() or package.path
 package.cpath = C.package_cpath() or package.cpath
-local function lua_searcher(name)
-    local path, err = searchpath(name, package.path)
-    if not path then return err end
-    local f, lerr = load_file(path, name)
-    if not f then
-        error("error loading module '" .. name .. "' from file '" .. path .. "':\n\t" .. lerr, 2)
+do
+    -- lua_code_cache off reloads Lua modules read from files: note which ones the file loader
+    -- found (the preloaded built-ins and C modules are never reloaded)
+    local file_loader, note = package.loaders[2], C.note_file_module
+    package.loaders[2] = function(name)
+        local f, extra = file_loader(name)
+        if type(f) == "function" then note(name) end
+        return f, extra
     end
-    return f, path
-end
-package.searchers[2] = lua_searcher
-package.searchers[3] = nil
-package.searchers[4] = nil
-function loadfile(path, mode, env)
-    local f, err = load_file(path)
-    if f and env then setfenv(f, env) end
-    return f, err
-end
-function dofile(path)
-    local f = assert(load_file(path))
-    return f()
 end
 
 ---------------------------------------------------------------- coroutines
@@ -92,14 +35,6 @@ package.loaded.ngx = ngx
 
 ngx.OK, ngx.ERROR, ngx.AGAIN, ngx.DONE, ngx.DECLINED = 0, -1, -2, -4, -5
 ngx.null = C.null()
-do
-    -- LuaJIT prints the NULL light userdata as "userdata: NULL"
-    local raw_tostring, null = tostring, ngx.null
-    _G.tostring = function(v)
-        if v == null then return "userdata: NULL" end
-        return raw_tostring(v)
-    end
-end
 
 ngx.HTTP_GET, ngx.HTTP_HEAD, ngx.HTTP_PUT, ngx.HTTP_POST, ngx.HTTP_DELETE = 2, 4, 16, 8, 32
 ngx.HTTP_OPTIONS, ngx.HTTP_MKCOL, ngx.HTTP_COPY, ngx.HTTP_MOVE = 512, 64, 128, 256
@@ -206,50 +141,3 @@ setmetatable(ngx, {
         end
     end,
 })
-
----------------------------------------------------------------- string arithmetic as LuaJIT
-do
-    -- Lua 5.4 coerces numeric strings through the string metatable and words failures as
-    -- "attempt to add a 'string' with a 'number'"; LuaJIT names the operand, as users expect.
-    local smt = getmetatable("")
-    local tonumber, type, getlocal, getinfo = tonumber, type, debug.getlocal, debug.getinfo
-    local function operand(v)
-        -- find which of the caller's locals holds the bad value, as LuaJIT's message does
-        local info = getinfo(3, "f")
-        if info then
-            local i = 1
-            while true do
-                local name, val = getlocal(3, i)
-                if not name then break end
-                if val == v and name:sub(1, 1) ~= "(" then
-                    return "local '" .. name .. "' (a " .. type(v) .. " value)"
-                end
-                i = i + 1
-            end
-            i = 1
-            while true do
-                local name, val = debug.getupvalue(info.func, i)
-                if not name then break end
-                if val == v then return "upvalue '" .. name .. "' (a " .. type(v) .. " value)" end
-                i = i + 1
-            end
-        end
-        return "a " .. type(v) .. " value"
-    end
-    local function arith(f)
-        return function(a, b)
-            local x, y = tonumber(a), tonumber(b)
-            if x and y then return f(x, y) end
-            local bad = (x == nil) and a or b
-            error("attempt to perform arithmetic on " .. operand(bad), 2)
-        end
-    end
-    smt.__add = arith(function(x, y) return x + y end)
-    smt.__sub = arith(function(x, y) return x - y end)
-    smt.__mul = arith(function(x, y) return x * y end)
-    smt.__div = arith(function(x, y) return x / y end)
-    smt.__mod = arith(function(x, y) return x % y end)
-    smt.__pow = arith(function(x, y) return x ^ y end)
-    smt.__idiv = arith(function(x, y) return x // y end)
-    smt.__unm = arith(function(x) return -x end)
-end

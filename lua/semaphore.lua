@@ -23,13 +23,16 @@ function _M.new(n)
     return setmetatable({ sem = sema_new(n) }, mt)
 end
 
+local function pass(...) return ... end
+
 function mt.wait(self, seconds)
     local id = check(self)
     local ms = tonumber(seconds) * 1000
     if ms < 0 then
         error("no negative number", 2)
     end
-    return sema_wait(id, ms)
+    -- not a tail call, so that an error's position names this file, as lua-resty-core's does
+    return pass(sema_wait(id, ms))
 end
 
 function mt.post(self, n)

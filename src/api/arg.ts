@@ -11,11 +11,11 @@ export function registerArg(rt: Runtime): Record<string, JsLuaFn> {
       if (ctx.arg) {
         if (i === 1) vm.pushBytes(L, ctx.arg.chunk);
         else if (i === 2) vm.pushBool(L, ctx.arg.eof);
-        else vm.raw.lua_pushnil(L);
+        else vm.pushNil(L);
         return 1;
       }
       const a = ctx.setArgs?.[i - 1];
-      if (a === undefined) vm.raw.lua_pushnil(L);
+      if (a === undefined) vm.pushNil(L);
       else vm.pushStr(L, a);
       return 1;
     },
@@ -28,9 +28,9 @@ export function registerArg(rt: Runtime): Record<string, JsLuaFn> {
         if (t === T_NIL) ctx.arg.chunk = Buffer.alloc(0);
         else if (t === T_TABLE) {
           const parts: Buffer[] = [];
-          const n = Number(vm.raw.lua_rawlen(L, 3));
+          const n = Number(vm.rawLen(L, 3));
           for (let k = 1; k <= n; k++) {
-            vm.raw.lua_rawgeti(L, 3, BigInt(k));
+            vm.rawGetI(L, 3, k);
             parts.push(vm.toBuffer(L, -1) ?? Buffer.alloc(0));
             vm.pop(L);
           }

@@ -25,7 +25,6 @@ export function quoteSqlStr(b: Buffer): Buffer {
 
 export function registerArgs(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
-  const raw = vm.raw;
   // errors raised from the reference's FFI wrappers carry no position and name the function '?'
   const badArg = (L: number, n: number, expected: string, t: number) =>
     vm.errorRaw(L, `bad argument #${n} to '?' (${expected} expected, got ${TYPE_NAMES[t] ?? 'no value'})`);
@@ -44,15 +43,15 @@ export function registerArgs(rt: Runtime): Record<string, JsLuaFn> {
       if (n !== 1) return vm.errorRaw(L, `expecting 1 argument but seen ${n}`);
       if (vm.type(L, 1) !== T_TABLE) return badArg(L, 1, 'table', vm.type(L, 1));
       const entries: Array<[Buffer, EncodeArgValue]> = [];
-      raw.lua_pushnil(L);
-      while (raw.lua_next(L, 1)) {
+      vm.pushNil(L);
+      while (vm.next(L, 1)) {
         if (vm.type(L, -2) !== T_STRING) return vm.errorRaw(L, ENCODE_ARGS_KEY_ERROR);
         const key = vm.toBuffer(L, -2)!;
         if (vm.type(L, -1) === T_TABLE) {
           const vals: EncodeArgScalar[] = [];
           const vt = vm.top(L);
-          raw.lua_pushnil(L);
-          while (raw.lua_next(L, vt)) {
+          vm.pushNil(L);
+          while (vm.next(L, vt)) {
             vals.push(scalar(L, -1));
             vm.pop(L);
           }
@@ -83,19 +82,19 @@ export function registerArgs(rt: Runtime): Record<string, JsLuaFn> {
         if (g) g.push(v);
         else groups.set(key, [v]);
       }
-      raw.lua_createtable(L, 0, groups.size);
+      vm.createTable(L, 0, groups.size);
       const pushV = (v: Buffer | true) => (v === true ? vm.pushBool(L, true) : vm.pushBytes(L, v));
       for (const [key, vals] of groups) {
         vm.pushStr(L, key);
         if (vals.length === 1) pushV(vals[0]);
         else {
-          raw.lua_createtable(L, vals.length, 0);
+          vm.createTable(L, vals.length, 0);
           vals.forEach((v, i) => {
             pushV(v);
-            raw.lua_rawseti(L, -2, BigInt(i + 1));
+            vm.rawSetI(L, -2, i + 1);
           });
         }
-        raw.lua_rawset(L, -3);
+        vm.rawSet(L, -3);
       }
       if (args.truncated) {
         vm.pushStr(L, 'truncated');

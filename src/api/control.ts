@@ -12,8 +12,8 @@ export function argsValue(vm: LuaVM, L: number, idx: number, fname: string): str
   if (t === T_TABLE) {
     vm.getGlobal(L, 'ngx');
     vm.getField(L, -1, 'encode_args');
-    vm.raw.lua_pushvalue(L, idx);
-    vm.raw.lua_callk(L, 1, 1, 0, 0);
+    vm.pushValue(L, idx);
+    vm.call(L, 1, 1);
     const s = vm.toStr(L, -1) ?? '';
     vm.pop(L, 2);
     return s;
@@ -76,7 +76,7 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
     },
     get_status: (L) => {
       const r = rt.reqFfi(L, CTX_REQ);
-      vm.raw.lua_pushinteger(L, BigInt(r.finalStatus && r.eofSent ? r.finalStatus : r.status));
+      vm.pushNumber(L, r.finalStatus && r.eofSent ? r.finalStatus : r.status);
       return 1;
     },
     set_status: (L) => {

@@ -2,40 +2,40 @@
 // (sleep, socket I/O, thread wait) suspends the whole chain, and resumes exactly the coroutine
 // that made the call. create/yield/status/running stay Lua's own.
 import { Ctx, type Runtime } from '../core/runtime.js';
-import { LUA_OK, LUA_REGISTRYINDEX, LUA_YIELD, T_FUNCTION, T_THREAD, type JsLuaFn } from '../lua/vm.js';
+import { LUA_OK, LUA_YIELD, T_FUNCTION, T_THREAD, type JsLuaFn } from '../lua/vm.js';
 import type { CtxKind } from '../core/thread.js';
 
-const UPVALUE1 = LUA_REGISTRYINDEX - 1;
 /** handlers ngx_lua runs on the VM's main thread rather than in a coroutine */
 const MAIN_THREAD_KINDS = new Set<CtxKind>(['set', 'header_filter', 'body_filter', 'log', 'init']);
 
 export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   const { sched } = rt;
-  const wrapCall = vm.fnPtr((L) => wrapCallImpl(L));
+  const wrapCall = vm.fnId((L) => wrapCallImpl(L));
+  const UPVALUE1 = vm.upvalueIndex(1);
   // ngx_lua's coroutine API works where yielding does, and plainly in the output filters
   const coMask = () => rt.yieldMask | Ctx.HEADER_FILTER | Ctx.BODY_FILTER;
   return {
     co_create: (L) => {
       if (sched.current) rt.check(L, coMask());
       if (vm.type(L, 1) !== T_FUNCTION) return vm.argError(L, 1, `function expected`);
-      const co = vm.raw.lua_newthread(L);
-      vm.raw.lua_pushvalue(L, 1);
-      vm.raw.lua_xmove(L, co, 1);
+      const co = vm.newThread(L);
+      vm.pushValue(L, 1);
+      vm.xmove(L, co, 1);
       return 1;
     },
     co_wrap: (L) => {
       if (sched.current) rt.check(L, coMask());
       if (vm.type(L, 1) !== T_FUNCTION) return vm.argError(L, 1, `function expected`);
-      const co = vm.raw.lua_newthread(L);
-      vm.raw.lua_pushvalue(L, 1);
-      vm.raw.lua_xmove(L, co, 1);
-      vm.raw.lua_pushcclosure(L, wrapCall, 1);
+      const co = vm.newThread(L);
+      vm.pushValue(L, 1);
+      vm.xmove(L, co, 1);
+      vm.pushFunctionId(L, wrapCall, 1);
       return 1;
     },
     co_status: (L) => {
       if (vm.type(L, 1) !== T_THREAD) return vm.argError(L, 1, 'coroutine expected');
-      const co = vm.raw.lua_tothread(L, 1);
+      const co = vm.toThread(L, 1);
       const st = sched.current ? sched.statusOf(co) : null;
       vm.pushStr(L, st ?? luaStatus(L, co));
       return 1;
@@ -44,15 +44,15 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
       // handlers ngx_lua runs on the main Lua thread see no coroutine
       const ctx = rt.current();
       if (!ctx || MAIN_THREAD_KINDS.has(ctx.kind) || !sched.current) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         return 1;
       }
-      vm.raw.lua_pushthread(L);
+      vm.pushThread(L);
       return 1;
     },
     co_resume: (L) => {
       if (vm.type(L, 1) !== T_THREAD) return vm.argError(L, 1, `coroutine expected`);
-      const co = vm.raw.lua_tothread(L, 1);
+      const co = vm.toThread(L, 1);
       if (sched.current) rt.check(L, coMask());
       if (!sched.current) {
         // outside any scheduled thread (init_by_lua): plain Lua semantics
@@ -65,8 +65,8 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
         return 2;
       }
       const nargs = vm.top(L) - 1;
-      vm.raw.lua_checkstack(co, nargs);
-      vm.raw.lua_xmove(L, co, nargs);
+      vm.checkStack(co, nargs);
+      vm.xmove(L, co, nargs);
       return sched.resumeCoroutine(L, sched.coroutineOf(co), nargs);
     },
   };
@@ -74,7 +74,7 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
   /** Lua's own status words for co seen from L. */
   function luaStatus(L: number, co: number): string {
     if (co === L) return 'running';
-    const st = vm.raw.lua_status(co);
+    const st = vm.status(co);
     if (st === LUA_YIELD) return 'suspended';
     if (st !== LUA_OK) return 'dead';
     const th = sched.current ? sched.coroutineOf(co) : null;
@@ -95,12 +95,12 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
 
   /** The function coroutine.wrap returns: resumes its coroutine (upvalue 1) and passes values through. */
   function wrapCallImpl(L: number): number {
-    vm.raw.lua_pushvalue(L, UPVALUE1);
-    const co = vm.raw.lua_tothread(L, -1);
+    vm.pushValue(L, UPVALUE1);
+    const co = vm.toThread(L, -1);
     vm.pop(L);
     if (!sched.current) {
-      vm.raw.lua_pushvalue(L, UPVALUE1);
-      vm.raw.lua_rotate(L, 1, 1);
+      vm.pushValue(L, UPVALUE1);
+      vm.insert(L, 1);
       const n = plainResume(L, co);
       return n;
     }
@@ -112,8 +112,8 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
       return 2;
     }
     const nargs = vm.top(L);
-    vm.raw.lua_checkstack(co, nargs);
-    vm.raw.lua_xmove(L, co, nargs);
+    vm.checkStack(co, nargs);
+    vm.xmove(L, co, nargs);
     const th = sched.coroutineOf(co);
     th.wrapped = true;
     return sched.resumeCoroutine(L, th, nargs);
@@ -121,19 +121,17 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
 
   function plainResume(L: number, co: number): number {
     const nargs = vm.top(L) - 1;
-    vm.raw.lua_xmove(L, co, nargs);
-    const nres = vm.raw.malloc(4);
-    const rc = vm.raw.lua_resume(co, L, nargs, nres);
-    const n = vm.heap().readInt32LE(nres);
-    vm.raw.free(nres);
+    vm.xmove(L, co, nargs);
+    const rc = vm.resume(co, nargs);
+    const n = vm.top(co);
     if (rc === LUA_OK || rc === LUA_YIELD) {
-      vm.raw.lua_checkstack(L, n + 1);
+      vm.checkStack(L, n + 1);
       vm.pushBool(L, true);
-      vm.raw.lua_xmove(co, L, n);
+      vm.xmove(co, L, n);
       return n + 1;
     }
     vm.pushBool(L, false);
-    vm.raw.lua_xmove(co, L, 1);
+    vm.xmove(co, L, 1);
     return 2;
   }
 }

@@ -11,10 +11,10 @@ function readValues(vm: LuaVM, L: number, idx: number): string[] | null {
   if (t === T_STRING || t === T_NUMBER) return [vm.toStr(L, idx)!];
   if (t === T_BOOLEAN) return [vm.toBool(L, idx) ? 'true' : 'false'];
   if (t === T_TABLE) {
-    const n = Number(vm.raw.lua_rawlen(L, idx));
+    const n = Number(vm.rawLen(L, idx));
     const out: string[] = [];
     for (let i = 1; i <= n; i++) {
-      vm.raw.lua_rawgeti(L, idx, BigInt(i));
+      vm.rawGetI(L, idx, i);
       const s = vm.toStr(L, -1);
       vm.pop(L);
       if (s !== null) out.push(s);
@@ -34,18 +34,18 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
       const name = vm.toStr(L, 2);
       if (name === null) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         return 1;
       }
       const under = r.loc?.settings.luaTransformUnderscoresInResponseHeaders ?? true;
       const vals = r.headersOut.get(under ? name : name.replace(/_/g, '\u0000'));
-      if (vals.length === 0) vm.raw.lua_pushnil(L);
+      if (vals.length === 0) vm.pushNil(L);
       else if (vals.length === 1) vm.pushStr(L, vals[0]);
       else {
-        vm.raw.lua_createtable(L, vals.length, 0);
+        vm.createTable(L, vals.length, 0);
         vals.forEach((v, i) => {
           vm.pushStr(L, v);
-          vm.raw.lua_rawseti(L, -2, BigInt(i + 1));
+          vm.rawSetI(L, -2, i + 1);
         });
       }
       return 1;
@@ -64,7 +64,7 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       const t = pushMultiTable(vm, L, raw ? list : list.map(([n, v]) => [n.toLowerCase(), v] as const));
       if (!raw) {
         vm.getGlobal(L, '__ngx_req_headers_mt');
-        vm.raw.lua_setmetatable(L, t);
+        vm.setMetatable(L, t);
       }
       if (all.length > max) {
         vm.pushStr(L, 'truncated');

@@ -13,10 +13,8 @@ import { registerMisc } from './misc.js';
 import { registerString } from './string.js';
 import { registerPackage } from './package.js';
 import { registerArg } from './arg.js';
-import { registerBase } from './base.js';
 import { registerTimer } from './timer.js';
 import { registerCoroutine } from './coroutine.js';
-import { registerIo } from './io.js';
 import { registerThread } from './thread.js';
 import { registerShdict } from './shdict.js';
 import { registerLocation } from './location.js';
@@ -28,15 +26,12 @@ import { registerUdp } from './socket/udp.js';
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
   for (const reg of [registerOutput, registerControl, registerHeader, registerVar, registerReq, registerTime,
-    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerBase, registerTimer, registerCoroutine, registerThread, registerLocation]) {
+    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerTimer, registerCoroutine, registerThread, registerLocation]) {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);
-  rt.runBootChunk('bit.lua', {});
-  rt.runBootChunk('ffi.lua', {});
   rt.runBootChunk('re.lua', registerRe(rt));
   rt.runBootChunk('resty_core.lua', prims);
-  rt.runBootChunk('io.lua', registerIo(rt));
   rt.runBootChunk('semaphore.lua', registerSemaphore(rt), '=ngx/semaphore.lua');
   rt.runBootChunk('shdict.lua', registerShdict(rt));
   rt.runBootChunk('socket.lua', registerSocket(rt));

@@ -6,8 +6,8 @@ import { argsValue } from './control.js';
 import { METHOD_NAMES } from './req.js';
 
 function pushResult(vm: LuaVM, co: number, res: CaptureResult): void {
-  vm.raw.lua_createtable(co, 0, 4);
-  vm.raw.lua_pushinteger(co, BigInt(res.status));
+  vm.createTable(co, 0, 4);
+  vm.pushNumber(co, res.status);
   vm.setField(co, -2, 'status');
   vm.pushBytes(co, res.body);
   vm.setField(co, -2, 'body');
@@ -20,14 +20,14 @@ function pushResult(vm: LuaVM, co: number, res: CaptureResult): void {
     if (l) l.push(v);
     else byName.set(n, [v]);
   }
-  vm.raw.lua_createtable(co, 0, byName.size);
+  vm.createTable(co, 0, byName.size);
   for (const [n, vs] of byName) {
     if (vs.length === 1) vm.pushStr(co, vs[0]);
     else {
-      vm.raw.lua_createtable(co, vs.length, 0);
+      vm.createTable(co, vs.length, 0);
       vs.forEach((v, i) => {
         vm.pushStr(co, v);
-        vm.raw.lua_rawseti(co, -2, BigInt(i + 1));
+        vm.rawSetI(co, -2, i + 1);
       });
     }
     vm.setField(co, -2, n);
@@ -78,8 +78,8 @@ export function registerLocation(rt: Runtime): Record<string, JsLuaFn> {
       vm.pop(L);
       if (vm.getField(L, o, 'vars') === T_TABLE) {
         spec.vars = [];
-        vm.raw.lua_pushnil(L);
-        while (vm.raw.lua_next(L, -2) !== 0) {
+        vm.pushNil(L);
+        while (vm.next(L, -2)) {
           const k = vm.type(L, -2) === T_STRING ? vm.toStr(L, -2) : null;
           const v = vm.toStr(L, -1);
           if (k === null || v === null) vm.error(L, 'Bad vars option value');
@@ -121,7 +121,7 @@ export function registerLocation(rt: Runtime): Record<string, JsLuaFn> {
           if (--left > 0 || cancelled) return;
           release();
           sched.resume(th, (v, co) => {
-            v.raw.lua_checkstack(co, results.length);
+            v.checkStack(co, results.length);
             for (const res of results) pushResult(v, co, res);
             return results.length;
           });
@@ -143,16 +143,16 @@ export function registerLocation(rt: Runtime): Record<string, JsLuaFn> {
     capture_multi: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
       if (vm.type(L, 1) !== T_TABLE) return vm.argError(L, 1, `table expected, got ${vm.typeName(L, 1)}`);
-      const n = Number(vm.raw.lua_rawlen(L, 1));
+      const n = Number(vm.rawLen(L, 1));
       if (n === 0) return vm.error(L, 'at least one subrequest should be specified');
       const specs: SubrequestSpec[] = [];
       for (let i = 1; i <= n; i++) {
-        if (vm.raw.lua_rawgeti(L, 1, BigInt(i)) !== T_TABLE) return vm.error(L, 'only array-like tables are allowed');
+        if (vm.rawGetI(L, 1, i) !== T_TABLE) return vm.error(L, 'only array-like tables are allowed');
         const t = vm.top(L);
-        vm.raw.lua_rawgeti(L, t, 1n);
-        vm.raw.lua_rawgeti(L, t, 2n);
+        vm.rawGetI(L, t, 1);
+        vm.rawGetI(L, t, 2);
         specs.push(readSpec(L, t + 1, t + 2, r.body ?? null));
-        vm.raw.lua_settop(L, t - 1);
+        vm.setTop(L, t - 1);
       }
       return issue(L, specs);
     },

@@ -6,26 +6,9 @@ import { T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE, type Js
 export const LEVELS = ['stderr', 'emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'] as const;
 export type LevelName = (typeof LEVELS)[number];
 
-// lua_Debug on wasm32 (Lua 5.4): name @4, namewhat @8, currentline @24, short_src @44 (60 bytes)
-const AR_SIZE = 128;
-
 /** `<short_src>:<line>: <fn>(): ` for the Lua function `level` frames up, as ngx_lua writes it. */
-export function luaWhere(vm: LuaVM, L: number, level: number, ar: number): string {
-  if (!vm.raw.lua_getstack(L, level, ar)) return '';
-  vm.raw.lua_getinfo(L, vm.cstr('Sln'), ar);
-  const h = vm.heap();
-  const line = h.readInt32LE(ar + 24);
-  const srcEnd = h.indexOf(0, ar + 44);
-  const src = h.toString('latin1', ar + 44, srcEnd);
-  const namePtr = h.readUInt32LE(ar + 4);
-  let fn = '';
-  if (namePtr) {
-    const name = h.toString('latin1', namePtr, h.indexOf(0, namePtr));
-    const whatPtr = h.readUInt32LE(ar + 8);
-    const what = whatPtr ? h.toString('latin1', whatPtr, h.indexOf(0, whatPtr)) : '';
-    fn = (what === 'metamethod' ? '__' + name : name) + '(): ';
-  }
-  return `${src}:${line}: ${fn}`;
+export function luaWhere(vm: LuaVM, L: number, level: number): string {
+  return vm.logWhere(L, level);
 }
 
 /** Concatenate ngx.log-style arguments from slot `from` on. */
@@ -35,16 +18,16 @@ export function logArgs(vm: LuaVM, L: number, from: number, fname: string): stri
   for (let i = from; i <= n; i++) {
     const t = vm.type(L, i);
     if (t === T_STRING || t === T_NUMBER) {
-      vm.raw.lua_pushvalue(L, i);
+      vm.pushValue(L, i);
       s += vm.toStr(L, -1);
       vm.pop(L);
     } else if (t === T_NIL) s += 'nil';
     else if (t === T_BOOLEAN) s += vm.toBool(L, i) ? 'true' : 'false';
-    else if (t === T_LIGHTUSERDATA && vm.raw.lua_touserdata(L, i) === 0) s += 'null';
+    else if (t === T_LIGHTUSERDATA && vm.toUserdata(L, i) === 0) s += 'null';
     else if (t === T_TABLE && vm.getField(L, i, '__tostring') !== -1 && hasToString(vm, L, i)) {
       vm.getGlobal(L, 'tostring');
-      vm.raw.lua_pushvalue(L, i);
-      vm.raw.lua_callk(L, 1, 1, 0, 0);
+      vm.pushValue(L, i);
+      vm.call(L, 1, 1);
       s += vm.toStr(L, -1) ?? '';
       vm.pop(L);
     } else {
@@ -57,7 +40,7 @@ export function logArgs(vm: LuaVM, L: number, from: number, fname: string): stri
 
 function hasToString(vm: LuaVM, L: number, i: number): boolean {
   vm.pop(L); // the getField result
-  if (!vm.raw.lua_getmetatable(L, i)) return false;
+  if (!vm.getMetatable(L, i)) return false;
   const t = vm.getField(L, -1, '__tostring');
   vm.pop(L, 2);
   return t !== 0;
@@ -65,10 +48,9 @@ function hasToString(vm: LuaVM, L: number, i: number): boolean {
 
 export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
-  const ar = vm.raw.malloc(AR_SIZE);
   const write = (L: number, level: number, from: number, fname: string): number => {
     const msg = logArgs(vm, L, from, fname);
-    const where = luaWhere(vm, L, 1, ar);
+    const where = luaWhere(vm, L, 1);
     const ctx = rt.current();
     const lname = LEVELS[level] === 'stderr' ? 'emerg' : LEVELS[level];
     rt.log.log(lname as Parameters<typeof rt.log.log>[0], `[lua] ${where}${msg}`, ctx?.req ? ctx.req.logContext() : ctxSuffix(ctx));
@@ -94,7 +76,7 @@ export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     sys_filter_level: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(rt.log.maxLevel));
+      vm.pushNumber(L, rt.log.maxLevel);
       return 1;
     },
   };

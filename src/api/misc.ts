@@ -13,7 +13,7 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     worker_pid: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(process.pid));
+      vm.pushNumber(L, process.pid);
       return 1;
     },
     process_type: (L) => {
@@ -22,7 +22,7 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     master_pid: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(process.pid));
+      vm.pushNumber(L, process.pid);
       return 1;
     },
     worker_exiting: (L) => {
@@ -39,7 +39,7 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       if (c && !c.req && c.kind !== 'init') {
         // timers and init_worker have an ngx.ctx of their own
         if (!c.ctxRef) {
-          vm.raw.lua_createtable(L, 0, 4);
+          vm.createTable(L, 0, 4);
           c.ctxRef = vm.ref(L);
         }
         vm.pushRef(L, c.ctxRef);
@@ -47,7 +47,7 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       }
       const r = rt.req(L, CTX_REQ | Ctx.LOG);
       if (!r.ctxRef) {
-        vm.raw.lua_createtable(L, 0, 4);
+        vm.createTable(L, 0, 4);
         r.ctxRef = vm.ref(L);
       }
       vm.pushRef(L, r.ctxRef);
@@ -57,7 +57,7 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       const r = rt.req(L, CTX_REQ | Ctx.LOG);
       if (vm.type(L, 1) !== T_TABLE) return vm.errorRaw(L, 'ctx should be a table while getting a ' + 'non-table');
       if (r.ctxRef) vm.unref(r.ctxRef);
-      vm.raw.lua_pushvalue(L, 1);
+      vm.pushValue(L, 1);
       r.ctxRef = vm.ref(L);
       return 0;
     },

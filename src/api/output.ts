@@ -28,7 +28,7 @@ function collectValue(vm: LuaVM, L: number, idx: number, argn: number, parts: Bu
       return;
     case T_NUMBER:
       // lua_tolstring formats with "%.14g" (our patched VM prints integral floats as LuaJIT does)
-      vm.raw.lua_pushvalue(L, idx);
+      vm.pushValue(L, idx);
       parts.push(vm.toBuffer(L, -1)!);
       vm.pop(L);
       return;
@@ -39,7 +39,7 @@ function collectValue(vm: LuaVM, L: number, idx: number, argn: number, parts: Bu
       parts.push(vm.toBool(L, idx) ? S_TRUE : S_FALSE);
       return;
     case T_LIGHTUSERDATA:
-      if (vm.raw.lua_touserdata(L, idx) === 0) {
+      if (vm.toUserdata(L, idx) === 0) {
         parts.push(S_NULL);
         return;
       }
@@ -48,7 +48,7 @@ function collectValue(vm: LuaVM, L: number, idx: number, argn: number, parts: Bu
       const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
       const max = arrayMax(vm, L, abs, argn);
       for (let k = 1; k <= max; k++) {
-        vm.raw.lua_rawgeti(L, abs, BigInt(k));
+        vm.rawGetI(L, abs, k);
         collectValue(vm, L, vm.top(L), argn, parts, depth + 1);
         vm.pop(L);
       }
@@ -63,7 +63,7 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
   /** ngx.req.socket(true) took the connection: output calls return nil, err (1 when so). */
   const rawRefused = (L: number, r: Parameters<typeof rawSocketAcquired>[0]): boolean => {
     if (!rawSocketAcquired(r)) return false;
-    vm.raw.lua_pushnil(L);
+    vm.pushNil(L);
     vm.pushStr(L, 'raw request socket acquired');
     return true;
   };
@@ -75,12 +75,12 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
     collectArgs(vm, L, 1, n, parts);
     if (newline) parts.push(NL);
     if (r.eofSent) {
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, 'seen eof');
       return 2;
     }
     output(r, parts.length === 1 ? parts[0] : Buffer.concat(parts));
-    vm.raw.lua_pushinteger(L, 1n);
+    vm.pushNumber(L, 1);
     return 1;
   };
   return {
@@ -91,12 +91,12 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
       const wait = vm.toBool(L, 1);
       if (rawRefused(L, r)) return 2;
       if (r.eofSent) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, 'seen eof');
         return 2;
       }
       if (!r.headersSent) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, 'nothing to flush');
         return 2;
       }
@@ -110,7 +110,7 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
       r.flushOutput();
       if (!wait) {
         r.ex.onDrain(noop); // hands the queued bytes to the socket now
-        vm.raw.lua_pushinteger(L, 1n);
+        vm.pushNumber(L, 1);
         return 1;
       }
       let cancelled = false;
@@ -119,11 +119,11 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
         if (cancelled) return;
         rt.sched.resume(th, (v, co) => {
           if (r.ex.aborted) {
-            v.raw.lua_pushnil(co);
+            v.pushNil(co);
             v.pushStr(co, 'client aborted');
             return 2;
           }
-          v.raw.lua_pushinteger(co, 1n);
+          v.pushNumber(co, 1);
           return 1;
         });
       });
@@ -133,18 +133,18 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
       const r = rt.req(L, CTX_OUTPUT);
       if (rawRefused(L, r)) return 2;
       if (r.eofSent) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, 'seen eof');
         return 2;
       }
       sendEof(r);
-      vm.raw.lua_pushinteger(L, 1n);
+      vm.pushNumber(L, 1);
       return 1;
     },
     send_headers: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
       sendHeaders(r);
-      vm.raw.lua_pushinteger(L, 1n);
+      vm.pushNumber(L, 1);
       return 1;
     },
     headers_sent: (L) => {

@@ -75,10 +75,9 @@ export function parseTemplate(t: Buffer): Template {
 
 export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
-  const raw = vm.raw;
 
   const pushNil = (L: number, n = 1) => {
-    for (let k = 0; k < n; k++) raw.lua_pushnil(L);
+    for (let k = 0; k < n; k++) vm.pushNil(L);
   };
   /** nil × nils, then the error string */
   const fail = (L: number, nils: number, msg: string) => {
@@ -92,8 +91,8 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
     const t = vm.type(L, idx);
     if (t === T_STRING) return vm.toBuffer(L, idx)!;
     vm.getGlobal(L, 'tostring');
-    raw.lua_pushvalue(L, idx);
-    raw.lua_callk(L, 1, 1, 0, 0);
+    vm.pushValue(L, idx);
+    vm.call(L, 1, 1);
     const b = vm.toBuffer(L, -1) ?? Buffer.alloc(0);
     vm.pop(L);
     return b;
@@ -160,8 +159,8 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
   /** Push the match table (into the table at resIdx when it is a table). */
   const pushMatch = (L: number, re: Regex, subj: Subject, bm: ByteMatch, resIdx: number) => {
     const ncap = re.ncap;
-    if (resIdx && vm.type(L, resIdx) === T_TABLE) raw.lua_pushvalue(L, resIdx);
-    else raw.lua_createtable(L, ncap, re.opts.dfa ? 0 : re.t.names.length);
+    if (resIdx && vm.type(L, resIdx) === T_TABLE) vm.pushValue(L, resIdx);
+    else vm.createTable(L, ncap, re.opts.dfa ? 0 : re.t.names.length);
     const t = vm.top(L);
     const caps: Array<Buffer | null> = [];
     for (let n = 0; n <= ncap; n++) {
@@ -169,7 +168,7 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
       caps.push(b);
       if (b) vm.pushBytes(L, b);
       else vm.pushBool(L, false);
-      raw.lua_rawseti(L, t, BigInt(n));
+      vm.rawSetI(L, t, n);
     }
     if (ncap === 0) return;
     const names = re.t.names;
@@ -191,10 +190,10 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
     }
     for (const [name, arr] of grouped) {
       if (!arr.length) continue;
-      raw.lua_createtable(L, arr.length, 0);
+      vm.createTable(L, arr.length, 0);
       arr.forEach((b, k) => {
         vm.pushBytes(L, b);
-        raw.lua_rawseti(L, -2, BigInt(k + 1));
+        vm.rawSetI(L, -2, k + 1);
       });
       vm.setField(L, t, name);
     }
@@ -329,9 +328,9 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
             }
           }
         } else {
-          raw.lua_pushvalue(L, 3);
+          vm.pushValue(L, 3);
           pushMatch(L, re, subj, bm, 0);
-          raw.lua_callk(L, 1, 1, 0, 0);
+          vm.call(L, 1, 1);
           const t = vm.type(L, -1);
           parts.push(t === T_STRING || t === T_NUMBER ? vm.toBuffer(L, -1)! : tostringAt(L, vm.top(L)));
           vm.pop(L);
@@ -394,23 +393,23 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
         if (max > 0 || rest.length) items.push(rest);
       }
       let n = items.length;
-      if (hasRes) raw.lua_pushvalue(L, 6);
-      else raw.lua_createtable(L, n, 0);
+      if (hasRes) vm.pushValue(L, 6);
+      else vm.createTable(L, n, 0);
       const t = vm.top(L);
       items.forEach((b, k) => {
         vm.pushBytes(L, b);
-        raw.lua_rawseti(L, t, BigInt(k + 1));
+        vm.rawSetI(L, t, k + 1);
       });
       if (max <= 0) {
         while (n > 0 && items[n - 1].length === 0) {
-          raw.lua_pushnil(L);
-          raw.lua_rawseti(L, t, BigInt(n));
+          vm.pushNil(L);
+          vm.rawSetI(L, t, n);
           n--;
         }
       }
       if (hasRes) {
-        raw.lua_pushnil(L);
-        raw.lua_rawseti(L, t, BigInt(n + 1));
+        vm.pushNil(L);
+        vm.rawSetI(L, t, n + 1);
       }
       if (matched) setCtxPos(L, 4, last);
       return 1;

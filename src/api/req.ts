@@ -82,12 +82,12 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
     req_http_version: (L) => {
       const r = rt.reqFfi(L, CTX_REQ);
       const v = r.req.version;
-      vm.pushFloat(L, v === 11 ? 1.1 : v === 10 ? 1.0 : v === 9 ? 0.9 : v === 20 ? 2.0 : 1.1);
+      vm.pushNumber(L, v === 11 ? 1.1 : v === 10 ? 1.0 : v === 9 ? 0.9 : v === 20 ? 2.0 : 1.1);
       return 1;
     },
     req_start_time: (L) => {
       const r = rt.reqFfi(L, CTX_REQ);
-      vm.pushFloat(L, r.req.startTime / 1000);
+      vm.pushNumber(L, r.req.startTime / 1000);
       return 1;
     },
     req_is_internal: (L) => {
@@ -116,7 +116,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       if (!raw) {
         // lookups like h["Content-Type"] or h.content_type find the lower-case key
         vm.getGlobal(L, '__ngx_req_headers_mt');
-        vm.raw.lua_setmetatable(L, t);
+        vm.setMetatable(L, t);
       }
       if (hs.length > max) {
         vm.pushStr(L, 'truncated');
@@ -148,9 +148,9 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       const vals: string[] = [];
       const t = vm.type(L, 2);
       if (t === 5) {
-        const n = Number(vm.raw.lua_rawlen(L, 2));
+        const n = Number(vm.rawLen(L, 2));
         for (let i = 1; i <= n; i++) {
-          vm.raw.lua_rawgeti(L, 2, BigInt(i));
+          vm.rawGetI(L, 2, i);
           const s = vm.toStr(L, -1);
           vm.pop(L);
           if (s !== null) vals.push(s);
@@ -177,7 +177,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
         return vm.error(L, 'no request body found; maybe you should turn on lua_need_request_body?');
       }
       if (r.bodyFile) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, 'request body in temp file not supported');
         return 2;
       }
@@ -224,7 +224,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
     req_get_body_data: (L) => {
       const r = rt.req(L, CTX_REQ & ~Ctx.SET);
       if (r.body) vm.pushBytes(L, r.body);
-      else vm.raw.lua_pushnil(L);
+      else vm.pushNil(L);
       return 1;
     },
     req_set_method: (L) => {
@@ -324,7 +324,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
     req_get_body_file: (L) => {
       const r = rt.req(L, CTX_REQ);
       if (r.bodyFile) vm.pushStr(L, r.bodyFile);
-      else vm.raw.lua_pushnil(L);
+      else vm.pushNil(L);
       return 1;
     },
   };

@@ -36,7 +36,7 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
       s.count--;
       sched.resume(w.th, (v, co) => {
         v.pushBool(co, true);
-        v.raw.lua_pushnil(co);
+        v.pushNil(co);
         return 2;
       });
     }
@@ -48,7 +48,7 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
       if (n < 0) return vm.error(L, 'no negative number');
       const id = nextId++;
       semas.set(id, { count: Math.trunc(n), waiters: [], wakeScheduled: false });
-      vm.raw.lua_pushinteger(L, BigInt(id));
+      vm.pushNumber(L, id);
       return 1;
     },
     sema_free: (L) => {
@@ -68,7 +68,7 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
     sema_count: (L) => {
       const s = get(L);
       const waiting = s.waiters.filter((w) => !w.done).length;
-      vm.raw.lua_pushinteger(L, BigInt(waiting > 0 ? -waiting : s.count));
+      vm.pushNumber(L, waiting > 0 ? -waiting : s.count);
       return 1;
     },
     sema_wait: (L) => {
@@ -76,7 +76,7 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
       const ctx = rt.current();
       if (ctx?.kind === 'init' && !rt.yieldableIn('init')) return vm.error(L, 'no request found');
       if (!ctx || !rt.yieldableIn(ctx.kind)) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, `API disabled in the context of ${ctx ? CTX_NAMES[ctx.kind] : 'init_by_lua*'}`);
         return 2;
       }
@@ -87,7 +87,7 @@ export function registerSemaphore(rt: Runtime): Record<string, JsLuaFn> {
         return 1;
       }
       if (ms <= 0) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, 'timeout');
         return 2;
       }

@@ -406,14 +406,14 @@ function numAdd(a: number, aInt: boolean, b: number, bInt: boolean): { t: 'num';
 function pushValue(vm: LuaVM, L: number, v: ShValue): void {
   if (v.t === 'str') vm.pushBytes(L, v.b);
   else if (v.t === 'bool') vm.pushBool(L, v.v);
-  else if (v.int) vm.raw.lua_pushinteger(L, BigInt(v.n));
-  else vm.pushFloat(L, v.n);
+  else if (v.int) vm.pushNumber(L, v.n);
+  else vm.pushNumber(L, v.n);
 }
 
 /** the number at idx, keeping Lua's integer subtype when it is exactly representable */
 function readNum(vm: LuaVM, L: number, idx: number): { t: 'num'; n: number; int: boolean } {
   if (vm.isInteger(L, idx)) {
-    const i = vm.raw.lua_tointegerx(L, idx, 0);
+    const i = vm.toNumber(L, idx);
     const n = Number(i);
     if (Number.isSafeInteger(n)) return { t: 'num', n, int: true };
     return { t: 'num', n, int: false };
@@ -440,7 +440,7 @@ export function registerShdict(rt: Runtime): Record<string, JsLuaFn> {
   const dict = (L: number): ShDict => dicts[vm.toNumber(L, 1) - 1]!;
   const key = (L: number): string => vm.toStr(L, 2) ?? '';
   const nilErr = (L: number, err: string): number => {
-    vm.raw.lua_pushnil(L);
+    vm.pushNil(L);
     vm.pushStr(L, err);
     return 2;
   };
@@ -448,35 +448,35 @@ export function registerShdict(rt: Runtime): Record<string, JsLuaFn> {
   return {
     /** { name = id, ... } */
     shd_zones: (L) => {
-      vm.raw.lua_createtable(L, 0, dicts.length);
+      vm.createTable(L, 0, dicts.length);
       dicts.forEach((d, i) => {
-        vm.raw.lua_pushinteger(L, BigInt(i + 1));
+        vm.pushNumber(L, i + 1);
         vm.setField(L, -2, d.name);
       });
       return 1;
     },
     /** a fresh full userdata: the zone handle kept at dict[1], as ngx_lua does */
     shd_udata: (L) => {
-      vm.raw.lua_newuserdatauv(L, 8, 0);
+      vm.newUserdata(L, 8);
       return 1;
     },
     shd_get: (L) => {
       const stale = vm.toBool(L, 3);
       const r = dict(L).get(key(L), stale);
       if (r.kind === 'missing') {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         return 1;
       }
       if (r.kind === 'list') return nilErr(L, 'value is a list');
       pushValue(vm, L, r.val);
       if (stale) {
-        if (r.flags) vm.raw.lua_pushinteger(L, BigInt(r.flags));
-        else vm.raw.lua_pushnil(L);
+        if (r.flags) vm.pushNumber(L, r.flags);
+        else vm.pushNil(L);
         vm.pushBool(L, r.stale);
         return 3;
       }
       if (r.flags) {
-        vm.raw.lua_pushinteger(L, BigInt(r.flags));
+        vm.pushNumber(L, r.flags);
         return 2;
       }
       return 1;
@@ -490,7 +490,7 @@ export function registerShdict(rt: Runtime): Record<string, JsLuaFn> {
       const flags = toCInt(vm.toNumber(L, 7));
       const r = dict(L).store(op, key(L), val, ms, flags, safe);
       vm.pushBool(L, r.ok);
-      if (r.err === undefined) vm.raw.lua_pushnil(L);
+      if (r.err === undefined) vm.pushNil(L);
       else vm.pushStr(L, r.err);
       vm.pushBool(L, r.forcible);
       return 3;
@@ -505,7 +505,7 @@ export function registerShdict(rt: Runtime): Record<string, JsLuaFn> {
       if (!r.ok) return nilErr(L, r.err);
       pushValue(vm, L, r.val);
       if (!hasInit) return 1;
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushBool(L, r.forcible);
       return 3;
     },
@@ -514,26 +514,26 @@ export function registerShdict(rt: Runtime): Record<string, JsLuaFn> {
       const v = readValue(vm, L, 3) as ListValue;
       const r = dict(L).push(key(L), v, vm.toBool(L, 4));
       if (typeof r === 'string') return nilErr(L, r);
-      vm.raw.lua_pushinteger(L, BigInt(r));
+      vm.pushNumber(L, r);
       return 1;
     },
     shd_pop: (L) => {
       const r = dict(L).pop(key(L), vm.toBool(L, 3));
       if (typeof r === 'string') return nilErr(L, r);
-      if (r === null) vm.raw.lua_pushnil(L);
+      if (r === null) vm.pushNil(L);
       else pushValue(vm, L, r);
       return 1;
     },
     shd_llen: (L) => {
       const r = dict(L).llen(key(L));
       if (typeof r === 'string') return nilErr(L, r);
-      vm.raw.lua_pushinteger(L, BigInt(r));
+      vm.pushNumber(L, r);
       return 1;
     },
     shd_ttl: (L) => {
       const r = dict(L).ttl(key(L));
       if (r === null) return nilErr(L, 'not found');
-      vm.pushFloat(L, r / 1000);
+      vm.pushNumber(L, r / 1000);
       return 1;
     },
     shd_expire: (L) => {
@@ -547,24 +547,24 @@ export function registerShdict(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     shd_flush_expired: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(dict(L).flushExpired(vm.toNumber(L, 2))));
+      vm.pushNumber(L, dict(L).flushExpired(vm.toNumber(L, 2)));
       return 1;
     },
     shd_get_keys: (L) => {
       const keys = dict(L).keys(vm.toNumber(L, 2));
-      vm.raw.lua_createtable(L, keys.length, 0);
+      vm.createTable(L, keys.length, 0);
       keys.forEach((k, i) => {
         vm.pushStr(L, k);
-        vm.raw.lua_rawseti(L, -2, BigInt(i + 1));
+        vm.rawSetI(L, -2, i + 1);
       });
       return 1;
     },
     shd_capacity: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(dict(L).capacity()));
+      vm.pushNumber(L, dict(L).capacity());
       return 1;
     },
     shd_free_space: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(dict(L).freeSpace()));
+      vm.pushNumber(L, dict(L).freeSpace());
       return 1;
     },
   };

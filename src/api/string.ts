@@ -30,7 +30,7 @@ export function registerString(rt: Runtime): Record<string, JsLuaFn> {
     decode_base64: (L) => {
       const r = decodeBase64(bytes(L, 1, 'decode_base64'));
       if (r === null) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         return 1;
       }
       return ret(L, r);
@@ -39,7 +39,7 @@ export function registerString(rt: Runtime): Record<string, JsLuaFn> {
     decode_base64url: (L) => {
       const r = decodeBase64url(bytes(L, 1, 'decode_base64url'));
       if (r === null) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, 'invalid input');
         return 2;
       }
@@ -50,11 +50,11 @@ export function registerString(rt: Runtime): Record<string, JsLuaFn> {
     sha1_bin: (L) => ret(L, sha1Bin(bytes(L, 1, 'sha1_bin'))),
     hmac_sha1: (L) => ret(L, hmacSha1(bytes(L, 1, 'hmac_sha1'), bytes(L, 2, 'hmac_sha1'))),
     crc32_short: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(crc32Short(bytes(L, 1, 'crc32_short'))));
+      vm.pushNumber(L, crc32Short(bytes(L, 1, 'crc32_short')));
       return 1;
     },
     crc32_long: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(crc32Long(bytes(L, 1, 'crc32_long'))));
+      vm.pushNumber(L, crc32Long(bytes(L, 1, 'crc32_long')));
       return 1;
     },
   };

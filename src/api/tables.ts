@@ -12,29 +12,29 @@ function pushScalar(vm: LuaVM, L: number, v: Scalar): void {
 
 /** Push a new table from (key, value) pairs; returns its stack index. */
 export function pushMultiTable(vm: LuaVM, L: number, pairs: ReadonlyArray<readonly [string | Buffer, Scalar]>): number {
-  vm.raw.lua_createtable(L, 0, pairs.length);
+  vm.createTable(L, 0, pairs.length);
   const t = vm.top(L);
   for (const [k, v] of pairs) {
     pushScalar(vm, L, k);
-    vm.raw.lua_pushvalue(L, -1);
-    const prev = vm.raw.lua_rawget(L, t); // stack: key, previous value
+    vm.pushValue(L, -1);
+    const prev = vm.rawGet(L, t); // stack: key, previous value
     if (prev === 0) {
       vm.pop(L);
       pushScalar(vm, L, v);
-      vm.raw.lua_rawset(L, t);
+      vm.rawSet(L, t);
     } else if (prev === 5) {
       // already an array: append
       pushScalar(vm, L, v);
-      vm.raw.lua_rawseti(L, -2, vm.raw.lua_rawlen(L, -2) + 1n);
+      vm.rawSetI(L, -2, vm.rawLen(L, -2) + 1);
       vm.pop(L, 2);
     } else {
       // second value: the scalar becomes the array {old, new}
-      vm.raw.lua_createtable(L, 2, 0);
-      vm.raw.lua_rotate(L, -2, 1);
-      vm.raw.lua_rawseti(L, -2, 1n);
+      vm.createTable(L, 2, 0);
+      vm.insert(L, -2);
+      vm.rawSetI(L, -2, 1);
       pushScalar(vm, L, v);
-      vm.raw.lua_rawseti(L, -2, 2n);
-      vm.raw.lua_rawset(L, t);
+      vm.rawSetI(L, -2, 2);
+      vm.rawSet(L, t);
     }
   }
   return t;
@@ -48,8 +48,8 @@ export function pushMultiTable(vm: LuaVM, L: number, pairs: ReadonlyArray<readon
 export function arrayMax(vm: LuaVM, L: number, idx: number, argn: number): number {
   const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
   let max = 0;
-  vm.raw.lua_pushnil(L);
-  while (vm.raw.lua_next(L, abs) !== 0) {
+  vm.pushNil(L);
+  while (vm.next(L, abs)) {
     const k = vm.type(L, -2) === 3 && vm.isInteger(L, -2) ? vm.toNumber(L, -2) : 0;
     if (k < 1) {
       vm.pop(L, 2);

@@ -22,7 +22,7 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
       const ths: Array<LuaThread | null> = [];
       for (let i = 1; i <= n; i++) {
         if (vm.type(L, i) !== T_THREAD) return vm.argError(L, i, 'lua thread expected');
-        const th = sched.userThreadOf(vm.raw.lua_tothread(L, i));
+        const th = sched.userThreadOf(vm.toThread(L, i));
         if (!th) {
           // a reaped thread is forgotten: it counts as waited
           ths.push(null);
@@ -38,7 +38,7 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
       const r = rt.req(L, CTX_OUTPUT);
       if (vm.type(L, 1) !== T_FUNCTION) return vm.argError(L, 1, 'function expected');
       const fail = (msg: string) => {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, msg);
         return 2;
       };
@@ -48,17 +48,17 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
       if (ctx.onAbortSet) return fail('duplicate call');
       ctx.onAbortSet = true;
       if (r.onAbortRef) vm.unref(r.onAbortRef);
-      vm.raw.lua_pushvalue(L, 1);
+      vm.pushValue(L, 1);
       r.onAbortRef = vm.ref(L);
-      vm.raw.lua_pushinteger(L, 1n);
+      vm.pushNumber(L, 1);
       return 1;
     },
     thread_kill: (L) => {
       rt.check(L, CTX_YIELDABLE);
       if (vm.type(L, 1) !== T_THREAD) return vm.argError(L, 1, 'lua thread expected');
-      const th = sched.userThreadOf(vm.raw.lua_tothread(L, 1));
+      const th = sched.userThreadOf(vm.toThread(L, 1));
       const fail = (msg: string) => {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, msg);
         return 2;
       };
@@ -66,7 +66,7 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
       if (th.owner !== sched.current) return fail('killer not parent');
       const [ok, err] = sched.killThread(th);
       if (!ok) return fail(err);
-      vm.raw.lua_pushinteger(L, 1n);
+      vm.pushNumber(L, 1);
       return 1;
     },
   };

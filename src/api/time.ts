@@ -33,11 +33,11 @@ export function registerTime(rt: Runtime): Record<string, JsLuaFn> {
   };
   return {
     now: (L) => {
-      vm.pushFloat(L, Math.floor(nowMs()) / 1000);
+      vm.pushNumber(L, Math.floor(nowMs()) / 1000);
       return 1;
     },
     time: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(Math.floor(nowMs() / 1000)));
+      vm.pushNumber(L, Math.floor(nowMs() / 1000));
       return 1;
     },
     update_time: () => {
@@ -69,8 +69,8 @@ export function registerTime(rt: Runtime): Record<string, JsLuaFn> {
     parse_http_time: (L) => {
       const b = vm.toBuffer(L, 1);
       const t = b === null ? null : parseHttpTime(b);
-      if (t === null) vm.raw.lua_pushnil(L);
-      else vm.raw.lua_pushinteger(L, BigInt(t));
+      if (t === null) vm.pushNil(L);
+      else vm.pushNumber(L, t);
       return 1;
     },
   };

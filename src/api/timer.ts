@@ -58,15 +58,14 @@ export class Timers {
     ctx.origin = t.origin;
     // the callback is the table's first element; it gets premature and the saved arguments
     vm.pushRef(vm.L, t.ref);
-    vm.raw.lua_rawgeti(vm.L, -1, 1n);
+    vm.rawGetI(vm.L, -1, 1);
     const fnRef = vm.ref(vm.L);
     vm.pop(vm.L);
     rt.sched.spawnEntry(ctx, fnRef, (co) => {
       vm.pushBool(co, premature);
       vm.pushRef(co, t.ref);
-      for (let i = 2; i <= t.nargs + 1; i++) vm.raw.lua_rawgeti(co, -1 - (i - 2), BigInt(i));
-      vm.raw.lua_rotate(co, -(t.nargs + 1), -1);
-      vm.pop(co);
+      for (let i = 2; i <= t.nargs + 1; i++) vm.rawGetI(co, -1 - (i - 2), i);
+      vm.remove(co, -(t.nargs + 1));
       return t.nargs + 1;
     });
     vm.unref(fnRef);
@@ -92,19 +91,19 @@ export function registerTimer(rt: Runtime): Record<string, JsLuaFn> {
     if (every && delay === 0) return vm.error(L, 'delay cannot be zero');
     const delayMs = Math.max(0, delay);
     if (rt.exiting && delay > 0) {
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, 'process exiting');
       return 2;
     }
     if (timers.pending.size >= rt.http.luaMaxPendingTimers) {
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, 'too many pending timers');
       return 2;
     }
-    vm.raw.lua_createtable(L, n - 1, 0);
+    vm.createTable(L, n - 1, 0);
     for (let i = 2; i <= n; i++) {
-      vm.raw.lua_pushvalue(L, i);
-      vm.raw.lua_rawseti(L, -2, BigInt(i - 1));
+      vm.pushValue(L, i);
+      vm.rawSetI(L, -2, i - 1);
     }
     const ref = vm.ref(L);
     const ms = Math.round(delayMs * 1000);
@@ -112,18 +111,18 @@ export function registerTimer(rt: Runtime): Record<string, JsLuaFn> {
     // a timer's log lines name the creating connection's client and listening address
     const origin = r ? { client: r.req.remoteAddr, server: `${r.req.serverAddr}:${r.req.serverPort}` } : null;
     timers.schedule({ ref, nargs: n - 2, handle: null, every: every ? ms : 0, origin }, ms);
-    vm.raw.lua_pushinteger(L, 1n);
+    vm.pushNumber(L, 1);
     return 1;
   };
   return {
     timer_at: (L) => create(L, false),
     timer_every: (L) => create(L, true),
     timer_running_count: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(timers.running));
+      vm.pushNumber(L, timers.running);
       return 1;
     },
     timer_pending_count: (L) => {
-      vm.raw.lua_pushinteger(L, BigInt(timers.pending.size));
+      vm.pushNumber(L, timers.pending.size);
       return 1;
     },
   };

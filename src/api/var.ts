@@ -12,7 +12,7 @@ export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
       const key = vm.toStr(L, 2);
       if (key === null) return vm.errorRaw(L, 'bad variable name');
       const v = getVar(r, key.toLowerCase());
-      if (v === null) vm.raw.lua_pushnil(L);
+      if (v === null) vm.pushNil(L);
       else vm.pushStr(L, v);
       return 1;
     },

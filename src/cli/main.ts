@@ -1,5 +1,6 @@
 // The command line: a drop-in for the nginx binary (-p -c -g -e -t -s -v -V) plus `run`, a
 // script runner like OpenResty's `resty`.
+import { ENGINE_VERSION } from '../lua/vm.js';
 import { spawn } from 'node:child_process';
 import { readFileSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -74,7 +75,7 @@ function parseArgs(argv: string[]): Opts | null {
         case 'V':
           process.stderr.write(
             `${NAME} version: ${NAME}/${VERSION} (nginx/1.22.1 compatible, ngx_lua 0.10.23 API)\n` +
-              `built on Node.js ${process.version} with Lua 5.4 (wasmoon)\n` +
+              `built on Node.js ${process.version} with ${ENGINE_VERSION} (native engine, JIT on)\n` +
               'configure arguments: --with-http_lua_module\n',
           );
           process.exit(0);

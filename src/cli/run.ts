@@ -53,12 +53,12 @@ export async function runScript(argv: string[]): Promise<number> {
   rt.runBootChunk('resty.lua', {
     write: (L) => {
       collectArgs(vm, L, 1, vm.top(L), out);
-      vm.raw.lua_pushinteger(L, 1n);
+      vm.pushNumber(L, 1);
       return 1;
     },
     flush: (L) => {
       flushOut();
-      vm.raw.lua_pushinteger(L, 1n);
+      vm.pushNumber(L, 1);
       return 1;
     },
     exit: (L) => {
@@ -68,12 +68,12 @@ export async function runScript(argv: string[]): Promise<number> {
     },
   });
   // arg table as the standalone interpreter sets it
-  vm.raw.lua_createtable(vm.L, scriptArgs.length, 1);
+  vm.createTable(vm.L, scriptArgs.length, 1);
   vm.pushStr(vm.L, chunkName.startsWith('@') ? chunkName.slice(1) : '-e');
-  vm.raw.lua_rawseti(vm.L, -2, 0n);
+  vm.rawSetI(vm.L, -2, 0);
   scriptArgs.forEach((a, i) => {
     vm.pushStr(vm.L, Buffer.from(a, 'utf8').toString('latin1'));
-    vm.raw.lua_rawseti(vm.L, -2, BigInt(i + 1));
+    vm.rawSetI(vm.L, -2, i + 1);
   });
   vm.setGlobal(vm.L, 'arg');
   if (vm.load(vm.L, code, chunkName) !== 0) {

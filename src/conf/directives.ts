@@ -342,9 +342,11 @@ function luaDirectives(): DirectiveSpec[] {
 
 // ---- http-level Lua settings ---------------------------------------------------------
 
+// what `;;` stands for on the reference: Debian's lua module puts /usr/share/lua/5.1 before
+// LuaJIT's own default path
 export const DEFAULT_LUA_PATH =
-  './?.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua';
-export const DEFAULT_LUA_CPATH = './?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so';
+  '/usr/share/lua/5.1/?.lua;;./?.lua;/usr/share/luajit-2.1.0-beta3/?.lua;/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua';
+export const DEFAULT_LUA_CPATH = './?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/local/lib/lua/5.1/loadall.so';
 
 function expandPath(p: string, dflt: string): string {
   const i = p.indexOf(';;');

@@ -229,7 +229,7 @@ export class Runtime {
     vm.getGlobal(L, 'package');
     vm.getField(L, -1, 'loaded');
     for (const name of this.fileModules) {
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.setField(L, -2, name);
     }
     vm.pop(L, 2);
@@ -248,10 +248,9 @@ export class Runtime {
     if (vm.load(L, code, chunkName) !== LUA_OK) {
       throw new Error(`ngxlua: cannot load ${file}: ${vm.toStr(L, -1)}`);
     }
-    vm.raw.lua_createtable(L, 0, 64);
-    // the API's primitives run inside scheduled threads: Scheduler.step catches their bugs
-    vm.setFuncs(L, -1, prims, false);
-    if (vm.raw.lua_pcallk(L, 1, 0, 0, 0, 0) !== LUA_OK) {
+    vm.createTable(L, 0, 64);
+    vm.setFuncs(L, -1, prims);
+    if (vm.pcall(L, 1, 0, 0) !== LUA_OK) {
       throw new Error(`ngxlua: cannot run ${file}: ${vm.toStr(L, -1)}`);
     }
   }

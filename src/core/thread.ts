@@ -1,7 +1,7 @@
 // The coroutine scheduler: every piece of Lua runs in a LuaThread; an API that cannot finish at
 // once records a pending operation and yields; the operation later calls resume() with the
 // values the Lua call returns (the seed's resume helper).
-import { LuaVM, LUA_ERRRUN, LUA_OK, LUA_YIELD } from '../lua/vm.js';
+import { LuaVM, LUA_OK, LUA_YIELD, YIELD, T_NUMBER, T_STRING } from '../lua/vm.js';
 import type { RequestCtx } from './request.js';
 import type { LuaPhase } from '../conf/model.js';
 
@@ -35,8 +35,6 @@ export class LuaThread {
   waiter: LuaThread | null = null;
   /** ngx.thread.wait: the light threads this thread waits on */
   waitingOn: LuaThread[] | null = null;
-  /** the failed thread's stack ends with lua_resume's extra copy of the error */
-  errorCopy = false;
   /** the value a posted thread's pending spawn() returns */
   postedValue: LuaThread | null = null;
   /** a finished light thread: how it ended (its values stay on its stack until reaped) */
@@ -110,7 +108,6 @@ export class LuaContext {
 export class Scheduler {
   /** the thread whose Lua code is executing right now (APIs read their context from it) */
   current: LuaThread | null = null;
-  private readonly nres: number;
   private readonly coThreads = new Map<number, LuaThread>();
   /** live entry threads by coroutine (for coroutine.status) */
   private readonly entries = new Map<number, LuaThread>();
@@ -122,8 +119,7 @@ export class Scheduler {
   afterRun: (th: LuaThread) => void = () => {};
 
   constructor(readonly vm: LuaVM) {
-    this.nres = vm.raw.malloc(4);
-    vm.raw.lua_createtable(vm.L, 64, 0);
+    vm.createTable(vm.L, 64, 0);
     this.spareRef = vm.ref(vm.L);
   }
 
@@ -140,16 +136,16 @@ export class Scheduler {
     let th: LuaThread;
     if (spare !== undefined) {
       // the spare table keeps it alive while idle; the anchor table while it runs
-      const n = BigInt(this.spareThreads.length + 1);
+      const n = this.spareThreads.length + 1;
       vm.pushRef(L, this.spareRef);
-      vm.raw.lua_rawgeti(L, -1, n);
+      vm.rawGetI(L, -1, n);
       const anchor = vm.anchor(L);
-      vm.raw.lua_pushnil(L);
-      vm.raw.lua_rawseti(L, -2, n);
+      vm.pushNil(L);
+      vm.rawSetI(L, -2, n);
       vm.pop(L);
       th = new LuaThread(spare, anchor, 'entry', ctx);
     } else {
-      const co = vm.raw.lua_newthread(L);
+      const co = vm.newThread(L);
       th = new LuaThread(co, vm.anchor(L), 'entry', ctx);
     }
     ctx.entry = th;
@@ -169,35 +165,21 @@ export class Scheduler {
   }
 
   /** Resume th for one slice of execution; returns lua_resume's status. */
-  private step(th: LuaThread, nargs: number, from: number): number {
+  private step(th: LuaThread, nargs: number): number {
     const { vm } = this;
     const prev = this.current;
     this.current = th;
     th.status = 'running';
-    const sp = vm.raw.stackSave();
-    let rc: number;
-    try {
-      rc = vm.raw.lua_resume(th.co, from, nargs, this.nres);
-      th.nret = vm.heap().readInt32LE(this.nres);
-    } catch (e) {
-      // a bug in a primitive: the exception skipped the WASM frames' epilogues, so put the
-      // WASM stack back, and end the thread as failed (its coroutine is never resumed again)
-      vm.raw.stackRestore(sp);
-      vm.onInternalError(e);
-      // the message goes where lua_resume leaves an error (twice, as Lua 5.4 does)
-      const msg = `internal error: ${(e as Error)?.message ?? String(e)}`;
-      vm.raw.lua_checkstack(th.co, 2);
-      vm.pushStr(th.co, msg);
-      vm.pushStr(th.co, msg);
-      rc = LUA_ERRRUN;
-    }
+    // a JS exception in an API function never gets here: the dispatcher turns it into a Lua error
+    const rc = vm.resume(th.co, nargs);
+    th.nret = vm.top(th.co);
     this.current = prev;
     return rc;
   }
 
   private run(th: LuaThread, nargs: number): void {
     const { vm } = this;
-    const rc = this.step(th, nargs, vm.L);
+    const rc = this.step(th, nargs);
     this.afterRun(th);
     this.settle(th, rc);
   }
@@ -237,7 +219,7 @@ export class Scheduler {
     }
     if (rc === LUA_YIELD) {
       // a bare coroutine.yield() in an entry thread or light thread: resumed at once, later
-      vm.raw.lua_settop(th.co, 0);
+      vm.setTop(th.co, 0);
       setImmediate(() => this.resume(th));
       return;
     }
@@ -252,7 +234,7 @@ export class Scheduler {
         ctx.results = [];
         for (let i = 1; i <= Math.min(n, ctx.wantResults); i++) ctx.results.push(vm.toStr(th.co, i) ?? '');
       }
-      vm.raw.lua_settop(th.co, 0);
+      vm.setTop(th.co, 0);
       this.entryEnded(th, { kind: 'done' });
       return;
     }
@@ -262,7 +244,7 @@ export class Scheduler {
   /** The error on top of co with its traceback, as ngx_lua logs it. */
   private errorReport(co: number): string {
     const msg = this.errorMessage(co);
-    const tb = luajitTraceback(this.vm.traceback(this.vm.L, co, 0));
+    const tb = this.vm.traceback(this.vm.L, co, 0);
     return `${msg}\n${tb.replace(/^stack traceback:\n/, 'stack traceback:\ncoroutine 0:\n')}`;
   }
 
@@ -272,7 +254,7 @@ export class Scheduler {
     if (th.kind === 'user') {
       th.status = 'zombie';
       th.outcome = 'error';
-      this.vm.raw.lua_settop(th.co, 0);
+      this.vm.setTop(th.co, 0);
       this.vm.pushStr(th.co, report.split('\n')[0]);
       this.onThreadError(th, report);
       this.reapable(th);
@@ -297,7 +279,7 @@ export class Scheduler {
       this.spareThreads.push(th.co);
       vm.pushRef(vm.L, this.spareRef);
       vm.pushAnchored(vm.L, th.anchor);
-      vm.raw.lua_rawseti(vm.L, -2, BigInt(this.spareThreads.length));
+      vm.rawSetI(vm.L, -2, this.spareThreads.length);
       vm.pop(vm.L);
     }
     th.release(this.vm);
@@ -322,18 +304,18 @@ export class Scheduler {
     const { vm } = this;
     const parent = this.current!;
     const ctx = parent.ctx;
-    const co = vm.raw.lua_newthread(L);
-    vm.raw.lua_pushvalue(L, -1);
+    const co = vm.newThread(L);
+    vm.pushValue(L, -1);
     const anchor = vm.anchor(L);
-    for (let i = 1; i <= n; i++) vm.raw.lua_pushvalue(L, i);
-    vm.raw.lua_xmove(L, co, n);
+    for (let i = 1; i <= n; i++) vm.pushValue(L, i);
+    vm.xmove(L, co, n);
     const th = new LuaThread(co, anchor, 'user', ctx);
     th.owner = parent;
     this.userThreads.set(co, th);
     (ctx.liveThreads ??= new Set()).add(th);
     parent.status = 'normal';
     this.spawnDepth++;
-    const rc = this.step(th, n - 1, L);
+    const rc = this.step(th, n - 1);
     this.spawnDepth--;
     parent.status = 'running';
     if (rc === LUA_YIELD) {
@@ -343,10 +325,10 @@ export class Scheduler {
       if (reason === 'exit' || reason === 'fatal') {
         parent.yieldReason = reason;
         parent.fatalError = th.fatalError;
-        return vm.raw.lua_yieldk(L, 0, 0, 0);
+        return YIELD;
       }
       if (reason === null) {
-        vm.raw.lua_settop(co, 0);
+        vm.setTop(co, 0);
         setImmediate(() => this.resume(th));
       } else if (reason === 'posted') {
         this.post(th);
@@ -359,7 +341,7 @@ export class Scheduler {
       // to the outer spawner, and this thread's spawn() returns on the next scheduler pass
       parent.yieldReason = 'posted';
       parent.postedValue = th;
-      return vm.raw.lua_yieldk(L, 0, 0, 0);
+      return YIELD;
     }
     return 1;
   }
@@ -388,7 +370,7 @@ export class Scheduler {
   /** Start fnRef as a light thread of ctx from outside Lua (ngx.on_abort's handler). */
   spawnDetachedThread(ctx: LuaContext, fnRef: number): void {
     const { vm } = this;
-    const co = vm.raw.lua_newthread(vm.L);
+    const co = vm.newThread(vm.L);
     const anchor = vm.anchor(vm.L);
     const th = new LuaThread(co, anchor, 'user', ctx);
     th.owner = ctx.entry;
@@ -406,12 +388,11 @@ export class Scheduler {
       th.outcome = 'ok';
     } else {
       th.outcome = 'error';
-      th.errorCopy = true;
       let report = this.errorReport(th.co);
       // the spawning thread's stack follows, as "coroutine 1:"
       const owner = th.owner;
       if (owner && owner.status !== 'dead') {
-        report += '\n' + luajitTraceback(this.vm.traceback(this.vm.L, owner.co, 0)).replace(/^stack traceback:\n/, 'coroutine 1:\n');
+        report += '\n' + this.vm.traceback(this.vm.L, owner.co, 0).replace(/^stack traceback:\n/, 'coroutine 1:\n');
       }
       this.onThreadError(th, report);
     }
@@ -441,18 +422,17 @@ export class Scheduler {
     let n: number;
     if (th.outcome === 'ok') {
       const k = vm.top(th.co);
-      vm.raw.lua_checkstack(dest, k + 1);
+      vm.checkStack(dest, k + 1);
       vm.pushBool(dest, true);
-      vm.raw.lua_xmove(th.co, dest, k);
+      vm.xmove(th.co, dest, k);
       n = k + 1;
     } else {
-      // like LuaJIT's ngx_lua: everything left on the failed thread's stack (for error(msg):
-      // msg, then the positioned message); Lua 5.4 adds one more copy of the error on top
-      if (th.errorCopy) vm.raw.lua_settop(th.co, -2);
+      // as ngx_lua: everything left on the failed thread's stack (for error(msg): msg, then
+      // the positioned message)
       const k = vm.top(th.co);
-      vm.raw.lua_checkstack(dest, k + 1);
+      vm.checkStack(dest, k + 1);
       vm.pushBool(dest, false);
-      vm.raw.lua_xmove(th.co, dest, k);
+      vm.xmove(th.co, dest, k);
       n = k + 1;
     }
     this.forgetThread(th);
@@ -488,7 +468,7 @@ export class Scheduler {
       if (!t || t.reaped || t.status === 'dead') {
         // a waited or killed thread is skipped, unless it is the last argument
         if (i < ths.length - 1) continue;
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, 'already waited or killed');
         return 2;
       }
@@ -522,7 +502,7 @@ export class Scheduler {
   private errorMessage(co: number): string {
     const { vm } = this;
     const t = vm.type(co, -1);
-    if (t === 4 || t === 3) return luajitWording(vm.toStr(co, -1) ?? '');
+    if (t === T_STRING || t === T_NUMBER) return vm.toStr(co, -1) ?? '';
     return 'unknown reason';
   }
 
@@ -536,7 +516,7 @@ export class Scheduler {
     const { vm } = this;
     const parent = this.current!;
     parent.status = 'normal';
-    const rc = this.step(child, nargs, L);
+    const rc = this.step(child, nargs);
     parent.status = 'running';
     const reason = rc === LUA_YIELD ? child.yieldReason : null;
     child.yieldReason = null;
@@ -545,12 +525,12 @@ export class Scheduler {
       if (reason === 'exit' || reason === 'fatal') {
         parent.yieldReason = reason;
         parent.fatalError = child.fatalError;
-        return vm.raw.lua_yieldk(L, 0, 0, 0);
+        return YIELD;
       }
       child.parent = parent;
       parent.pending = { cancel: () => this.kill(child) };
       parent.yieldReason = 'op';
-      return vm.raw.lua_yieldk(L, 0, 0, 0);
+      return YIELD;
     }
     if (rc !== LUA_YIELD) this.retire(child);
     else child.status = 'suspended';
@@ -558,7 +538,7 @@ export class Scheduler {
       // coroutine.wrap: the error ends the caller, past any pcall, as in ngx_lua
       parent.yieldReason = 'fatal';
       parent.fatalError = this.errorReport(child.co);
-      return vm.raw.lua_yieldk(L, 0, 0, 0);
+      return YIELD;
     }
     return this.transfer(child, rc, L, child.wrapped);
   }
@@ -598,14 +578,13 @@ export class Scheduler {
     const { vm } = this;
     if (rc === LUA_OK || rc === LUA_YIELD) {
       const n = th.nret;
-      vm.raw.lua_checkstack(dest, n + 1);
+      vm.checkStack(dest, n + 1);
       if (!bare) vm.pushBool(dest, true);
-      vm.raw.lua_xmove(th.co, dest, n);
+      vm.xmove(th.co, dest, n);
       return bare ? n : n + 1;
     }
     vm.pushBool(dest, false);
-    if (vm.type(th.co, -1) === 4) vm.pushStr(dest, luajitWording(vm.toStr(th.co, -1) ?? ''));
-    else vm.raw.lua_xmove(th.co, dest, 1);
+    vm.xmove(th.co, dest, 1);
     return 2;
   }
 
@@ -661,10 +640,10 @@ export class Scheduler {
 
   /**
    * Suspend the running thread on an operation. The API function must `return` the value of
-   * this call: it yields the coroutine (a longjmp through the JS frame).
+   * this call (YIELD): the trampoline yields the coroutine once JS has returned.
    */
   suspend(L: number, op: PendingOp): number {
-    if (!this.vm.raw.lua_isyieldable(L)) {
+    if (!this.vm.isYieldable(L)) {
       // inside a metamethod, sort comparator, gsub callback...: the operation must not fire later
       op.cancel();
       return this.vm.errorRaw(L, 'attempt to yield across C-call boundary');
@@ -672,33 +651,15 @@ export class Scheduler {
     const th = this.current!;
     th.pending = op;
     th.yieldReason = 'op';
-    return this.vm.raw.lua_yieldk(L, 0, 0, 0);
+    return YIELD;
   }
 
   /** Yield the running thread for ngx.exit: run() ends its context. */
   yieldExit(L: number): number {
     const th = this.current!;
     th.yieldReason = 'exit';
-    return this.vm.raw.lua_yieldk(L, 0, 0, 0);
+    return YIELD;
   }
-}
-
-/**
- * Lua 5.4 words type errors as `attempt to index a nil value (local 'x')`; LuaJIT, whose wording
- * OpenResty users grep for, says `attempt to index local 'x' (a nil value)`.
- */
-export function luajitWording(msg: string): string {
-  return msg.replace(
-    /attempt to (index|call|perform arithmetic on|concatenate|get length of|compare) an? (\w+) value \((local|global|field|upvalue|method|constant) '([^']*)'\)/,
-    (_m, op: string, type: string, kind: string, name: string) => `attempt to ${op} ${kind === 'constant' ? 'local' : kind} '${name}' (a ${type} value)`,
-  );
-}
-
-/** Lua 5.4 traceback lines in LuaJIT's words: every named function is "function 'name'". */
-export function luajitTraceback(tb: string): string {
-  return tb
-    .replace(/in (?:local|upvalue|field|method) '([^']+)'/g, "in function '$1'")
-    .replace(/in function '(?:[\w]+\.)+(\w+)'/g, "in function '$1'");
 }
 
 function runCleanups(ctx: LuaContext): void {

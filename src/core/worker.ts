@@ -64,20 +64,19 @@ export class Worker {
     if (typeof fn !== 'number') throw new InitError(`init_by_lua error: ${fn.error}`);
     const vm = rt.vm;
     rt.initCtx = new LuaContext('init', null);
-    vm.raw.lua_settop(vm.L, 0);
+    vm.setTop(vm.L, 0);
     vm.getGlobal(vm.L, 'debug');
     vm.getField(vm.L, -1, 'traceback');
-    vm.raw.lua_rotate(vm.L, -2, -1);
-    vm.pop(vm.L);
+    vm.remove(vm.L, -2);
     vm.pushRef(vm.L, fn);
-    const rc = vm.raw.lua_pcallk(vm.L, 0, 0, 1, 0, 0);
+    const rc = vm.pcall(vm.L, 0, 0, 1);
     rt.initCtx = null;
     if (rc !== LUA_OK) {
       const msg = vm.toStr(vm.L, -1) ?? 'unknown error';
-      vm.raw.lua_settop(vm.L, 0);
+      vm.setTop(vm.L, 0);
       throw new InitError(`init_by_lua error: ${msg}`);
     }
-    vm.raw.lua_settop(vm.L, 0);
+    vm.setTop(vm.L, 0);
   }
 
   /**

@@ -1,249 +1,412 @@
-// The Lua VM boundary: every read and write of Lua values goes through here. Lua strings are
-// byte strings, so they cross as Buffers (or latin1 JS strings for names), never as UTF-8 text.
-import { loadLuaModule, type LuaRaw } from './wasm.js';
+// The Lua VM boundary: LuaJIT through our Node-API addon (native/engine.c). Every read and write
+// of Lua values goes through this class; no other TypeScript knows the engine's C API. Lua strings
+// are byte strings: they cross as Buffers (or latin1 JS strings for names), never as UTF-8 text.
+//
+// A JS function that Lua calls (pushFunction) returns how many values it left on the stack, or
+// YIELD after recording why; to raise a Lua error it pushes the error value and throws LUA_THROW
+// (error(), argError(), throwTop() do both). The addon's trampoline raises or yields once JS has
+// returned: LuaJIT cannot unwind through V8 frames.
+import { createRequire } from 'node:module';
 
-export const LUA_REGISTRYINDEX = -1001000;
-export const LUA_RIDX_GLOBALS = 2n;
+export const LUA_REGISTRYINDEX = -10000;
+export const LUA_GLOBALSINDEX = -10002;
 export const T_NONE = -1, T_NIL = 0, T_BOOLEAN = 1, T_LIGHTUSERDATA = 2, T_NUMBER = 3, T_STRING = 4,
-  T_TABLE = 5, T_FUNCTION = 6, T_USERDATA = 7, T_THREAD = 8;
+  T_TABLE = 5, T_FUNCTION = 6, T_USERDATA = 7, T_THREAD = 8, T_CDATA = 10;
 export const LUA_OK = 0, LUA_YIELD = 1, LUA_ERRRUN = 2, LUA_ERRSYNTAX = 3, LUA_ERRMEM = 4;
 
-export const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
+export const TYPE_NAMES = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread', 'proto', 'cdata'];
 
-export type JsLuaFn = (L: number) => number;
+/** What a JS function returns to make its Lua caller yield (with no values). */
+export const YIELD = -2;
+const RC_ERROR = -1;
 
-/** Thrown by emscripten's longjmp (`throw Infinity`): lua_error / lua_yield unwinding through JS frames. */
-function isLongjmp(e: unknown): boolean {
-  return e === Infinity;
+/** Thrown by a JS function (through error(), argError(), throwTop()) once the error value is pushed. */
+export const LUA_THROW: unique symbol = Symbol('lua error');
+
+/** A JS function callable from Lua: gets the calling state and its argument count. */
+export type JsLuaFn = (L: number, nargs: number) => number;
+
+/** The addon's exports (native/engine.c). Lua states and pointers are numbers. */
+interface Engine {
+  newstate(): number;
+  close(L: number): void;
+  setdispatch(fn: (L: number, id: number, nargs: number) => number): void;
+  setscratch(b: Uint8Array): void;
+  version(): string;
+  gettop(L: number): number;
+  settop(L: number, i: number): void;
+  pushvalue(L: number, i: number): void;
+  insert(L: number, i: number): void;
+  remove(L: number, i: number): void;
+  replace(L: number, i: number): void;
+  type(L: number, i: number): number;
+  checkstack(L: number, n: number): number;
+  pushnil(L: number): void;
+  toboolean(L: number, i: number): number;
+  tonumber(L: number, i: number): number;
+  tonumberx(L: number, i: number): number | null;
+  touserdata(L: number, i: number): number;
+  tothread(L: number, i: number): number;
+  topointer(L: number, i: number): number;
+  objlen(L: number, i: number): number;
+  rawequal(L: number, a: number, b: number): number;
+  createtable(L: number, narr: number, nrec: number): void;
+  rawget(L: number, i: number): number;
+  rawset(L: number, i: number): void;
+  rawgeti(L: number, i: number, n: number): number;
+  rawseti(L: number, i: number, n: number): void;
+  getmetatable(L: number, i: number): number;
+  setmetatable(L: number, i: number): void;
+  next(L: number, i: number): number;
+  concat(L: number, n: number): void;
+  newthread(L: number): number;
+  pushthread(L: number): number;
+  status(L: number): number;
+  isyieldable(L: number): number;
+  newuserdata(L: number, size: number): void;
+  ref(L: number, t: number): number;
+  unref(L: number, t: number, ref: number): void;
+  where(L: number, level: number): void;
+  resume(L: number, nargs: number): number;
+  gccount(L: number): number;
+  gccollect(L: number): void;
+  xmove(from: number, to: number, n: number): void;
+  pushnumber(L: number, n: number): void;
+  pushboolean(L: number, b: boolean): void;
+  pushlightuserdata(L: number, p: number): void;
+  pushstr(L: number, s: string): void;
+  pushbytes(L: number, b: Uint8Array): void;
+  tostr(L: number, i: number): string | null;
+  tobuf(L: number, i: number): number;
+  getfield(L: number, i: number, k: string): number;
+  setfield(L: number, i: number, k: string): void;
+  pushfn(L: number, id: number, nup: number): void;
+  pcall(L: number, nargs: number, nres: number, errfunc: number): number;
+  load(L: number, code: Uint8Array, name: string): number;
+  traceback(L: number, L1: number, level: number): string;
+  argerror(L: number, narg: number, msg: string): void;
+  logwhere(L: number, level: number): string;
 }
 
+const E = createRequire(import.meta.url)('../../../build/Release/ngxlua_engine.node') as Engine;
+
+/** The engine's name and version, for `ngxlua -V`. */
+export const ENGINE_VERSION = E.version();
+
+// Strings leave Lua by a copy into this JS-owned buffer (one per thread, shared by its VMs).
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+E.setscratch(scratch);
+
+// Lua -> JS calls go through one dispatcher: functions are numbered, owners kept for diagnostics.
+const fns: Array<JsLuaFn | undefined> = [];
+const owners: Array<LuaVM | undefined> = [];
+const freeIds: number[] = [];
+E.setdispatch((L, id, nargs) => {
+  try {
+    return fns[id]!(L, nargs);
+  } catch (e) {
+    if (e === LUA_THROW) return RC_ERROR;
+    const vm = owners[id];
+    vm?.onInternalError(e);
+    E.where(L, 1);
+    E.pushstr(L, `internal error: ${(e as Error)?.stack ?? String(e)}`);
+    E.concat(L, 2);
+    return RC_ERROR;
+  }
+});
+
 export class LuaVM {
-  readonly raw: LuaRaw;
   readonly L: number;
-  private heapView: Buffer;
-  private heapRef: ArrayBufferLike;
-  private readonly getHeap: () => Uint8Array;
-  private readonly addFn: (fn: (...a: number[]) => number, sig: string) => number;
-  /** 16 bytes for out-parameters (string lengths, isnum flags) */
-  private readonly scratch: number;
-  /** growable staging buffer for strings pushed into Lua */
-  private sbuf: number;
-  private sbufSize: number;
-  private readonly cstrs = new Map<string, number>();
+  private readonly ids: number[] = [];
+  private closed = false;
   /** set by a JS function that fails with a non-Lua exception, for diagnostics */
   onInternalError: (e: unknown) => void = () => {};
 
   static async create(): Promise<LuaVM> {
-    return new LuaVM(await loadLuaModule());
+    return new LuaVM();
   }
 
-  private constructor(mod: Awaited<ReturnType<typeof loadLuaModule>>) {
-    this.raw = mod.raw;
-    this.getHeap = mod.heap;
-    this.addFn = mod.addFunction;
-    const h = mod.heap();
-    this.heapRef = h.buffer;
-    this.heapView = Buffer.from(h.buffer, h.byteOffset, h.length);
-    this.scratch = this.raw.malloc(16);
-    this.sbufSize = 4096;
-    this.sbuf = this.raw.malloc(this.sbufSize);
-    this.L = this.raw.luaL_newstate();
-    this.raw.luaL_openlibs(this.L);
+  private constructor() {
+    this.L = E.newstate();
   }
 
-  /** A Buffer over all of linear memory, renewed when memory grows. */
-  heap(): Buffer {
-    const h = this.getHeap();
-    if (h.buffer !== this.heapRef) {
-      this.heapRef = h.buffer;
-      this.heapView = Buffer.from(h.buffer, h.byteOffset, h.length);
+  /** Frees the state and the JS functions registered for it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    E.close(this.L);
+    for (const id of this.ids) {
+      fns[id] = undefined;
+      owners[id] = undefined;
+      freeIds.push(id);
     }
-    return this.heapView;
+    this.ids.length = 0;
   }
 
-  /** A NUL-terminated C string that lives as long as the VM (for field names, chunk names). */
-  cstr(s: string): number {
-    let p = this.cstrs.get(s);
-    if (p === undefined) {
-      const b = Buffer.from(s + '\0', 'latin1');
-      p = this.raw.malloc(b.length);
-      this.heap().set(b, p);
-      this.cstrs.set(s, p);
-    }
-    return p;
+  // ---- stack -----------------------------------------------------------------------------
+
+  top(L: number): number {
+    return E.gettop(L);
+  }
+  setTop(L: number, i: number): void {
+    E.settop(L, i);
+  }
+  pop(L: number, n = 1): void {
+    E.settop(L, -n - 1);
+  }
+  pushValue(L: number, i: number): void {
+    E.pushvalue(L, i);
+  }
+  /** Moves the top value into position i, shifting the values above it up. */
+  insert(L: number, i: number): void {
+    E.insert(L, i);
+  }
+  remove(L: number, i: number): void {
+    E.remove(L, i);
+  }
+  replace(L: number, i: number): void {
+    E.replace(L, i);
+  }
+  checkStack(L: number, n: number): boolean {
+    return E.checkstack(L, n) !== 0;
+  }
+  /** Pops n values from `from` and pushes them onto `to` (threads of one VM). */
+  xmove(from: number, to: number, n: number): void {
+    E.xmove(from, to, n);
   }
 
-  private ensureSbuf(n: number): number {
-    if (n > this.sbufSize) {
-      let size = this.sbufSize;
-      while (size < n) size *= 2;
-      this.raw.free(this.sbuf);
-      this.sbuf = this.raw.malloc(size);
-      if (!this.sbuf) throw new Error('ngxlua: out of WASM memory');
-      this.sbufSize = size;
-    }
-    return this.sbuf;
+  // ---- pushing ---------------------------------------------------------------------------
+
+  pushNil(L: number): void {
+    E.pushnil(L);
   }
-
-  // ---- pushing -------------------------------------------------------------------------
-
   pushBytes(L: number, b: Uint8Array): void {
-    const p = this.ensureSbuf(b.length + 1);
-    this.heap().set(b, p);
-    this.raw.lua_pushlstring(L, p, b.length);
+    E.pushbytes(L, b);
   }
-
   /** Push a latin1 JS string (one char per byte) as a Lua string. */
   pushStr(L: number, s: string): void {
-    const n = s.length;
-    const p = this.ensureSbuf(n + 1);
-    const w = this.heap().write(s, p, n, 'latin1');
-    this.raw.lua_pushlstring(L, p, w);
+    E.pushstr(L, s);
   }
-
   pushNumber(L: number, n: number): void {
-    if (Number.isInteger(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER && !Object.is(n, -0)) {
-      this.raw.lua_pushinteger(L, BigInt(n));
-    } else {
-      this.raw.lua_pushnumber(L, n);
-    }
+    E.pushnumber(L, n);
   }
-
-  pushFloat(L: number, n: number): void {
-    this.raw.lua_pushnumber(L, n);
-  }
-
   pushBool(L: number, b: boolean): void {
-    this.raw.lua_pushboolean(L, b ? 1 : 0);
+    E.pushboolean(L, b);
+  }
+  /** A light userdata for a pointer value (0: the NULL that ngx.null is). */
+  pushLightUserdata(L: number, p: number): void {
+    E.pushlightuserdata(L, p);
+  }
+  /** Pushes L's own thread object; true when L is the main thread. */
+  pushThread(L: number): boolean {
+    return E.pushthread(L) !== 0;
+  }
+  createTable(L: number, narr = 0, nrec = 0): void {
+    E.createtable(L, narr, nrec);
+  }
+  /** A full userdata of `size` bytes (a unique object for identity). */
+  newUserdata(L: number, size: number): void {
+    E.newuserdata(L, size);
+  }
+  /** A new coroutine, pushed onto L; returns its state. */
+  newThread(L: number): number {
+    return E.newthread(L);
   }
 
-  /**
-   * Push a JS function as a Lua C function. The wrapper turns stray JS exceptions into Lua
-   * errors; `wrap = false` skips it for the API's primitives, which run only inside scheduled
-   * threads, where the scheduler's resume catches such an exception instead (the wrapper's
-   * catch-and-rethrow of every yield costs about a tenth of a cosocket round trip).
-   */
-  pushFunction(L: number, f: JsLuaFn, wrap = true): void {
-    this.raw.lua_pushcclosure(L, this.fnPtr(f, wrap), 0);
+  /** Push a JS function; the `nup` values on top of the stack become its upvalues 1..nup. */
+  pushFunction(L: number, f: JsLuaFn, nup = 0): void {
+    E.pushfn(L, this.fnId(f), nup);
   }
 
-  fnPtr(f: JsLuaFn, wrap = true): number {
-    if (!wrap) return this.addFn(f, 'ii');
-    const wrapped = (L1: number): number => {
-      try {
-        return f(L1);
-      } catch (e) {
-        if (isLongjmp(e)) throw e;
-        this.onInternalError(e);
-        return this.error(L1, `internal error: ${(e as Error)?.stack ?? String(e)}`);
-      }
-    };
-    return this.addFn(wrapped, 'ii');
+  /** Registers f for pushFunctionId (functions pushed many times are registered once). */
+  fnId(f: JsLuaFn): number {
+    const id = freeIds.pop() ?? fns.length;
+    fns[id] = f;
+    owners[id] = this;
+    this.ids.push(id);
+    return id;
+  }
+  pushFunctionId(L: number, id: number, nup = 0): void {
+    E.pushfn(L, id, nup);
   }
 
-  /** t[name] = f for each entry, t at stack index idx (absolute or negative). */
-  setFuncs(L: number, idx: number, funcs: Record<string, JsLuaFn>, wrap = true): void {
-    const t = idx < 0 ? this.raw.lua_gettop(L) + idx + 1 : idx;
+  /** The pseudo-index of a JS function's upvalue i (1-based, as given to pushFunction). */
+  upvalueIndex(i: number): number {
+    return LUA_GLOBALSINDEX - (i + 1);
+  }
+
+  /** t[name] = f for each entry, t at stack index idx. */
+  setFuncs(L: number, idx: number, funcs: Record<string, JsLuaFn>): void {
+    const t = idx < 0 ? E.gettop(L) + idx + 1 : idx;
     for (const [name, f] of Object.entries(funcs)) {
-      this.pushFunction(L, f, wrap);
-      this.raw.lua_setfield(L, t, this.cstr(name));
+      this.pushFunction(L, f);
+      E.setfield(L, t, name);
     }
   }
 
-  setField(L: number, idx: number, name: string): void {
-    this.raw.lua_setfield(L, idx, this.cstr(name));
-  }
+  // ---- tables (raw access: no metamethod runs, so nothing can raise into JS) ----------------
 
+  /** Pushes t[name] for the table at idx; returns the value's type. */
   getField(L: number, idx: number, name: string): number {
-    return this.raw.lua_getfield(L, idx, this.cstr(name));
+    return E.getfield(L, idx, name);
   }
-
+  /** t[name] = the top value (popped), t at idx. */
+  setField(L: number, idx: number, name: string): void {
+    E.setfield(L, idx, name);
+  }
   getGlobal(L: number, name: string): number {
-    return this.raw.lua_getglobal(L, this.cstr(name));
+    return E.getfield(L, LUA_GLOBALSINDEX, name);
   }
-
   setGlobal(L: number, name: string): void {
-    this.raw.lua_setglobal(L, this.cstr(name));
+    E.setfield(L, LUA_GLOBALSINDEX, name);
+  }
+  /** Pushes t[k] (k popped) for the table at idx; returns its type. */
+  rawGet(L: number, idx: number): number {
+    return E.rawget(L, idx);
+  }
+  /** t[k] = v with k and v popped. */
+  rawSet(L: number, idx: number): void {
+    E.rawset(L, idx);
+  }
+  rawGetI(L: number, idx: number, n: number): number {
+    return E.rawgeti(L, idx, n);
+  }
+  rawSetI(L: number, idx: number, n: number): void {
+    E.rawseti(L, idx, n);
+  }
+  rawLen(L: number, idx: number): number {
+    return E.objlen(L, idx);
+  }
+  rawEqual(L: number, a: number, b: number): boolean {
+    return E.rawequal(L, a, b) !== 0;
+  }
+  /** lua_next: pops a key, pushes the next key and value; false at the end. */
+  next(L: number, idx: number): boolean {
+    return E.next(L, idx) !== 0;
+  }
+  /** Pushes the metatable of the value at idx; false (nothing pushed) when it has none. */
+  getMetatable(L: number, idx: number): boolean {
+    return E.getmetatable(L, idx) !== 0;
+  }
+  setMetatable(L: number, idx: number): void {
+    E.setmetatable(L, idx);
+  }
+  /** Concatenates the n values on top (strings and numbers). */
+  concat(L: number, n: number): void {
+    E.concat(L, n);
   }
 
-  // ---- reading -------------------------------------------------------------------------
+  // ---- reading ---------------------------------------------------------------------------
 
   type(L: number, idx: number): number {
-    return this.raw.lua_type(L, idx);
+    return E.type(L, idx);
   }
 
   /** Bytes of the string (or number, converted in place) at idx, copied out; null otherwise. */
   toBuffer(L: number, idx: number): Buffer | null {
-    const p = this.raw.lua_tolstring(L, idx, this.scratch);
-    if (!p) return null;
-    const len = this.heap().readUInt32LE(this.scratch);
-    return Buffer.from(this.heapView.subarray(p, p + len));
+    const n = this.scratchCopy(L, idx);
+    if (n < 0) return null;
+    const b = Buffer.allocUnsafe(n);
+    scratch.copy(b, 0, 0, n);
+    return b;
   }
 
   /** A view (not a copy) of the string at idx: valid only until the next VM call. */
   viewBuffer(L: number, idx: number): Buffer | null {
-    const p = this.raw.lua_tolstring(L, idx, this.scratch);
-    if (!p) return null;
-    const len = this.heap().readUInt32LE(this.scratch);
-    return this.heapView.subarray(p, p + len);
+    const n = this.scratchCopy(L, idx);
+    return n < 0 ? null : scratch.subarray(0, n);
+  }
+
+  private scratchCopy(L: number, idx: number): number {
+    let n = E.tobuf(L, idx);
+    if (n > scratch.length) {
+      let size = scratch.length;
+      while (size < n) size *= 2;
+      scratch = Buffer.allocUnsafeSlow(size);
+      E.setscratch(scratch);
+      n = E.tobuf(L, idx);
+    }
+    return n;
   }
 
   /** The string at idx as a latin1 JS string; null when not a string or number. */
   toStr(L: number, idx: number): string | null {
-    const p = this.raw.lua_tolstring(L, idx, this.scratch);
-    if (!p) return null;
-    const len = this.heap().readUInt32LE(this.scratch);
-    return this.heapView.toString('latin1', p, p + len);
+    return E.tostr(L, idx);
   }
 
   toNumber(L: number, idx: number): number {
-    return this.raw.lua_tonumberx(L, idx, 0);
+    return E.tonumber(L, idx);
   }
 
   /** number at idx or null when the value is not convertible */
   toNumberOrNull(L: number, idx: number): number | null {
-    const n = this.raw.lua_tonumberx(L, idx, this.scratch);
-    return this.heap().readInt32LE(this.scratch) ? n : null;
+    return E.tonumberx(L, idx);
   }
 
+  /** A number with an integral value (LuaJIT has one number type). */
   isInteger(L: number, idx: number): boolean {
-    return this.raw.lua_isinteger(L, idx) !== 0;
+    return E.type(L, idx) === T_NUMBER && Number.isInteger(E.tonumber(L, idx));
   }
 
   toBool(L: number, idx: number): boolean {
-    return this.raw.lua_toboolean(L, idx) !== 0;
+    return E.toboolean(L, idx) !== 0;
+  }
+
+  toUserdata(L: number, idx: number): number {
+    return E.touserdata(L, idx);
+  }
+  toThread(L: number, idx: number): number {
+    return E.tothread(L, idx);
+  }
+  toPointer(L: number, idx: number): number {
+    return E.topointer(L, idx);
   }
 
   /** Lua's name for the type at idx (`no value` for an absent argument). */
   typeName(L: number, idx: number): string {
-    const t = this.raw.lua_type(L, idx);
+    const t = E.type(L, idx);
     return t === T_NONE ? 'no value' : TYPE_NAMES[t] ?? 'unknown';
   }
 
-  top(L: number): number {
-    return this.raw.lua_gettop(L);
+  // ---- threads ---------------------------------------------------------------------------
+
+  /** lua_resume(co, nargs): the yielded/returned values (or the error) are left on co. */
+  resume(co: number, nargs: number): number {
+    return E.resume(co, nargs);
+  }
+  status(co: number): number {
+    return E.status(co);
+  }
+  isYieldable(L: number): boolean {
+    return E.isyieldable(L) !== 0;
   }
 
-  pop(L: number, n = 1): void {
-    this.raw.lua_settop(L, -n - 1);
+  /** A protected call; the status, with the error value on top when it failed. */
+  pcall(L: number, nargs: number, nres: number, errfunc = 0): number {
+    return E.pcall(L, nargs, nres, errfunc);
   }
 
-  // ---- references ----------------------------------------------------------------------
+  /** Call from inside a JS function: an error in the callee is raised in the caller. */
+  call(L: number, nargs: number, nres: number): void {
+    if (E.pcall(L, nargs, nres, 0) !== LUA_OK) throw LUA_THROW;
+  }
+
+  // ---- references ------------------------------------------------------------------------
 
   /** Pops the top value into the registry and returns its reference. */
   ref(L: number): number {
-    return this.raw.luaL_ref(L, LUA_REGISTRYINDEX);
+    return E.ref(L, LUA_REGISTRYINDEX);
   }
 
   unref(ref: number): void {
-    this.raw.luaL_unref(this.L, LUA_REGISTRYINDEX, ref);
+    E.unref(this.L, LUA_REGISTRYINDEX, ref);
   }
 
   pushRef(L: number, ref: number): void {
-    this.raw.lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(ref));
+    E.rawgeti(L, LUA_REGISTRYINDEX, ref);
   }
 
-  // ---- anchors -------------------------------------------------------------------------
+  // ---- anchors ---------------------------------------------------------------------------
   // Coroutines are kept alive by references in a table of their own rather than the registry:
   // a burst of 10,000 light threads grows a table that Lua never shrinks, so once every anchor
   // is gone the table is replaced and the old one (with its free list) is collected.
@@ -259,13 +422,13 @@ export class LuaVM {
   /** Pops the top value into the anchor table; returns its slot. */
   anchor(L: number): number {
     if (!this.anchorTable) {
-      this.raw.lua_createtable(this.L, 0, 0);
+      E.createtable(this.L, 0, 0);
       this.anchorTable = this.ref(this.L);
     }
     this.pushRef(L, this.anchorTable);
-    this.raw.lua_rotate(L, -2, 1);
-    const slot = this.raw.luaL_ref(L, -2);
-    this.pop(L);
+    E.insert(L, -2);
+    const slot = E.ref(L, -2);
+    E.settop(L, -2);
     this.anchorsLive++;
     this.anchorsMade++;
     return slot;
@@ -274,8 +437,8 @@ export class LuaVM {
   unanchor(slot: number): void {
     const L = this.L;
     this.pushRef(L, this.anchorTable);
-    this.raw.luaL_unref(L, -1, slot);
-    this.pop(L);
+    E.unref(L, -1, slot);
+    E.settop(L, -2);
     if (--this.anchorsLive === 0 && this.anchorsMade > 1024) {
       this.unref(this.anchorTable);
       this.anchorTable = 0;
@@ -285,52 +448,64 @@ export class LuaVM {
 
   pushAnchored(L: number, slot: number): void {
     this.pushRef(L, this.anchorTable);
-    this.raw.lua_rawgeti(L, -1, BigInt(slot));
-    this.raw.lua_rotate(L, -2, 1);
-    this.pop(L);
+    E.rawgeti(L, -1, slot);
+    E.remove(L, -2);
   }
 
-  // ---- errors --------------------------------------------------------------------------
+  // ---- errors (from inside a JS function called by Lua) ---------------------------------
 
-  /** Raise a Lua error with msg (position prefix added like luaL_error). Never returns. */
-  error(L: number, msg: string): number {
-    this.raw.luaL_where(L, 1);
-    this.pushStr(L, msg);
-    this.raw.lua_concat(L, 2);
-    return this.raw.lua_error(L);
+  /** Raise a Lua error with msg, prefixed with the caller's position as luaL_error does. */
+  error(L: number, msg: string): never {
+    E.where(L, 1);
+    E.pushstr(L, msg);
+    E.concat(L, 2);
+    throw LUA_THROW;
   }
 
-  /** Raise a Lua error with msg exactly as given. Never returns. */
-  errorRaw(L: number, msg: string): number {
-    this.pushStr(L, msg);
-    return this.raw.lua_error(L);
+  /** Raise a Lua error with msg exactly as given. */
+  errorRaw(L: number, msg: string): never {
+    E.pushstr(L, msg);
+    throw LUA_THROW;
+  }
+
+  /** Raise the value on top of the stack as the error. */
+  throwTop(): never {
+    throw LUA_THROW;
   }
 
   /** `bad argument #n to 'fname' (msg)`, the function name found as luaL_argerror does. */
-  argError(L: number, n: number, msg: string): number {
-    const b = Buffer.from(msg + '\0', 'latin1');
-    const p = this.ensureSbuf(b.length);
-    this.heap().set(b, p);
-    return this.raw.luaL_argerror(L, n, p);
+  argError(L: number, n: number, msg: string): never {
+    E.argerror(L, n, msg);
+    throw LUA_THROW;
   }
 
-  /** Pushes `msg` followed by a traceback of L1 (luaL_traceback). */
+  /** Pushes luaL_where's `chunk:line:` for the function `level` frames up. */
+  where(L: number, level: number): void {
+    E.where(L, level);
+  }
+
+  /** `<short_src>:<line>: <fn>(): ` for the Lua function `level` frames up, as ngx.log writes it. */
+  logWhere(L: number, level: number): string {
+    return E.logwhere(L, level);
+  }
+
+  /** luaL_traceback of L1 (`stack traceback:\n\t...`). */
   traceback(L: number, L1: number, level: number): string {
-    this.raw.luaL_traceback(L, L1, 0, level);
-    const s = this.toStr(L, -1) ?? '';
-    this.pop(L);
-    return s;
+    return E.traceback(L, L1, level);
   }
 
-  // ---- chunks --------------------------------------------------------------------------
+  // ---- chunks and memory -----------------------------------------------------------------
 
   /** Compile `code` under `chunkName` and leave the function (or error message) on L's stack. */
   load(L: number, code: Uint8Array, chunkName: string): number {
-    const n = code.length;
-    const p = this.raw.malloc(n + 1);
-    this.heap().set(code, p);
-    const rc = this.raw.luaL_loadbufferx(L, p, n, this.cstr(chunkName), 0);
-    this.raw.free(p);
-    return rc;
+    return E.load(L, code, chunkName);
+  }
+
+  /** The Lua heap in KiB (collectgarbage("count")). */
+  heapKb(): number {
+    return E.gccount(this.L);
+  }
+  fullGc(): void {
+    E.gccollect(this.L);
   }
 }

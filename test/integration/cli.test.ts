@@ -215,7 +215,7 @@ test("ngxlua run -e 'ngx.say(1)'", async () => {
   assert.equal(r.stderr, '');
   const e = await runCli(['run', '-e', 'ngx.say(']);
   assert.equal(e.code, 1);
-  assert.match(e.stderr, /^ngxlua run: \(command line -e\):1: unexpected symbol near <eof>\n$/);
+  assert.match(e.stderr, /^ngxlua run: \(command line -e\):1: unexpected symbol near '<eof>'\n$/);
   const u = await runCli(['run']);
   assert.equal(u.code, 2);
   assert.match(u.stderr, /usage: ngxlua run/);

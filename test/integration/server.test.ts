@@ -183,7 +183,7 @@ test('(c) a runtime error answers 500, logs the abort with a traceback, and the 
     log,
     new RegExp(
       `\\[error\\] \\d+#\\d+: \\*\\d+ lua entry thread aborted: runtime error: ${esc}:4: attempt to index local 't' \\(a nil value\\)\\n` +
-        `stack traceback:\\ncoroutine 0:\\n\\t${esc}:4: in main chunk, client: 127\\.0\\.0\\.1, server: , request: "GET /err HTTP/1\\.1", host: "127\\.0\\.0\\.1:${port}"`,
+        `stack traceback:\\ncoroutine 0:\\n\\t${esc}: in main chunk, client: 127\\.0\\.0\\.1, server: , request: "GET /err HTTP/1\\.1", host: "127\\.0\\.0\\.1:${port}"`,
     ),
   );
   // the next requests on the same server still work

@@ -324,8 +324,8 @@ test('argument errors use ngx_lua words', async () => {
       'falseexpecting 1 or 2 arguments (including the object), but got 3',
       'falsengx.socket settimeout: expecting at least 2 arguments (including the object) but seen 1',
       'falseexpecting 1 argument (including the object) but seen 2',
-      // called as a method, luaL_argerror counts from the object: #1
-      "bad argument #1 to 'send' (string, number, boolean, nil, or array table expected, got userdata)",
+      // a method call in tail position: LuaJIT (and so the reference) has no name for it
+      "bad argument #2 to '?' (string, number, boolean, nil, or array table expected, got userdata)",
       '',
     ].join('\n'),
   );

@@ -257,7 +257,7 @@ test('an uncaught error ends the run with status 1 and a traceback on stderr', a
   const r = await runLua(`ngx.say("out first") ngx.sleep(0.001) local t = {} t.x.y = 1`);
   assert.equal(r.out, 'out first\n');
   assert.equal(r.code, 1);
-  assert.match(r.err, /^ERROR: \(command line -e\):1: attempt to index field 'x' \(a nil value\)\nstack traceback:\ncoroutine 0:\n\t\(command line -e\):1: in main chunk/);
+  assert.match(r.err, /^ERROR: \(command line -e\):1: attempt to index field 'x' \(a nil value\)\nstack traceback:\ncoroutine 0:\n\t\(command line -e\): in main chunk/);
 });
 
 test('ngx.sleep where Lua cannot yield (a C-call boundary) raises an error', async () => {

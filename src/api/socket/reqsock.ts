@@ -25,23 +25,23 @@ export function registerReqSocket(rt: Runtime, api: TcpApi): Record<string, JsLu
   let bodyMeta = 0;
   let rawMeta = 0;
   const fail = (L: number, msg: string): number => {
-    vm.raw.lua_pushnil(L);
+    vm.pushNil(L);
     vm.pushStr(L, msg);
     return 2;
   };
   /** the socket object: a fresh table with the body or raw metatable, at stack index 1 */
   const newSock = (L: number, raw: boolean): void => {
-    vm.raw.lua_settop(L, 0);
-    vm.raw.lua_createtable(L, 3, 1);
+    vm.setTop(L, 0);
+    vm.createTable(L, 3, 1);
     vm.pushRef(L, raw ? rawMeta : bodyMeta);
-    vm.raw.lua_setmetatable(L, -2);
+    vm.setMetatable(L, -2);
   };
   return {
     // (body_mt, raw_mt): the method tables lua/socket.lua builds
     req_set_mts: (L) => {
-      vm.raw.lua_pushvalue(L, 1);
+      vm.pushValue(L, 1);
       bodyMeta = vm.ref(L);
-      vm.raw.lua_pushvalue(L, 2);
+      vm.pushValue(L, 2);
       rawMeta = vm.ref(L);
       return 0;
     },

@@ -317,7 +317,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   const hex16 = (n: number): string => n.toString(16).toUpperCase().padStart(16, '0');
 
   const pushNilErr = (L: number, err: string): number => {
-    vm.raw.lua_pushnil(L);
+    vm.pushNil(L);
     vm.pushStr(L, err);
     return 2;
   };
@@ -328,7 +328,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   };
 
   const handleOf = (L: number): number => {
-    vm.raw.lua_rawgeti(L, 1, 1n);
+    vm.rawGetI(L, 1, 1);
     const id = vm.type(L, -1) === T_NUMBER ? vm.toNumber(L, -1) : 0;
     vm.pop(L);
     return id;
@@ -355,7 +355,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       s = new TcpSock(nextId++, ownerOf(ctx), ctx);
       sockets.set(s.id, s);
       vm.pushNumber(L, s.id);
-      vm.raw.lua_rawseti(L, 1, 1n);
+      vm.rawSetI(L, 1, 1);
     }
     return s;
   };
@@ -496,19 +496,19 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       v.pushBytes(L, res.ok);
       if (res.matchedSized && st) {
         v.pushBool(L, true);
-        v.raw.lua_rawseti(L, st, 3n);
+        v.rawSetI(L, st, 3);
       }
       return 1;
     }
     if ('err' in res) {
-      v.raw.lua_pushnil(L);
+      v.pushNil(L);
       v.pushStr(L, res.err);
       v.pushBytes(L, res.partial);
       return 3;
     }
-    v.raw.lua_pushnil(L);
-    v.raw.lua_pushnil(L);
-    v.raw.lua_pushnil(L);
+    v.pushNil(L);
+    v.pushNil(L);
+    v.pushNil(L);
     return 3;
   };
 
@@ -528,7 +528,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     // the state table of a receiveuntil iterator is kept for the resume
     let stRef = 0;
     if (stIdx) {
-      vm.raw.lua_pushvalue(L, stIdx);
+      vm.pushValue(L, stIdx);
       stRef = vm.ref(L);
     }
     const done = (res: ReadResult) => {
@@ -541,8 +541,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
           v.pushRef(co, stRef);
           const t = v.top(co);
           n = pushResult(v, co, res, t);
-          v.raw.lua_rotate(co, t, -1);
-          v.pop(co);
+          v.remove(co, t);
           v.unref(stRef);
           stRef = 0;
         } else n = pushResult(v, co, res, 0);
@@ -626,7 +625,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     }
     rt.sched.resume(w.th, (v, co) => {
       if (err !== null) {
-        v.raw.lua_pushnil(co);
+        v.pushNil(co);
         v.pushStr(co, err);
         return 2;
       }
@@ -661,7 +660,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       case T_STRING:
         return vm.toBuffer(L, idx)!;
       case T_NUMBER: {
-        vm.raw.lua_pushvalue(L, idx);
+        vm.pushValue(L, idx);
         const b = vm.toBuffer(L, -1)!;
         vm.pop(L);
         return b;
@@ -684,7 +683,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
     const max = arrayMax(vm, L, abs, 2);
     for (let k = 1; k <= max; k++) {
-      const t = vm.raw.lua_rawgeti(L, abs, BigInt(k));
+      const t = vm.rawGetI(L, abs, k);
       if (t === T_STRING) parts.push(vm.toBuffer(L, -1)!);
       else if (t === T_NUMBER) parts.push(vm.toBuffer(L, -1)!);
       else if (t === T_TABLE) collectTable(L, vm.top(L), parts);
@@ -938,7 +937,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       const item = fromPool(key);
       if (item !== null) {
         takeIdle(s, item, key, idlePool);
-        vm.raw.lua_pushinteger(L, 1n);
+        vm.pushNumber(L, 1);
         return 1;
       }
     }
@@ -952,11 +951,11 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       cancelConnect.delete(s);
       rt.sched.resume(th, (v, co) => {
         if (err !== null) {
-          v.raw.lua_pushnil(co);
+          v.pushNil(co);
           v.pushStr(co, err);
           return 2;
         }
-        v.raw.lua_pushinteger(co, 1n);
+        v.pushNumber(co, 1);
         return 1;
       });
     };
@@ -986,7 +985,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const r = proceedConnect(s, cr, finish, onWake);
     if (r === 'reused') {
       s.writer = null;
-      vm.raw.lua_pushinteger(L, 1n);
+      vm.pushNumber(L, 1);
       return 1;
     }
     if (r === 'queued') armQueueTimer();
@@ -1076,21 +1075,21 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
     const b = busy(s, true, false);
     if (b) return pushNilErr(L, b);
-    vm.raw.lua_rawgeti(L, 2, 3n);
+    vm.rawGetI(L, 2, 3);
     const matched = vm.toBool(L, -1);
     vm.pop(L);
     if (matched) {
       vm.pushBool(L, false);
-      vm.raw.lua_rawseti(L, 2, 3n);
-      vm.raw.lua_pushnil(L);
-      vm.raw.lua_pushnil(L);
-      vm.raw.lua_pushnil(L);
+      vm.rawSetI(L, 2, 3);
+      vm.pushNil(L);
+      vm.pushNil(L);
+      vm.pushNil(L);
       return 3;
     }
-    vm.raw.lua_rawgeti(L, 2, 1n);
+    vm.rawGetI(L, 2, 1);
     const pat = vm.toBuffer(L, -1)!;
     vm.pop(L);
-    vm.raw.lua_rawgeti(L, 2, 2n);
+    vm.rawGetI(L, 2, 2);
     const inclusive = vm.toBool(L, -1);
     vm.pop(L);
     const op = newRead('until', size);
@@ -1127,7 +1126,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (b) return pushNilErr(L, b);
     const data = sendData(L, 2);
     if (data.length === 0) {
-      vm.raw.lua_pushinteger(L, 0n);
+      vm.pushNumber(L, 0);
       return 1;
     }
     if (s.sockErr !== null) {
@@ -1179,7 +1178,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const b = busy(s, true, true);
     if (b) return pushNilErr(L, b);
     finalize(s);
-    vm.raw.lua_pushinteger(L, 1n);
+    vm.pushNumber(L, 1);
     return 1;
   };
 
@@ -1271,7 +1270,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (s.invalid || s.sockErr !== null) return pushNilErr(L, 'invalid connection');
     if (rt.exiting) {
       finalize(s);
-      vm.raw.lua_pushinteger(L, 1n);
+      vm.pushNumber(L, 1);
       return 1;
     }
     const key = s.poolKey;
@@ -1310,7 +1309,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     pool.idle.push(item);
     s.buf.clear();
     wakeWaiter(pool);
-    vm.raw.lua_pushinteger(L, 1n);
+    vm.pushNumber(L, 1);
     return 1;
   };
 
@@ -1384,7 +1383,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         s.readClosed = s.writeClosed = true;
         s.conn = null;
         rt.sched.resume(th, (v, co) => {
-          v.raw.lua_pushnil(co);
+          v.pushNil(co);
           v.pushStr(co, err);
           return 2;
         });
@@ -1450,13 +1449,13 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const n = vm.top(L);
     if (n !== 0) return vm.error(L, `expecting zero arguments, but got ${n}`);
     rt.check(L, CTX_YIELDABLE);
-    vm.raw.lua_createtable(L, 3, 1);
+    vm.createTable(L, 3, 1);
     vm.pushRef(L, tcpMeta);
-    vm.raw.lua_setmetatable(L, -2);
+    vm.setMetatable(L, -2);
     return 1;
   };
   const setTcpMeta: JsLuaFn = (L) => {
-    vm.raw.lua_pushvalue(L, 1);
+    vm.pushValue(L, 1);
     tcpMeta = vm.ref(L);
     return 0;
   };
@@ -1479,27 +1478,28 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (t2 !== T_STRING && t2 !== T_NUMBER) return vm.argError(L, 2, `string expected, got ${vm.typeName(L, 2)}`);
     const pat = vm.toBuffer(L, 2)!;
     if (pat.length === 0) return pushNilErr(L, 'pattern is empty');
-    vm.raw.lua_createtable(L, 3, 0);
+    vm.createTable(L, 3, 0);
     vm.pushBytes(L, pat);
-    vm.raw.lua_rawseti(L, -2, 1n);
+    vm.rawSetI(L, -2, 1);
     vm.pushBool(L, inclusive);
-    vm.raw.lua_rawseti(L, -2, 2n);
+    vm.rawSetI(L, -2, 2);
     vm.pushBool(L, false);
-    vm.raw.lua_rawseti(L, -2, 3n);
+    vm.rawSetI(L, -2, 3);
     // the iterator: a C closure over (self, state), as ngx_lua makes it
-    vm.raw.lua_pushvalue(L, 1);
-    vm.raw.lua_rotate(L, -2, 1);
-    untilPtr ||= vm.fnPtr(untilIter);
-    vm.raw.lua_pushcclosure(L, untilPtr, 2);
+    vm.pushValue(L, 1);
+    vm.insert(L, -2);
+    untilId ||= vm.fnId(untilIter);
+    vm.pushFunctionId(L, untilId, 2);
     return 1;
   };
-  let untilPtr = 0;
+  let untilId = 0;
   /** the iterator's body: its upvalues become arguments 1 and 2 of untilRead */
   const untilIter: JsLuaFn = (L) => {
-    vm.raw.lua_pushvalue(L, LUA_REGISTRYINDEX - 1);
-    vm.raw.lua_pushvalue(L, LUA_REGISTRYINDEX - 2);
-    vm.raw.lua_rotate(L, 1, 2);
-    return untilRead(L);
+    vm.pushValue(L, vm.upvalueIndex(1));
+    vm.insert(L, 1);
+    vm.pushValue(L, vm.upvalueIndex(2));
+    vm.insert(L, 2);
+    return untilRead(L, vm.top(L));
   };
 
   const api: TcpApi = {

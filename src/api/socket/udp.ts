@@ -29,8 +29,8 @@ export const UDP_MAX_DATAGRAM_SIZE = 65536;
 /** bytes of unread datagrams kept per socket (a default Linux receive buffer) */
 const QUEUE_LIMIT = 212992;
 
-const SOCKET_CTX_INDEX = 1n;
-const SOCKET_TIMEOUT_INDEX = 2n;
+const SOCKET_CTX_INDEX = 1;
+const SOCKET_TIMEOUT_INDEX = 2;
 
 /** errno code -> [errno number, strerror text] for the errors cosockets report */
 const ERRNO: Record<string, [number, string]> = {
@@ -143,7 +143,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
 
   /** The socket state of the table at index 1, or undefined. */
   const getSock = (L: number): UdpSock | undefined => {
-    vm.raw.lua_rawgeti(L, 1, SOCKET_CTX_INDEX);
+    vm.rawGetI(L, 1, SOCKET_CTX_INDEX);
     const id = vm.type(L, -1) === T_NUMBER ? vm.toNumber(L, -1) : 0;
     vm.pop(L);
     return socks.get(id);
@@ -182,7 +182,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
     rt.sched.resume(th, push);
   };
   const pushErr = (msg: string) => (v: LuaVM, co: number): number => {
-    v.raw.lua_pushnil(co);
+    v.pushNil(co);
     v.pushStr(co, msg);
     return 2;
   };
@@ -289,7 +289,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
       if (p === null) return vm.argError(L, 3, `number expected, got ${vm.typeName(L, 3)}`);
       port = Math.trunc(p);
       if (!(port >= 0 && port <= 65535)) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, `bad port number: ${Number.isFinite(port) ? port : 0}`);
         return 2;
       }
@@ -298,7 +298,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
     if (u) {
       if (u.owner && u.owner !== ownerKey(ctx)) return vm.error(L, 'bad request');
       if (u.waiting) {
-        vm.raw.lua_pushnil(L);
+        vm.pushNil(L);
         vm.pushStr(L, 'socket busy');
         return 2;
       }
@@ -311,14 +311,14 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
       };
       socks.set(u.id, u);
       vm.pushNumber(L, u.id);
-      vm.raw.lua_rawseti(L, 1, SOCKET_CTX_INDEX);
+      vm.rawSetI(L, 1, SOCKET_CTX_INDEX);
     }
     const sock = u;
     sock.owner = ownerKey(ctx);
     sock.ownerCtx = ctx;
     const settings = settingsFor(rt, ctx);
     sock.settings = settings;
-    vm.raw.lua_rawgeti(L, 1, SOCKET_TIMEOUT_INDEX);
+    vm.rawGetI(L, 1, SOCKET_TIMEOUT_INDEX);
     const tmo = Math.trunc(vm.toNumber(L, -1));
     vm.pop(L);
     sock.readTimeout = tmo > 0 ? tmo : settings.luaSocketReadTimeout;
@@ -329,7 +329,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
 
     const parsed = parseHost(host, port);
     if (parsed.kind === 'error') {
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, parsed.message);
       return 2;
     }
@@ -394,13 +394,13 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
       if (settingsFor(rt, ctx).luaSocketLogErrors) {
         logIn(ctx, 'error', `attempt to ${verb} data on a closed socket: u:${ptr(u)}, c:0000000000000000`);
       }
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, 'closed');
       return 2;
     }
     if (u.owner !== ownerKey(ctx)) return vm.error(L, 'bad request');
     if (u.waiting) {
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, 'socket busy');
       return 2;
     }
@@ -416,7 +416,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
     if (typeof u === 'number') return u;
     const data = serialize(vm, L, 2);
     const fail = (code: string): number => {
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, sysError(u, 'send', code));
       return 2;
     };
@@ -470,7 +470,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
     if (u.pendingErr) {
       const code = u.pendingErr;
       u.pendingErr = null;
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, sysError(u, 'recv', code));
       return 2;
     }
@@ -505,7 +505,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
     }
     checkTable(L);
     const timeout = Math.trunc(vm.toNumber(L, 2));
-    vm.raw.lua_rawseti(L, 1, SOCKET_TIMEOUT_INDEX);
+    vm.rawSetI(L, 1, SOCKET_TIMEOUT_INDEX);
     const u = getSock(L);
     if (u && u.settings) u.readTimeout = timeout > 0 ? timeout : u.settings.luaSocketReadTimeout;
     return 0;
@@ -519,13 +519,13 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
     checkTable(L);
     const u = getSock(L);
     if (!u || !u.open) {
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, 'closed');
       return 2;
     }
     if (u.owner !== ownerKey(ctx)) return vm.error(L, 'bad request');
     if (u.waiting) {
-      vm.raw.lua_pushnil(L);
+      vm.pushNil(L);
       vm.pushStr(L, 'socket busy');
       return 2;
     }
@@ -537,7 +537,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
   return {
     /** boot: the methods metatable built by lua/socket_udp.lua */
     udp_set_mt: (L) => {
-      vm.raw.lua_pushvalue(L, 1);
+      vm.pushValue(L, 1);
       mtRef = vm.ref(L);
       return 0;
     },
@@ -546,9 +546,9 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
       const n = vm.top(L);
       if (n !== 0) return vm.error(L, `expecting zero arguments, but got ${n}`);
       rt.check(L, CTX_YIELDABLE);
-      vm.raw.lua_createtable(L, 3, 1);
+      vm.createTable(L, 3, 1);
       vm.pushRef(L, mtRef);
-      vm.raw.lua_setmetatable(L, -2);
+      vm.setMetatable(L, -2);
       return 1;
     },
     udp_setpeername: setpeername,
@@ -562,7 +562,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
      */
     udp_gc: (L) => {
       if (vm.type(L, 1) !== T_TABLE) return 0;
-      vm.raw.lua_rawgeti(L, 1, SOCKET_CTX_INDEX);
+      vm.rawGetI(L, 1, SOCKET_CTX_INDEX);
       const id = vm.toNumber(L, -1);
       vm.pop(L);
       const u = socks.get(id);
@@ -601,7 +601,7 @@ function serialize(vm: LuaVM, L: number, idx: number): Buffer {
 }
 
 function numberBytes(vm: LuaVM, L: number, idx: number): Buffer {
-  vm.raw.lua_pushvalue(L, idx);
+  vm.pushValue(L, idx);
   const b = vm.toBuffer(L, -1)!;
   vm.pop(L);
   return b;
@@ -611,7 +611,7 @@ function tableParts(vm: LuaVM, L: number, idx: number, argn: number, parts: Buff
   const abs = idx < 0 ? vm.top(L) + idx + 1 : idx;
   const max = arrayMax(vm, L, abs, argn);
   for (let k = 1; k <= max; k++) {
-    vm.raw.lua_rawgeti(L, abs, BigInt(k));
+    vm.rawGetI(L, abs, k);
     const top = vm.top(L);
     const t = vm.type(L, top);
     if (t === T_STRING) parts.push(vm.toBuffer(L, top)!);

@@ -17,7 +17,6 @@ export default [
   },
   {
     name: 'thread.wait inside a coroutine is not the parent',
-    skipOurs: 'Lua 5.4 keeps the calling frame of a C function called in tail position (`return ngx.thread.wait(t)`), so the error carries the caller position; LuaJIT drops that frame',
     server: luaOut(`local t = ngx.thread.spawn(function() ngx.sleep(0.01) return "r" end)
       local co = coroutine.create(function() return ngx.thread.wait(t) end) local ok, e = coroutine.resume(co) out(ok) out(e) out(ngx.thread.wait(t))`),
     body: 'false\nonly the parent coroutine can wait on the thread\ntrue r\n',

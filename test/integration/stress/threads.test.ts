@@ -81,8 +81,8 @@ before(async () => {
           -- the registry's integer slots (luaL_ref): live references vs. freed slots on the free list
           local live, free = 0, 0
           for k, v in pairs(debug.getregistry()) do
-            if math.type(k) == "integer" then
-              if math.type(v) == "integer" then free = free + 1 else live = live + 1 end
+            if type(k) == "number" then
+              if type(v) == "number" then free = free + 1 else live = live + 1 end
             end
           end
           ngx.say("pending=", ngx.timer.pending_count(), " running=", ngx.timer.running_count(),

@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "ngxlua_engine",
+      "sources": ["native/engine.c"],
+      "include_dirs": ["/usr/include/luajit-2.1"],
+      "libraries": ["-lluajit-5.1", "-ldl"],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

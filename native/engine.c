@@ -1,0 +1,517 @@
+/*
+ * ngxlua's Lua engine: LuaJIT (the system's libluajit-5.1, OpenResty's 2.1 branch) behind a
+ * Node-API surface. TypeScript (src/lua/vm.ts) is the only caller.
+ *
+ * Two rules keep the process alive:
+ *  - LuaJIT unwinds errors with the system unwinder, which cannot cross V8 frames. So a JS
+ *    function called from Lua never raises or yields itself: it returns a code, and the
+ *    trampoline below raises the error or yields after JS has returned, with only C and Lua
+ *    frames between it and the protecting pcall/resume.
+ *  - Every entry into Lua from JS is protected (lua_pcall, lua_resume): an unprotected call
+ *    that raises would unwind into V8 and abort.
+ *
+ * Lua states cross into JS as doubles holding the pointer (user-space pointers fit in 53 bits).
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <luajit.h>
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What a JS function returns to the trampoline besides a result count. */
+#define RC_ERROR (-1) /* raise the value on top of the stack */
+#define RC_YIELD (-2) /* yield the running coroutine with no values */
+
+typedef struct {
+  napi_env env;
+  napi_ref dispatch; /* JS (L, id, nargs) -> rc */
+  napi_ref scratch_ref;
+  uint8_t *scratch; /* a JS-owned buffer that strings are copied into on their way out */
+  size_t scratch_cap;
+} inst_t;
+
+/* One Node-API instance per thread: Lua always runs on the thread whose env called into it. */
+static _Thread_local inst_t *tls_inst;
+
+#define ARGS(n)                                                                                    \
+  size_t argc = (n);                                                                               \
+  napi_value argv[(n) > 0 ? (n) : 1];                                                              \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL)
+
+static lua_State *arg_L(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return (lua_State *)(uintptr_t)d;
+}
+static int32_t arg_i(napi_env env, napi_value v) {
+  int32_t i = 0;
+  napi_get_value_int32(env, v, &i);
+  return i;
+}
+static double arg_d(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+static napi_value ret_i(napi_env env, int32_t i) {
+  napi_value r;
+  napi_create_int32(env, i, &r);
+  return r;
+}
+static napi_value ret_d(napi_env env, double d) {
+  napi_value r;
+  napi_create_double(env, d, &r);
+  return r;
+}
+static napi_value ret_ptr(napi_env env, const void *p) {
+  return ret_d(env, (double)(uintptr_t)p);
+}
+static napi_value ret_undef(napi_env env) {
+  napi_value r;
+  napi_get_undefined(env, &r);
+  return r;
+}
+static napi_value ret_null(napi_env env) {
+  napi_value r;
+  napi_get_null(env, &r);
+  return r;
+}
+static napi_value ret_str(napi_env env, const char *s, size_t n) {
+  napi_value r;
+  napi_create_string_latin1(env, s, n, &r);
+  return r;
+}
+
+/* A JS string argument as latin1 bytes (one char per byte): in buf when it fits, else malloc'd. */
+static char *arg_latin1(napi_env env, napi_value v, char *buf, size_t cap, size_t *len) {
+  size_t n = 0;
+  napi_get_value_string_latin1(env, v, buf, cap, &n);
+  if (n < cap - 1) {
+    *len = n;
+    return buf;
+  }
+  napi_get_value_string_latin1(env, v, NULL, 0, &n);
+  char *p = malloc(n + 1);
+  if (!p) return NULL;
+  napi_get_value_string_latin1(env, v, p, n + 1, &n);
+  *len = n;
+  return p;
+}
+/* A JS string argument as UTF-8 (file and chunk names). */
+static char *arg_utf8(napi_env env, napi_value v, char *buf, size_t cap) {
+  size_t n = 0;
+  napi_get_value_string_utf8(env, v, buf, cap, &n);
+  if (n < cap - 1) return buf;
+  napi_get_value_string_utf8(env, v, NULL, 0, &n);
+  char *p = malloc(n + 1);
+  if (!p) return NULL;
+  napi_get_value_string_utf8(env, v, p, n + 1, &n);
+  return p;
+}
+static void free_if(char *p, char *buf) {
+  if (p != buf) free(p);
+}
+
+/* Bytes of a Uint8Array/Buffer argument, without copying. */
+static const uint8_t *arg_bytes(napi_env env, napi_value v, size_t *len) {
+  napi_typedarray_type t;
+  size_t n = 0, off = 0;
+  void *data = NULL;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &t, &n, &data, &ab, &off) != napi_ok) {
+    *len = 0;
+    return NULL;
+  }
+  *len = n;
+  return data;
+}
+
+/* ---- the trampoline: Lua calling a JS function ------------------------------------------- */
+
+static int trampoline(lua_State *L) {
+  inst_t *in = tls_inst;
+  napi_env env = in->env;
+  int id = (int)lua_tointeger(L, lua_upvalueindex(1));
+  int nargs = lua_gettop(L);
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value fn, recv, argv[3], res;
+  int32_t rc = RC_ERROR;
+  napi_get_reference_value(env, in->dispatch, &fn);
+  napi_get_undefined(env, &recv);
+  napi_create_double(env, (double)(uintptr_t)L, &argv[0]);
+  napi_create_int32(env, id, &argv[1]);
+  napi_create_int32(env, nargs, &argv[2]);
+  if (napi_call_function(env, recv, fn, 3, argv, &res) == napi_ok) {
+    napi_get_value_int32(env, res, &rc);
+  } else {
+    /* the dispatcher catches everything; this is V8 itself failing (stack, termination) */
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    lua_pushliteral(L, "internal error: JS call failed");
+    rc = RC_ERROR;
+  }
+  napi_close_handle_scope(env, scope);
+  if (rc >= 0) return rc;
+  if (rc == RC_YIELD) return lua_yield(L, 0);
+  return lua_error(L);
+}
+
+/* ---- state ------------------------------------------------------------------------------- */
+
+static napi_value js_newstate(napi_env env, napi_callback_info info) {
+  (void)info;
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    napi_throw_error(env, NULL, "ngxlua: luaL_newstate failed (out of memory)");
+    return NULL;
+  }
+  luaL_openlibs(L);
+  return ret_ptr(env, L);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  lua_close(arg_L(env, argv[0]));
+  return ret_undef(env);
+}
+
+static void free_inst(napi_env env, void *data, void *hint) {
+  (void)hint;
+  inst_t *in = data;
+  if (in->dispatch) napi_delete_reference(env, in->dispatch);
+  if (in->scratch_ref) napi_delete_reference(env, in->scratch_ref);
+  if (tls_inst == in) tls_inst = NULL;
+  free(in);
+}
+
+static napi_value js_setdispatch(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  inst_t *in = tls_inst;
+  if (in->dispatch) napi_delete_reference(env, in->dispatch);
+  napi_create_reference(env, argv[0], 1, &in->dispatch);
+  return ret_undef(env);
+}
+
+static napi_value js_setscratch(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  inst_t *in = tls_inst;
+  size_t n;
+  const uint8_t *p = arg_bytes(env, argv[0], &n);
+  if (in->scratch_ref) napi_delete_reference(env, in->scratch_ref);
+  napi_create_reference(env, argv[0], 1, &in->scratch_ref);
+  in->scratch = (uint8_t *)p;
+  in->scratch_cap = n;
+  return ret_undef(env);
+}
+
+static napi_value js_version(napi_env env, napi_callback_info info) {
+  (void)info;
+  return ret_str(env, LUAJIT_VERSION, strlen(LUAJIT_VERSION));
+}
+
+/* ---- stack ------------------------------------------------------------------------------- */
+
+#define FN_L(name, body)                                                                           \
+  static napi_value js_##name(napi_env env, napi_callback_info info) {                             \
+    ARGS(1);                                                                                       \
+    lua_State *L = arg_L(env, argv[0]);                                                            \
+    body;                                                                                          \
+  }
+#define FN_LI(name, body)                                                                          \
+  static napi_value js_##name(napi_env env, napi_callback_info info) {                             \
+    ARGS(2);                                                                                       \
+    lua_State *L = arg_L(env, argv[0]);                                                            \
+    int a = arg_i(env, argv[1]);                                                                   \
+    body;                                                                                          \
+  }
+#define FN_LII(name, body)                                                                         \
+  static napi_value js_##name(napi_env env, napi_callback_info info) {                             \
+    ARGS(3);                                                                                       \
+    lua_State *L = arg_L(env, argv[0]);                                                            \
+    int a = arg_i(env, argv[1]);                                                                   \
+    int b = arg_i(env, argv[2]);                                                                   \
+    body;                                                                                          \
+  }
+
+FN_L(gettop, return ret_i(env, lua_gettop(L)))
+FN_LI(settop, lua_settop(L, a); return ret_undef(env))
+FN_LI(pushvalue, lua_pushvalue(L, a); return ret_undef(env))
+FN_LI(insert, lua_insert(L, a); return ret_undef(env))
+FN_LI(remove, lua_remove(L, a); return ret_undef(env))
+FN_LI(replace, lua_replace(L, a); return ret_undef(env))
+FN_LI(type, return ret_i(env, lua_type(L, a)))
+FN_LI(checkstack, return ret_i(env, lua_checkstack(L, a)))
+FN_L(pushnil, lua_pushnil(L); return ret_undef(env))
+FN_LI(toboolean, return ret_i(env, lua_toboolean(L, a)))
+FN_LI(tonumber, return ret_d(env, lua_tonumber(L, a)))
+FN_LI(touserdata, return ret_ptr(env, lua_touserdata(L, a)))
+FN_LI(tothread, return ret_ptr(env, lua_tothread(L, a)))
+FN_LI(topointer, return ret_ptr(env, lua_topointer(L, a)))
+FN_LI(objlen, return ret_d(env, (double)lua_objlen(L, a)))
+FN_LII(rawequal, return ret_i(env, lua_rawequal(L, a, b)))
+FN_LII(createtable, lua_createtable(L, a, b); return ret_undef(env))
+FN_LI(rawget, lua_rawget(L, a); return ret_i(env, lua_type(L, -1)))
+FN_LI(rawset, lua_rawset(L, a); return ret_undef(env))
+FN_LII(rawgeti, lua_rawgeti(L, a, b); return ret_i(env, lua_type(L, -1)))
+FN_LII(rawseti, lua_rawseti(L, a, b); return ret_undef(env))
+FN_LI(getmetatable, return ret_i(env, lua_getmetatable(L, a)))
+FN_LI(setmetatable, lua_setmetatable(L, a); return ret_undef(env))
+FN_LI(next, return ret_i(env, lua_next(L, a)))
+FN_LI(concat, lua_concat(L, a); return ret_undef(env))
+FN_L(newthread, return ret_ptr(env, lua_newthread(L)))
+FN_L(pushthread, return ret_i(env, lua_pushthread(L)))
+FN_L(status, return ret_i(env, lua_status(L)))
+FN_L(isyieldable, return ret_i(env, lua_isyieldable(L)))
+FN_LI(newuserdata, lua_newuserdata(L, (size_t)a); return ret_undef(env))
+FN_LI(ref, return ret_i(env, luaL_ref(L, a)))
+FN_LII(unref, luaL_unref(L, a, b); return ret_undef(env))
+FN_LI(where, luaL_where(L, a); return ret_undef(env))
+FN_LI(resume, return ret_i(env, lua_resume(L, a)))
+FN_L(gccount, return ret_d(env, lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0))
+FN_L(gccollect, lua_gc(L, LUA_GCCOLLECT, 0); return ret_undef(env))
+
+static napi_value js_tonumberx(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_State *L = arg_L(env, argv[0]);
+  int idx = arg_i(env, argv[1]);
+  if (!lua_isnumber(L, idx)) return ret_null(env);
+  return ret_d(env, lua_tonumber(L, idx));
+}
+
+static napi_value js_xmove(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_xmove(arg_L(env, argv[0]), arg_L(env, argv[1]), arg_i(env, argv[2]));
+  return ret_undef(env);
+}
+
+static napi_value js_pushnumber(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_pushnumber(arg_L(env, argv[0]), arg_d(env, argv[1]));
+  return ret_undef(env);
+}
+static napi_value js_pushboolean(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  bool b = false;
+  napi_get_value_bool(env, argv[1], &b);
+  lua_pushboolean(arg_L(env, argv[0]), b);
+  return ret_undef(env);
+}
+static napi_value js_pushlightuserdata(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_pushlightuserdata(arg_L(env, argv[0]), (void *)(uintptr_t)arg_d(env, argv[1]));
+  return ret_undef(env);
+}
+
+/* pushstr(L, s): a JS string whose chars are bytes (latin1) */
+static napi_value js_pushstr(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_State *L = arg_L(env, argv[0]);
+  char buf[512];
+  size_t n;
+  char *p = arg_latin1(env, argv[1], buf, sizeof buf, &n);
+  if (p) lua_pushlstring(L, p, n);
+  else lua_pushnil(L);
+  free_if(p, buf);
+  return ret_undef(env);
+}
+
+/* pushbytes(L, u8) */
+static napi_value js_pushbytes(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_State *L = arg_L(env, argv[0]);
+  size_t n;
+  const uint8_t *p = arg_bytes(env, argv[1], &n);
+  lua_pushlstring(L, p ? (const char *)p : "", n);
+  return ret_undef(env);
+}
+
+/* tostr(L, idx): the string (or number, converted in place) as latin1, else null */
+static napi_value js_tostr(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_State *L = arg_L(env, argv[0]);
+  size_t n;
+  const char *s = lua_tolstring(L, arg_i(env, argv[1]), &n);
+  if (!s) return ret_null(env);
+  return ret_str(env, s, n);
+}
+
+/* tobuf(L, idx): copies the string into the scratch buffer when it fits; returns its length,
+ * or -1 when the value is no string. A longer string is not copied: the caller grows the
+ * scratch buffer and asks again. */
+static napi_value js_tobuf(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_State *L = arg_L(env, argv[0]);
+  size_t n;
+  const char *s = lua_tolstring(L, arg_i(env, argv[1]), &n);
+  if (!s) return ret_i(env, -1);
+  inst_t *in = tls_inst;
+  if (n <= in->scratch_cap) memcpy(in->scratch, s, n);
+  return ret_d(env, (double)n);
+}
+
+/* getfield/setfield: raw access with a string key (no metamethods can run, so nothing raises) */
+/* Pushes the key argv[2]; returns the table's index made absolute (the push shifts relative ones). */
+static int push_key(napi_env env, lua_State *L, napi_value *argv) {
+  int idx = arg_i(env, argv[1]);
+  if (idx < 0 && idx > LUA_REGISTRYINDEX) idx = lua_gettop(L) + idx + 1;
+  char buf[256];
+  size_t n;
+  char *p = arg_latin1(env, argv[2], buf, sizeof buf, &n);
+  lua_pushlstring(L, p, n);
+  free_if(p, buf);
+  return idx;
+}
+static napi_value js_getfield(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_State *L = arg_L(env, argv[0]);
+  lua_rawget(L, push_key(env, L, argv));
+  return ret_i(env, lua_type(L, -1));
+}
+static napi_value js_setfield(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_State *L = arg_L(env, argv[0]);
+  int idx = push_key(env, L, argv);
+  lua_insert(L, -2);
+  lua_rawset(L, idx);
+  return ret_undef(env);
+}
+
+/* pushfn(L, id, nup): a Lua function that calls JS function `id`; the nup values on top of the
+ * stack become its upvalues 2..nup+1 (upvalue 1 is the id). */
+static napi_value js_pushfn(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_State *L = arg_L(env, argv[0]);
+  int id = arg_i(env, argv[1]);
+  int nup = arg_i(env, argv[2]);
+  lua_pushinteger(L, id);
+  if (nup > 0) lua_insert(L, -(nup + 1));
+  lua_pushcclosure(L, trampoline, nup + 1);
+  return ret_undef(env);
+}
+
+/* ---- calling into Lua (always protected) ------------------------------------------------ */
+
+static napi_value js_pcall(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  lua_State *L = arg_L(env, argv[0]);
+  return ret_i(env, lua_pcall(L, arg_i(env, argv[1]), arg_i(env, argv[2]), arg_i(env, argv[3])));
+}
+
+/* load(L, code, chunkname) */
+static napi_value js_load(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_State *L = arg_L(env, argv[0]);
+  size_t n;
+  const uint8_t *code = arg_bytes(env, argv[1], &n);
+  char buf[512];
+  char *name = arg_utf8(env, argv[2], buf, sizeof buf);
+  int rc = luaL_loadbuffer(L, code ? (const char *)code : "", n, name);
+  free_if(name, buf);
+  return ret_i(env, rc);
+}
+
+/* traceback(L, L1, level): luaL_traceback of L1 as a string (nothing left on L) */
+static napi_value js_traceback(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_State *L = arg_L(env, argv[0]);
+  lua_State *L1 = arg_L(env, argv[1]);
+  luaL_traceback(L, L1, NULL, arg_i(env, argv[2]));
+  size_t n;
+  const char *s = lua_tolstring(L, -1, &n);
+  napi_value r = ret_str(env, s ? s : "", s ? n : 0);
+  lua_pop(L, 1);
+  return r;
+}
+
+/* argerror(L, narg, msg): pushes luaL_argerror's message for the running C function, without
+ * raising it (the caller raises it through the trampoline). */
+static napi_value js_argerror(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_State *L = arg_L(env, argv[0]);
+  int narg = arg_i(env, argv[1]);
+  char buf[512];
+  size_t n;
+  char *msg = arg_latin1(env, argv[2], buf, sizeof buf, &n);
+  lua_Debug ar;
+  const char *name = "?";
+  if (lua_getstack(L, 0, &ar)) {
+    lua_getinfo(L, "n", &ar);
+    if (ar.namewhat && strcmp(ar.namewhat, "method") == 0) {
+      narg--;
+      if (narg == 0) {
+        luaL_where(L, 1);
+        lua_pushfstring(L, "calling '%s' on bad self (%s)", ar.name ? ar.name : "?", msg);
+        lua_concat(L, 2);
+        free_if(msg, buf);
+        return ret_undef(env);
+      }
+    }
+    if (ar.name) name = ar.name;
+  }
+  luaL_where(L, 1);
+  lua_pushfstring(L, "bad argument #%d to '%s' (%s)", narg, name, msg);
+  lua_concat(L, 2);
+  free_if(msg, buf);
+  return ret_undef(env);
+}
+
+/* logwhere(L, level): "<short_src>:<line>: <fn>(): " for the Lua function `level` frames up,
+ * as ngx_lua prefixes ngx.log lines; "" when there is no such frame. */
+static napi_value js_logwhere(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_State *L = arg_L(env, argv[0]);
+  lua_Debug ar;
+  if (!lua_getstack(L, arg_i(env, argv[1]), &ar)) return ret_str(env, "", 0);
+  lua_getinfo(L, "Sln", &ar);
+  char out[LUA_IDSIZE + 320];
+  int n;
+  if (ar.name) {
+    n = snprintf(out, sizeof out, "%s:%d: %.256s(): ", ar.short_src, ar.currentline, ar.name);
+  } else {
+    n = snprintf(out, sizeof out, "%s:%d: ", ar.short_src, ar.currentline);
+  }
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof out) n = sizeof out - 1;
+  return ret_str(env, out, (size_t)n);
+}
+
+/* ---- module ------------------------------------------------------------------------------ */
+
+#define EXPORT(name) {#name, NULL, js_##name, NULL, NULL, NULL, napi_default, NULL}
+
+static napi_value init(napi_env env, napi_value exports) {
+  /* C modules (cjson.so) resolve lua_* from the global namespace; the addon was loaded with
+   * RTLD_LOCAL, so promote libluajit's symbols. */
+  dlopen("libluajit-5.1.so.2", RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  inst_t *in = calloc(1, sizeof *in);
+  if (!in) return NULL;
+  in->env = env;
+  tls_inst = in;
+  napi_set_instance_data(env, in, free_inst, NULL);
+  napi_property_descriptor props[] = {
+      EXPORT(newstate), EXPORT(close), EXPORT(setdispatch), EXPORT(setscratch), EXPORT(version),
+      EXPORT(gettop), EXPORT(settop), EXPORT(pushvalue), EXPORT(insert), EXPORT(remove),
+      EXPORT(replace), EXPORT(type), EXPORT(checkstack), EXPORT(pushnil), EXPORT(toboolean),
+      EXPORT(tonumber), EXPORT(tonumberx), EXPORT(touserdata), EXPORT(tothread), EXPORT(topointer),
+      EXPORT(objlen), EXPORT(rawequal), EXPORT(createtable), EXPORT(rawget), EXPORT(rawset),
+      EXPORT(rawgeti), EXPORT(rawseti), EXPORT(getmetatable), EXPORT(setmetatable), EXPORT(next),
+      EXPORT(concat), EXPORT(newthread), EXPORT(pushthread), EXPORT(status), EXPORT(isyieldable),
+      EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(where),
+      EXPORT(resume), EXPORT(gccount), EXPORT(gccollect), EXPORT(xmove), EXPORT(pushnumber),
+      EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
+      EXPORT(tostr), EXPORT(tobuf), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
+      EXPORT(pcall), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE_INIT() {
+  return init(env, exports);
+}
