@@ -12,6 +12,7 @@
  *
  * Lua states cross into JS as doubles holding the pointer (user-space pointers fit in 53 bits).
  */
+#define _GNU_SOURCE /* dladdr */
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <lua.h>
@@ -31,6 +32,7 @@ typedef struct {
   napi_env env;
   napi_ref dispatch; /* JS (L, id, nargs) -> rc */
   napi_ref scratch_ref;
+  napi_ref onfinalizer; /* JS (message) -> void */
   uint8_t *scratch; /* a JS-owned buffer that strings are copied into on their way out */
   size_t scratch_cap;
 } inst_t;
@@ -131,6 +133,54 @@ static const uint8_t *arg_bytes(napi_env env, napi_value v, size_t *len) {
   return data;
 }
 
+/* ---- guarded allocation -------------------------------------------------------------------
+ * An allocating API call may run a GC step, and the step may call a finalizer (__gc, ffi.gc)
+ * that raises. Called from JS, that error would unwind into V8. So these calls run under
+ * engine_try (guard.cc); a finalizer's error is handed to JS (the runtime logs it), the stack is
+ * put back as it was, and the call runs again (that finalizer is gone from the GC's list). */
+
+int engine_try(void (*fn)(void *), void *ud);
+
+enum { OP_PUSHSTR, OP_CREATETABLE, OP_NEWTHREAD, OP_NEWUSERDATA, OP_PUSHFN, OP_TOLSTRING, OP_TRACEBACK };
+typedef struct {
+  lua_State *L;
+  int op;
+  const char *p;
+  size_t n;
+  int a, b;
+  lua_State *L1;
+  lua_State *out;
+  const char *s;
+} aop_t;
+
+static int trampoline(lua_State *L);
+
+static void aop_run(void *ud) {
+  aop_t *o = ud;
+  lua_State *L = o->L;
+  switch (o->op) {
+  case OP_PUSHSTR: lua_pushlstring(L, o->p, o->n); break;
+  case OP_CREATETABLE: lua_createtable(L, o->a, o->b); break;
+  case OP_NEWTHREAD: o->out = lua_newthread(L); break;
+  case OP_NEWUSERDATA: lua_newuserdata(L, o->n); break;
+  case OP_PUSHFN: lua_pushcclosure(L, trampoline, o->a); break;
+  case OP_TOLSTRING: o->s = lua_tolstring(L, o->a, &o->n); break;
+  case OP_TRACEBACK: luaL_traceback(L, o->L1, NULL, o->a); break;
+  }
+}
+
+static void report_finalizer_error(napi_env env, lua_State *L, int top);
+
+static void guarded(napi_env env, aop_t *o) {
+  int top = lua_gettop(o->L);
+  while (engine_try(aop_run, o) != 0) report_finalizer_error(env, o->L, top);
+}
+
+static void push_bytes(napi_env env, lua_State *L, const char *p, size_t n) {
+  aop_t o = {.L = L, .op = OP_PUSHSTR, .p = p, .n = n};
+  guarded(env, &o);
+}
+
 /* ---- the trampoline: Lua calling a JS function ------------------------------------------- */
 
 static int trampoline(lua_State *L) {
@@ -153,7 +203,7 @@ static int trampoline(lua_State *L) {
     /* the dispatcher catches everything; this is V8 itself failing (stack, termination) */
     napi_value exc;
     napi_get_and_clear_last_exception(env, &exc);
-    lua_pushliteral(L, "internal error: JS call failed");
+    push_bytes(env, L, "internal error: JS call failed", 30);
     rc = RC_ERROR;
   }
   napi_close_handle_scope(env, scope);
@@ -210,6 +260,33 @@ static napi_value js_setscratch(napi_env env, napi_callback_info info) {
   return ret_undef(env);
 }
 
+static napi_value js_setfinalizerhook(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  inst_t *in = tls_inst;
+  if (in->onfinalizer) napi_delete_reference(env, in->onfinalizer);
+  napi_create_reference(env, argv[0], 1, &in->onfinalizer);
+  return ret_undef(env);
+}
+
+static void report_finalizer_error(napi_env env, lua_State *L, int top) {
+  size_t n = 0;
+  const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : "(error object is not a string)";
+  if (msg == NULL) msg = "";
+  if (n == 0) n = strlen(msg);
+  inst_t *in = tls_inst;
+  if (in->onfinalizer) {
+    napi_value fn, recv, arg, res;
+    napi_get_reference_value(env, in->onfinalizer, &fn);
+    napi_get_undefined(env, &recv);
+    napi_create_string_latin1(env, msg, n, &arg);
+    if (napi_call_function(env, recv, fn, 1, &arg, &res) != napi_ok) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+    }
+  }
+  lua_settop(L, top);
+}
+
 static napi_value js_version(napi_env env, napi_callback_info info) {
   (void)info;
   return ret_str(env, LUAJIT_VERSION, strlen(LUAJIT_VERSION));
@@ -255,7 +332,12 @@ FN_LI(tothread, return ret_ptr(env, lua_tothread(L, a)))
 FN_LI(topointer, return ret_ptr(env, lua_topointer(L, a)))
 FN_LI(objlen, return ret_d(env, (double)lua_objlen(L, a)))
 FN_LII(rawequal, return ret_i(env, lua_rawequal(L, a, b)))
-FN_LII(createtable, lua_createtable(L, a, b); return ret_undef(env))
+static napi_value js_createtable(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  aop_t o = {.L = arg_L(env, argv[0]), .op = OP_CREATETABLE, .a = arg_i(env, argv[1]), .b = arg_i(env, argv[2])};
+  guarded(env, &o);
+  return ret_undef(env);
+}
 FN_LI(rawget, lua_rawget(L, a); return ret_i(env, lua_type(L, -1)))
 FN_LI(rawset, lua_rawset(L, a); return ret_undef(env))
 FN_LII(rawgeti, lua_rawgeti(L, a, b); return ret_i(env, lua_type(L, -1)))
@@ -263,15 +345,23 @@ FN_LII(rawseti, lua_rawseti(L, a, b); return ret_undef(env))
 FN_LI(getmetatable, return ret_i(env, lua_getmetatable(L, a)))
 FN_LI(setmetatable, lua_setmetatable(L, a); return ret_undef(env))
 FN_LI(next, return ret_i(env, lua_next(L, a)))
-FN_LI(concat, lua_concat(L, a); return ret_undef(env))
-FN_L(newthread, return ret_ptr(env, lua_newthread(L)))
+static napi_value js_newthread(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  aop_t o = {.L = arg_L(env, argv[0]), .op = OP_NEWTHREAD};
+  guarded(env, &o);
+  return ret_ptr(env, o.out);
+}
 FN_L(pushthread, return ret_i(env, lua_pushthread(L)))
 FN_L(status, return ret_i(env, lua_status(L)))
 FN_L(isyieldable, return ret_i(env, lua_isyieldable(L)))
-FN_LI(newuserdata, lua_newuserdata(L, (size_t)a); return ret_undef(env))
+static napi_value js_newuserdata(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  aop_t o = {.L = arg_L(env, argv[0]), .op = OP_NEWUSERDATA, .n = (size_t)arg_i(env, argv[1])};
+  guarded(env, &o);
+  return ret_undef(env);
+}
 FN_LI(ref, return ret_i(env, luaL_ref(L, a)))
 FN_LII(unref, luaL_unref(L, a, b); return ret_undef(env))
-FN_LI(where, luaL_where(L, a); return ret_undef(env))
 FN_LI(resume, return ret_i(env, lua_resume(L, a)))
 FN_L(gccount, return ret_d(env, lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0))
 FN_L(gccollect, lua_gc(L, LUA_GCCOLLECT, 0); return ret_undef(env))
@@ -315,7 +405,7 @@ static napi_value js_pushstr(napi_env env, napi_callback_info info) {
   char buf[512];
   size_t n;
   char *p = arg_latin1(env, argv[1], buf, sizeof buf, &n);
-  if (p) lua_pushlstring(L, p, n);
+  if (p) push_bytes(env, L, p, n);
   else lua_pushnil(L);
   free_if(p, buf);
   return ret_undef(env);
@@ -327,7 +417,7 @@ static napi_value js_pushbytes(napi_env env, napi_callback_info info) {
   lua_State *L = arg_L(env, argv[0]);
   size_t n;
   const uint8_t *p = arg_bytes(env, argv[1], &n);
-  lua_pushlstring(L, p ? (const char *)p : "", n);
+  push_bytes(env, L, p ? (const char *)p : "", n);
   return ret_undef(env);
 }
 
@@ -335,10 +425,11 @@ static napi_value js_pushbytes(napi_env env, napi_callback_info info) {
 static napi_value js_tostr(napi_env env, napi_callback_info info) {
   ARGS(2);
   lua_State *L = arg_L(env, argv[0]);
-  size_t n;
-  const char *s = lua_tolstring(L, arg_i(env, argv[1]), &n);
-  if (!s) return ret_null(env);
-  return ret_str(env, s, n);
+  aop_t o = {.L = L, .op = OP_TOLSTRING, .a = arg_i(env, argv[1])};
+  if (o.a < 0 && o.a > LUA_REGISTRYINDEX) o.a = lua_gettop(L) + o.a + 1;
+  guarded(env, &o);
+  if (!o.s) return ret_null(env);
+  return ret_str(env, o.s, o.n);
 }
 
 /* tobuf(L, idx): copies the string into the scratch buffer when it fits; returns its length,
@@ -347,12 +438,13 @@ static napi_value js_tostr(napi_env env, napi_callback_info info) {
 static napi_value js_tobuf(napi_env env, napi_callback_info info) {
   ARGS(2);
   lua_State *L = arg_L(env, argv[0]);
-  size_t n;
-  const char *s = lua_tolstring(L, arg_i(env, argv[1]), &n);
-  if (!s) return ret_i(env, -1);
+  aop_t o = {.L = L, .op = OP_TOLSTRING, .a = arg_i(env, argv[1])};
+  if (o.a < 0 && o.a > LUA_REGISTRYINDEX) o.a = lua_gettop(L) + o.a + 1;
+  guarded(env, &o);
+  if (!o.s) return ret_i(env, -1);
   inst_t *in = tls_inst;
-  if (n <= in->scratch_cap) memcpy(in->scratch, s, n);
-  return ret_d(env, (double)n);
+  if (o.n <= in->scratch_cap) memcpy(in->scratch, o.s, o.n);
+  return ret_d(env, (double)o.n);
 }
 
 /* getfield/setfield: raw access with a string key (no metamethods can run, so nothing raises) */
@@ -363,7 +455,7 @@ static int push_key(napi_env env, lua_State *L, napi_value *argv) {
   char buf[256];
   size_t n;
   char *p = arg_latin1(env, argv[2], buf, sizeof buf, &n);
-  lua_pushlstring(L, p, n);
+  push_bytes(env, L, p, n);
   free_if(p, buf);
   return idx;
 }
@@ -391,7 +483,8 @@ static napi_value js_pushfn(napi_env env, napi_callback_info info) {
   int nup = arg_i(env, argv[2]);
   lua_pushinteger(L, id);
   if (nup > 0) lua_insert(L, -(nup + 1));
-  lua_pushcclosure(L, trampoline, nup + 1);
+  aop_t o = {.L = L, .op = OP_PUSHFN, .a = nup + 1};
+  guarded(env, &o);
   return ret_undef(env);
 }
 
@@ -421,7 +514,8 @@ static napi_value js_traceback(napi_env env, napi_callback_info info) {
   ARGS(3);
   lua_State *L = arg_L(env, argv[0]);
   lua_State *L1 = arg_L(env, argv[1]);
-  luaL_traceback(L, L1, NULL, arg_i(env, argv[2]));
+  aop_t o = {.L = L, .op = OP_TRACEBACK, .L1 = L1, .a = arg_i(env, argv[2])};
+  guarded(env, &o);
   size_t n;
   const char *s = lua_tolstring(L, -1, &n);
   napi_value r = ret_str(env, s ? s : "", s ? n : 0);
@@ -431,32 +525,68 @@ static napi_value js_traceback(napi_env env, napi_callback_info info) {
 
 /* argerror(L, narg, msg): pushes luaL_argerror's message for the running C function, without
  * raising it (the caller raises it through the trampoline). */
+/* "chunk:line: " for the function `level` frames up, as luaL_where; "" for a C function. */
+static int where_prefix(lua_State *L, int level, char *out, size_t cap) {
+  lua_Debug ar;
+  out[0] = 0;
+  if (!lua_getstack(L, level, &ar)) return 0;
+  lua_getinfo(L, "Sl", &ar);
+  if (ar.currentline <= 0) return 0;
+  int n = snprintf(out, cap, "%s:%d: ", ar.short_src, ar.currentline);
+  return n < 0 ? 0 : (size_t)n >= cap ? (int)cap - 1 : n;
+}
+
+/* Pushes prefix + msg as one string. */
+static void push_msg(napi_env env, lua_State *L, const char *prefix, int plen, const char *msg, size_t mlen) {
+  char small[1024];
+  size_t total = (size_t)plen + mlen;
+  char *b = total <= sizeof small ? small : malloc(total);
+  if (!b) return push_bytes(env, L, msg, mlen);
+  memcpy(b, prefix, (size_t)plen);
+  memcpy(b + plen, msg, mlen);
+  push_bytes(env, L, b, total);
+  if (b != small) free(b);
+}
+
+/* errmsg(L, level, msg): pushes msg prefixed with luaL_where(L, level)'s position */
+static napi_value js_errmsg(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_State *L = arg_L(env, argv[0]);
+  char buf[512], where[LUA_IDSIZE + 32];
+  size_t n;
+  char *msg = arg_latin1(env, argv[2], buf, sizeof buf, &n);
+  int wl = where_prefix(L, arg_i(env, argv[1]), where, sizeof where);
+  push_msg(env, L, where, wl, msg ? msg : "", msg ? n : 0);
+  free_if(msg, buf);
+  return ret_undef(env);
+}
+
+/* argerror(L, narg, msg): pushes luaL_argerror's message for the running C function, without
+ * raising it (the caller raises it through the trampoline). */
 static napi_value js_argerror(napi_env env, napi_callback_info info) {
   ARGS(3);
   lua_State *L = arg_L(env, argv[0]);
   int narg = arg_i(env, argv[1]);
-  char buf[512];
+  char buf[512], where[LUA_IDSIZE + 32], text[1024];
   size_t n;
   char *msg = arg_latin1(env, argv[2], buf, sizeof buf, &n);
   lua_Debug ar;
   const char *name = "?";
+  int t, method = 0;
   if (lua_getstack(L, 0, &ar)) {
     lua_getinfo(L, "n", &ar);
-    if (ar.namewhat && strcmp(ar.namewhat, "method") == 0) {
-      narg--;
-      if (narg == 0) {
-        luaL_where(L, 1);
-        lua_pushfstring(L, "calling '%s' on bad self (%s)", ar.name ? ar.name : "?", msg);
-        lua_concat(L, 2);
-        free_if(msg, buf);
-        return ret_undef(env);
-      }
-    }
+    method = ar.namewhat && strcmp(ar.namewhat, "method") == 0;
+    if (method) narg--;
     if (ar.name) name = ar.name;
   }
-  luaL_where(L, 1);
-  lua_pushfstring(L, "bad argument #%d to '%s' (%s)", narg, name, msg);
-  lua_concat(L, 2);
+  if (method && narg == 0)
+    t = snprintf(text, sizeof text, "calling '%s' on bad self (%.*s)", name, (int)n, msg ? msg : "");
+  else
+    t = snprintf(text, sizeof text, "bad argument #%d to '%s' (%.*s)", narg, name, (int)n, msg ? msg : "");
+  if (t < 0) t = 0;
+  if ((size_t)t >= sizeof text) t = sizeof text - 1;
+  int wl = where_prefix(L, 1, where, sizeof where);
+  push_msg(env, L, where, wl, text, (size_t)t);
   free_if(msg, buf);
   return ret_undef(env);
 }
@@ -489,6 +619,9 @@ static napi_value init(napi_env env, napi_value exports) {
   /* C modules (cjson.so) resolve lua_* from the global namespace; the addon was loaded with
    * RTLD_LOCAL, so promote libluajit's symbols. */
   dlopen("libluajit-5.1.so.2", RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  /* and our own, for the nginx functions that libraries reach through ffi.C (ngx_exports.c) */
+  Dl_info self;
+  if (dladdr((void *)init, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
   inst_t *in = calloc(1, sizeof *in);
   if (!in) return NULL;
   in->env = env;
@@ -501,8 +634,8 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(tonumber), EXPORT(tonumberx), EXPORT(touserdata), EXPORT(tothread), EXPORT(topointer),
       EXPORT(objlen), EXPORT(rawequal), EXPORT(createtable), EXPORT(rawget), EXPORT(rawset),
       EXPORT(rawgeti), EXPORT(rawseti), EXPORT(getmetatable), EXPORT(setmetatable), EXPORT(next),
-      EXPORT(concat), EXPORT(newthread), EXPORT(pushthread), EXPORT(status), EXPORT(isyieldable),
-      EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(where),
+      EXPORT(newthread), EXPORT(pushthread), EXPORT(status), EXPORT(isyieldable),
+      EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(errmsg), EXPORT(setfinalizerhook),
       EXPORT(resume), EXPORT(gccount), EXPORT(gccollect), EXPORT(xmove), EXPORT(pushnumber),
       EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
       EXPORT(tostr), EXPORT(tobuf), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),

@@ -18,6 +18,12 @@ const needs = [
   { pkg: 'lua-nginx-dns', present: () => existsSync(`${LUA}/dns/resolver.lua`) },
   { pkg: 'lua-nginx-websocket', present: () => existsSync(`${LUA}/websocket/server.lua`) },
   { pkg: 'lua-nginx-redis-connector', present: () => existsSync(`${LUA}/redis/connector.lua`) },
+  { pkg: 'lua-cjson', present: () => existsSync('/usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so') },
+  { pkg: 'lua-resty-lrucache', present: () => existsSync('/usr/share/lua/5.1/resty/lrucache/pureffi.lua') },
+  { pkg: 'lua-nginx-string', present: () => existsSync(`${LUA}/sha256.lua`) },
+  { pkg: 'lua-nginx-cookie', present: () => existsSync(`${LUA}/cookie.lua`) },
+  { pkg: 'libnginx-mod-http-echo', present: () => existsSync('/usr/lib/nginx/modules/ngx_http_echo_module.so') },
+  { pkg: 'libnginx-mod-http-headers-more-filter', present: () => existsSync('/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so') },
   { pkg: 'wrk', present: () => existsSync('/usr/bin/wrk') },
 ];
 const missingNeeds = needs.filter((n) => !n.present());

@@ -94,6 +94,9 @@ export class Runtime {
   ) {
     this.sched = new Scheduler(vm);
     vm.onInternalError = (e) => this.log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`);
+    // in Lua code a finalizer's error is raised in the running thread, as on the reference; this
+    // is one that ran in a GC step during an allocation made by the API's JS side
+    vm.onFinalizerError = (msg) => this.logCtx('error', `lua finalizer aborted: runtime error: ${msg}`, this.current());
   }
 
   /** the contexts where yielding APIs work (wider with lua_yield_everywhere) */

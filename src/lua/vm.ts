@@ -58,7 +58,6 @@ interface Engine {
   getmetatable(L: number, i: number): number;
   setmetatable(L: number, i: number): void;
   next(L: number, i: number): number;
-  concat(L: number, n: number): void;
   newthread(L: number): number;
   pushthread(L: number): number;
   status(L: number): number;
@@ -66,7 +65,8 @@ interface Engine {
   newuserdata(L: number, size: number): void;
   ref(L: number, t: number): number;
   unref(L: number, t: number, ref: number): void;
-  where(L: number, level: number): void;
+  errmsg(L: number, level: number, msg: string): void;
+  setfinalizerhook(fn: (msg: string) => void): void;
   resume(L: number, nargs: number): number;
   gccount(L: number): number;
   gccollect(L: number): void;
@@ -108,12 +108,14 @@ E.setdispatch((L, id, nargs) => {
     if (e === LUA_THROW) return RC_ERROR;
     const vm = owners[id];
     vm?.onInternalError(e);
-    E.where(L, 1);
-    E.pushstr(L, `internal error: ${(e as Error)?.stack ?? String(e)}`);
-    E.concat(L, 2);
+    E.errmsg(L, 1, `internal error: ${(e as Error)?.stack ?? String(e)}`);
     return RC_ERROR;
   }
 });
+
+// A finalizer (__gc, ffi.gc) that raised during an allocation made from JS: the VMs' handler logs it.
+let finalizerHandler: (msg: string) => void = () => {};
+E.setfinalizerhook((msg) => finalizerHandler(msg));
 
 export class LuaVM {
   readonly L: number;
@@ -121,6 +123,10 @@ export class LuaVM {
   private closed = false;
   /** set by a JS function that fails with a non-Lua exception, for diagnostics */
   onInternalError: (e: unknown) => void = () => {};
+  /** a finalizer raised while JS allocated (in Lua code, its error is the running thread's) */
+  set onFinalizerError(fn: (msg: string) => void) {
+    finalizerHandler = fn;
+  }
 
   static async create(): Promise<LuaVM> {
     return new LuaVM();
@@ -291,10 +297,6 @@ export class LuaVM {
   setMetatable(L: number, idx: number): void {
     E.setmetatable(L, idx);
   }
-  /** Concatenates the n values on top (strings and numbers). */
-  concat(L: number, n: number): void {
-    E.concat(L, n);
-  }
 
   // ---- reading ---------------------------------------------------------------------------
 
@@ -456,9 +458,7 @@ export class LuaVM {
 
   /** Raise a Lua error with msg, prefixed with the caller's position as luaL_error does. */
   error(L: number, msg: string): never {
-    E.where(L, 1);
-    E.pushstr(L, msg);
-    E.concat(L, 2);
+    E.errmsg(L, 1, msg);
     throw LUA_THROW;
   }
 
@@ -479,9 +479,9 @@ export class LuaVM {
     throw LUA_THROW;
   }
 
-  /** Pushes luaL_where's `chunk:line:` for the function `level` frames up. */
-  where(L: number, level: number): void {
-    E.where(L, level);
+  /** Pushes msg prefixed with luaL_where's `chunk:line: ` for the function `level` frames up. */
+  pushWhere(L: number, level: number, msg: string): void {
+    E.errmsg(L, level, msg);
   }
 
   /** `<short_src>:<line>: <fn>(): ` for the Lua function `level` frames up, as ngx.log writes it. */

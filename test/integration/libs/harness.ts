@@ -25,6 +25,10 @@ export const PACKAGES = {
   dns: { pkg: 'lua-nginx-dns', file: `${LUA_DIR}/nginx/dns/resolver.lua` },
   websocket: { pkg: 'lua-nginx-websocket', file: `${LUA_DIR}/nginx/websocket/server.lua` },
   connector: { pkg: 'lua-nginx-redis-connector', file: `${LUA_DIR}/nginx/redis/connector.lua` },
+  cjson: { pkg: 'lua-cjson', file: '/usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so' },
+  lrucache: { pkg: 'lua-resty-lrucache', file: `${LUA_DIR}/resty/lrucache/pureffi.lua` },
+  string: { pkg: 'lua-nginx-string', file: `${LUA_DIR}/nginx/sha256.lua` },
+  cookie: { pkg: 'lua-nginx-cookie', file: `${LUA_DIR}/nginx/cookie.lua` },
 } as const;
 
 const REF_MODULES = ['/usr/lib/nginx/modules/ndk_http_module.so', '/usr/lib/nginx/modules/ngx_http_lua_module.so'];
@@ -264,7 +268,7 @@ export async function expectOk(e: Engine, urlPath: string, opts?: Parameters<typ
 
 /**
  * t.lua (next to this file's source), put in every prefix as lua/t.lua: `T.out(k, v...)` prints a
- * `k: <dump of values>` line; `T.dump` serializes any value the same way on LuaJIT and Lua 5.4
+ * `k: <dump of values>` line; `T.dump` serializes any value the same way on every run
  * (tables with sorted keys, strings quoted with \ddd escapes, long strings as length + md5).
  */
 export const T_LUA = readFileSync(path.join(ROOT, 'test/integration/libs/t.lua'), 'latin1');
