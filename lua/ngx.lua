@@ -2,9 +2,11 @@
 local C = ...
 local rawset, setmetatable, type, tostring = rawset, setmetatable, type, tostring
 
--- table.new and table.clear are in the table library once required, as the reference has them
+-- what the reference's lua-resty-core loads at start: table.new and table.clear join the table
+-- library, and ffi is loaded (thread.exdata needs it)
 require "table.new"
 require "table.clear"
+require "ffi"
 
 ---------------------------------------------------------------- require
 package.path = C.package_path() or package.path
