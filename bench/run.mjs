@@ -29,10 +29,21 @@ const SCENARIOS = [
   { name: 'vars', path: '/vars?a=1', body: '/vars 1\n', what: 'ngx.var.uri + ngx.var.arg_a' },
   { name: 'sleep', path: '/sleep', body: 'ok\n', what: 'ngx.sleep(0.001) then ngx.say' },
   {
+    name: 'cpu', path: '/cpu', body: `${cpuExpected()}\n`,
+    what: 'Lua work: 2,000 string.format, a table.concat, a gmatch over the result',
+  },
+  {
     name: 'redis', path: '/redis', body: 'bench-value\n', needs: 'redis',
     what: 'require "nginx.redis": connect, GET, set_keepalive(10000, 100) to a local redis-server',
   },
 ];
+
+// what /cpu answers: the total length of the 2,000 "<i>:x" words
+function cpuExpected() {
+  let n = 0;
+  for (let i = 1; i <= 2000; i++) n += String(i).length + 2;
+  return n;
+}
 
 const LUA_DIR = '/usr/share/lua/5.1';
 const REDIS_LIB = `${LUA_DIR}/nginx/redis.lua`;
@@ -44,6 +55,11 @@ const ENGINES = [
   { key: 'reference', label: 'nginx 1.22 + lua-nginx-module', cmd: REF_BIN, args: [] },
   { key: 'ngxlua', label: 'ngxlua (node)', cmd: process.execPath, args: [path.join(ROOT, 'bin/ngxlua.js')] },
 ];
+// BENCH_BASELINE=/path/to/other/checkout/bin/ngxlua.js: an older ngxlua build in the same run,
+// to show what a change did (its column is ngxlua's ratio to it)
+if (process.env.BENCH_BASELINE) {
+  ENGINES.push({ key: 'baseline', label: `ngxlua at ${process.env.BENCH_BASELINE}`, cmd: process.execPath, args: [path.resolve(process.env.BENCH_BASELINE)] });
+}
 
 function envNum(name, dflt, { int = true, min = 1 } = {}) {
   const raw = process.env[name];
@@ -167,7 +183,17 @@ ${redisPort ? `    lua_package_path "${LUA_DIR}/?.lua;;";\n` : ''}    server {
         listen 127.0.0.1:${port};
         location = /hello { content_by_lua_block { ngx.say("hello, world") } }
         location = /vars { content_by_lua_block { ngx.say(ngx.var.uri, " ", ngx.var.arg_a) } }
-        location = /sleep { content_by_lua_block { ngx.sleep(0.001) ngx.say("ok") } }${redisPort ? redisLocation() : ''}
+        location = /sleep { content_by_lua_block { ngx.sleep(0.001) ngx.say("ok") } }
+        location = /cpu {
+            content_by_lua_block {
+                local t = {}
+                for i = 1, 2000 do t[i] = string.format("%d:%s", i, "x") end
+                local s = table.concat(t, ",")
+                local n = 0
+                for w in s:gmatch("[^,]+") do n = n + #w end
+                ngx.say(n)
+            }
+        }${redisPort ? redisLocation() : ''}
     }
 }
 `;
@@ -441,13 +467,16 @@ const fmtRps = (n) => (n == null ? '-' : Math.round(n).toLocaleString('en-US'));
 const fmtMs = (n) => (n == null ? '-' : n < 1 ? `${(n * 1000).toFixed(0)}us` : `${n.toFixed(2)}ms`);
 
 function table(rows) {
-  const header = ['scenario', 'reference req/s', 'ngxlua req/s', 'ratio', 'ref avg / p99', 'ngxlua avg / p99', 'errors'];
+  const base = rows.some((r) => r.baseline);
+  const header = ['scenario', 'reference req/s', 'ngxlua req/s', 'ratio', 'ref avg / p99', 'ngxlua avg / p99',
+    ...(base ? ['baseline req/s', 'ngxlua / baseline'] : []), 'errors'];
   const body = rows.map((r) => [
     r.scenario, fmtRps(r.reference?.rps), fmtRps(r.ngxlua?.rps),
     r.ratio == null ? '-' : r.ratio.toFixed(3),
     r.reference ? `${fmtMs(r.reference.latencyAvgMs)} / ${fmtMs(r.reference.p99Ms)}` : '-',
     r.ngxlua ? `${fmtMs(r.ngxlua.latencyAvgMs)} / ${fmtMs(r.ngxlua.p99Ms)}` : '-',
-    [['ref', r.reference], ['ours', r.ngxlua]]
+    ...(base ? [fmtRps(r.baseline?.rps), r.baseline?.rps && r.ngxlua?.rps != null ? (r.ngxlua.rps / r.baseline.rps).toFixed(3) : '-'] : []),
+    [['ref', r.reference], ['ours', r.ngxlua], ['base', r.baseline]]
       .map(([k, e]) => (e && e.errors.length ? `${k}: ${e.errors.length}` : null)).filter(Boolean).join(', ') || 'none',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -484,10 +513,11 @@ async function main() {
   const rows = [];
   for (const sc of scenarios) {
     const row = { scenario: sc.name, path: sc.path, measures: sc.what, reference: null, ngxlua: null, ratio: null };
-    const runs = { reference: [], ngxlua: [] };
+    const runs = Object.fromEntries(engines.map((e) => [e.key, []]));
     const rounds = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const pair = { round };
+      const pair = { round, loadavg: os.loadavg().map((x) => +x.toFixed(2)) };
+      console.log(`  ${sc.name} round ${round}: load average ${pair.loadavg.join(' ')}`);
       for (const eng of engines) {
         const tag = ROUNDS > 1 ? ` #${round}` : '';
         process.stdout.write(`  ${sc.name.padEnd(6)} ${(eng.key + tag).padEnd(ROUNDS > 1 ? 13 : 9)} ... `);
@@ -510,7 +540,7 @@ async function main() {
     }
     // with several rounds, each engine is represented by its median-throughput run; errors and
     // error-log lines from every round are kept on it so nothing is hidden
-    for (const key of ['reference', 'ngxlua']) {
+    for (const key of Object.keys(runs)) {
       const all = runs[key];
       if (!all.length) continue;
       const sorted = all.filter((r) => r.rps != null).sort((a, b) => a.rps - b.rps);
@@ -538,7 +568,7 @@ async function main() {
   // errors and error-log lines, precisely, per engine and scenario
   let problems = 0;
   for (const row of rows) {
-    for (const key of ['reference', 'ngxlua']) {
+    for (const key of ['reference', 'ngxlua', 'baseline']) {
       const r = row[key];
       if (!r) continue;
       const hasLog = r.errorLog.length > 0;
@@ -574,6 +604,7 @@ async function main() {
       ...row,
       reference: row.reference && { ...row.reference, errorLog: row.reference.errorLog.slice(0, 200) },
       ngxlua: row.ngxlua && { ...row.ngxlua, errorLog: row.ngxlua.errorLog.slice(0, 200) },
+      baseline: row.baseline && { ...row.baseline, errorLog: row.baseline.errorLog.slice(0, 200) },
     })),
   };
   fs.mkdirSync(RESULTS_DIR, { recursive: true });

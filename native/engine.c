@@ -362,7 +362,10 @@ static napi_value js_newuserdata(napi_env env, napi_callback_info info) {
 }
 FN_LI(ref, return ret_i(env, luaL_ref(L, a)))
 FN_LII(unref, luaL_unref(L, a, b); return ret_undef(env))
-FN_LI(resume, return ret_i(env, lua_resume(L, a)))
+/* resume(co, nargs): the status in the low 3 bits, the count of values left on co above them */
+FN_LI(resume, int st = lua_resume(L, a); return ret_i(env, st | (lua_gettop(L) << 3)))
+/* startref(co, ref): an empty stack with registry[ref] (the function to run) on it */
+FN_LI(startref, lua_settop(L, 0); lua_rawgeti(L, LUA_REGISTRYINDEX, a); return ret_undef(env))
 FN_L(gccount, return ret_d(env, lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0))
 FN_L(gccollect, lua_gc(L, LUA_GCCOLLECT, 0); return ret_undef(env))
 
@@ -636,7 +639,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(rawgeti), EXPORT(rawseti), EXPORT(getmetatable), EXPORT(setmetatable), EXPORT(next),
       EXPORT(newthread), EXPORT(pushthread), EXPORT(status), EXPORT(isyieldable),
       EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(errmsg), EXPORT(setfinalizerhook),
-      EXPORT(resume), EXPORT(gccount), EXPORT(gccollect), EXPORT(xmove), EXPORT(pushnumber),
+      EXPORT(resume), EXPORT(startref), EXPORT(gccount), EXPORT(gccollect), EXPORT(xmove), EXPORT(pushnumber),
       EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
       EXPORT(tostr), EXPORT(tobuf), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
       EXPORT(pcall), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),

@@ -67,10 +67,9 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
     vm.pushStr(L, 'raw request socket acquired');
     return true;
   };
-  const emit = (L: number, newline: boolean): number => {
+  const emit = (L: number, n: number, newline: boolean): number => {
     const r = rt.req(L, CTX_OUTPUT);
     if (rawRefused(L, r)) return 2;
-    const n = vm.top(L);
     const parts: Buffer[] = [];
     collectArgs(vm, L, 1, n, parts);
     if (newline) parts.push(NL);
@@ -84,8 +83,8 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
     return 1;
   };
   return {
-    say: (L) => emit(L, true),
-    print: (L) => emit(L, false),
+    say: (L, n) => emit(L, n, true),
+    print: (L, n) => emit(L, n, false),
     flush: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
       const wait = vm.toBool(L, 1);

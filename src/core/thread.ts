@@ -43,6 +43,10 @@ export class LuaThread {
   /** values the last lua_resume left on the stack (yielded or returned) */
   nret = 0;
   private released = false;
+  /** the coroutine stays anchored after this thread (it becomes a spare) */
+  keep(): void {
+    this.released = true;
+  }
   constructor(
     readonly co: number,
     /** registry ref keeping the thread object alive (-1 for user coroutines) */
@@ -111,17 +115,15 @@ export class Scheduler {
   private readonly coThreads = new Map<number, LuaThread>();
   /** live entry threads by coroutine (for coroutine.status) */
   private readonly entries = new Map<number, LuaThread>();
-  /** coroutines of entry threads that ended normally, ready for the next handler */
-  private readonly spareThreads: number[] = [];
-  /** registry ref of the table holding the spare coroutines (index i: spareThreads[i - 1]) */
-  private readonly spareRef: number;
+  /**
+   * Coroutines of entry threads that ended normally, ready for the next handler. They stay in
+   * the anchor table while idle, so reusing one costs no call into the engine.
+   */
+  private spareThreads: Array<{ co: number; anchor: number }> = [];
   /** called after every slice of Lua execution (the request's queued output is written here) */
   afterRun: (th: LuaThread) => void = () => {};
 
-  constructor(readonly vm: LuaVM) {
-    vm.createTable(vm.L, 64, 0);
-    this.spareRef = vm.ref(vm.L);
-  }
+  constructor(readonly vm: LuaVM) {}
 
   /**
    * Start the function at the top of the main stack (popped) as ctx's entry thread with the
@@ -131,19 +133,11 @@ export class Scheduler {
     const { vm } = this;
     const L = vm.L;
     // a coroutine that ended normally is back at its base and can start another function:
-    // reusing it spares a lua_newthread and a registry ref per handler run
+    // reusing it spares a lua_newthread and an anchor per handler run
     const spare = this.spareThreads.pop();
     let th: LuaThread;
     if (spare !== undefined) {
-      // the spare table keeps it alive while idle; the anchor table while it runs
-      const n = this.spareThreads.length + 1;
-      vm.pushRef(L, this.spareRef);
-      vm.rawGetI(L, -1, n);
-      const anchor = vm.anchor(L);
-      vm.pushNil(L);
-      vm.rawSetI(L, -2, n);
-      vm.pop(L);
-      th = new LuaThread(spare, anchor, 'entry', ctx);
+      th = new LuaThread(spare.co, spare.anchor, 'entry', ctx);
     } else {
       const co = vm.newThread(L);
       th = new LuaThread(co, vm.anchor(L), 'entry', ctx);
@@ -151,7 +145,7 @@ export class Scheduler {
     ctx.entry = th;
     const co = th.co;
     this.entries.set(co, th);
-    vm.pushRef(co, fnRef);
+    vm.startRef(co, fnRef);
     const nargs = pushArgs ? pushArgs(co) : 0;
     this.run(th, nargs);
   }
@@ -172,7 +166,7 @@ export class Scheduler {
     th.status = 'running';
     // a JS exception in an API function never gets here: the dispatcher turns it into a Lua error
     const rc = vm.resume(th.co, nargs);
-    th.nret = vm.top(th.co);
+    th.nret = vm.resumeCount;
     this.current = prev;
     return rc;
   }
@@ -234,7 +228,6 @@ export class Scheduler {
         ctx.results = [];
         for (let i = 1; i <= Math.min(n, ctx.wantResults); i++) ctx.results.push(vm.toStr(th.co, i) ?? '');
       }
-      vm.setTop(th.co, 0);
       this.entryEnded(th, { kind: 'done' });
       return;
     }
@@ -275,14 +268,13 @@ export class Scheduler {
     th.status = 'dead';
     this.entries.delete(th.co);
     if (o.kind === 'done' && this.spareThreads.length < 64) {
-      const { vm } = this;
-      this.spareThreads.push(th.co);
-      vm.pushRef(vm.L, this.spareRef);
-      vm.pushAnchored(vm.L, th.anchor);
-      vm.rawSetI(vm.L, -2, this.spareThreads.length);
-      vm.pop(vm.L);
+      // its stack still holds the returned values: startRef clears it before the next use
+      this.spareThreads.push({ co: th.co, anchor: th.anchor });
+      th.keep();
+    } else {
+      th.release(this.vm);
     }
-    th.release(this.vm);
+    this.compactAnchors();
     const ctx = th.ctx;
     if (o.kind === 'done' && ctx.liveThreads && ctx.liveThreads.size > 0) {
       ctx.entryOutcome = o;
@@ -442,6 +434,13 @@ export class Scheduler {
   private forgetThread(th: LuaThread): void {
     this.userThreads.delete(th.co);
     th.release(this.vm);
+    this.compactAnchors();
+  }
+
+  /** After a burst of light threads, once only the spares hold anchors, let the grown table go. */
+  private compactAnchors(): void {
+    const moved = this.vm.compactAnchors(this.spareThreads.map((s) => s.anchor));
+    if (moved) this.spareThreads = this.spareThreads.map((s, i) => ({ co: s.co, anchor: moved[i] }));
   }
 
   private stopWaiting(w: LuaThread): void {

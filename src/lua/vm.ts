@@ -68,6 +68,7 @@ interface Engine {
   errmsg(L: number, level: number, msg: string): void;
   setfinalizerhook(fn: (msg: string) => void): void;
   resume(L: number, nargs: number): number;
+  startref(L: number, ref: number): void;
   gccount(L: number): number;
   gccollect(L: number): void;
   xmove(from: number, to: number, n: number): void;
@@ -372,9 +373,20 @@ export class LuaVM {
 
   // ---- threads ---------------------------------------------------------------------------
 
-  /** lua_resume(co, nargs): the yielded/returned values (or the error) are left on co. */
+  /**
+   * lua_resume(co, nargs): the yielded/returned values (or the error) are left on co; their
+   * count is in resumeCount until the next resume.
+   */
   resume(co: number, nargs: number): number {
-    return E.resume(co, nargs);
+    const r = E.resume(co, nargs);
+    this.resumeCount = r >> 3;
+    return r & 7;
+  }
+  resumeCount = 0;
+
+  /** Empties co's stack and pushes the registry value `ref` (the function a coroutine will run). */
+  startRef(co: number, ref: number): void {
+    E.startref(co, ref);
   }
   status(co: number): number {
     return E.status(co);
@@ -446,6 +458,31 @@ export class LuaVM {
       this.anchorTable = 0;
       this.anchorsMade = 0;
     }
+  }
+
+  /**
+   * When the only anchors left are `keep` (slots still wanted) after a burst, move them into a
+   * fresh table so that the grown one is collected; returns their new slots (or null: not now).
+   */
+  compactAnchors(keep: number[]): number[] | null {
+    if (this.anchorsLive !== keep.length || this.anchorsMade <= 1024 || keep.length === 0) return null;
+    const L = this.L;
+    const old = this.anchorTable;
+    E.createtable(L, keep.length, 0);
+    this.anchorTable = this.ref(L);
+    const slots = keep.map((slot) => {
+      this.pushRef(L, old);
+      E.rawgeti(L, -1, slot);
+      E.remove(L, -2);
+      this.pushRef(L, this.anchorTable);
+      E.insert(L, -2);
+      const s = E.ref(L, -2);
+      E.settop(L, -2);
+      return s;
+    });
+    this.unref(old);
+    this.anchorsMade = keep.length;
+    return slots;
   }
 
   pushAnchored(L: number, slot: number): void {
