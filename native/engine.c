@@ -35,6 +35,8 @@ typedef struct {
   napi_ref onfinalizer; /* JS (message) -> void */
   uint8_t *scratch; /* a JS-owned buffer that strings are copied into on their way out */
   size_t scratch_cap;
+  napi_ref callbuf_ref;
+  double *callbuf; /* [L, id, nargs] of the call the trampoline makes: no JS values to create */
 } inst_t;
 
 /* One Node-API instance per thread: Lua always runs on the thread whose env called into it. */
@@ -190,14 +192,14 @@ static int trampoline(lua_State *L) {
   int nargs = lua_gettop(L);
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value fn, recv, argv[3], res;
+  napi_value fn, recv, res;
   int32_t rc = RC_ERROR;
   napi_get_reference_value(env, in->dispatch, &fn);
   napi_get_undefined(env, &recv);
-  napi_create_double(env, (double)(uintptr_t)L, &argv[0]);
-  napi_create_int32(env, id, &argv[1]);
-  napi_create_int32(env, nargs, &argv[2]);
-  if (napi_call_function(env, recv, fn, 3, argv, &res) == napi_ok) {
+  in->callbuf[0] = (double)(uintptr_t)L;
+  in->callbuf[1] = id;
+  in->callbuf[2] = nargs;
+  if (napi_call_function(env, recv, fn, 0, NULL, &res) == napi_ok) {
     napi_get_value_int32(env, res, &rc);
   } else {
     /* the dispatcher catches everything; this is V8 itself failing (stack, termination) */
@@ -236,15 +238,22 @@ static void free_inst(napi_env env, void *data, void *hint) {
   inst_t *in = data;
   if (in->dispatch) napi_delete_reference(env, in->dispatch);
   if (in->scratch_ref) napi_delete_reference(env, in->scratch_ref);
+  if (in->callbuf_ref) napi_delete_reference(env, in->callbuf_ref);
   if (tls_inst == in) tls_inst = NULL;
   free(in);
 }
 
+/* setdispatch(fn, callbuf): fn() is called for every Lua -> JS call, with [L, id, nargs] in the
+ * Float64Array callbuf */
 static napi_value js_setdispatch(napi_env env, napi_callback_info info) {
-  ARGS(1);
+  ARGS(2);
   inst_t *in = tls_inst;
   if (in->dispatch) napi_delete_reference(env, in->dispatch);
   napi_create_reference(env, argv[0], 1, &in->dispatch);
+  size_t n;
+  in->callbuf = (double *)arg_bytes(env, argv[1], &n);
+  if (in->callbuf_ref) napi_delete_reference(env, in->callbuf_ref);
+  napi_create_reference(env, argv[1], 1, &in->callbuf_ref);
   return ret_undef(env);
 }
 

@@ -30,7 +30,7 @@ export type JsLuaFn = (L: number, nargs: number) => number;
 interface Engine {
   newstate(): number;
   close(L: number): void;
-  setdispatch(fn: (L: number, id: number, nargs: number) => number): void;
+  setdispatch(fn: () => number, callbuf: Float64Array): void;
   setscratch(b: Uint8Array): void;
   version(): string;
   gettop(L: number): number;
@@ -99,10 +99,14 @@ let scratch = Buffer.allocUnsafeSlow(64 * 1024);
 E.setscratch(scratch);
 
 // Lua -> JS calls go through one dispatcher: functions are numbered, owners kept for diagnostics.
+// The trampoline passes the call's state, function id and argument count in callbuf rather than
+// as arguments: creating three JS values per call costs more than three stores.
 const fns: Array<JsLuaFn | undefined> = [];
 const owners: Array<LuaVM | undefined> = [];
 const freeIds: number[] = [];
-E.setdispatch((L, id, nargs) => {
+const callbuf = new Float64Array(3);
+E.setdispatch(() => {
+  const L = callbuf[0], id = callbuf[1], nargs = callbuf[2];
   try {
     return fns[id]!(L, nargs);
   } catch (e) {
@@ -112,7 +116,7 @@ E.setdispatch((L, id, nargs) => {
     E.errmsg(L, 1, `internal error: ${(e as Error)?.stack ?? String(e)}`);
     return RC_ERROR;
   }
-});
+}, callbuf);
 
 // A finalizer (__gc, ffi.gc) that raised during an allocation made from JS: the VMs' handler logs it.
 let finalizerHandler: (msg: string) => void = () => {};
