@@ -459,6 +459,58 @@ static napi_value js_tobuf(napi_env env, napi_callback_info info) {
   return ret_d(env, (double)o.n);
 }
 
+/* A number as ngx.say, ngx.print and ngx.log write it (ngx_lua's write_num): "%d" when it survives
+ * a round trip through int32_t (so -0 prints 0), else C's "%.14g" (NaN keeps its sign). */
+static int fmt_ngx_number(double n, char *out, size_t cap) {
+  int k;
+  if (n >= -2147483648.0 && n <= 2147483647.0 && n == (double)(int32_t)n) k = snprintf(out, cap, "%d", (int)(int32_t)n);
+  else k = snprintf(out, cap, "%.14g", n);
+  return k < 0 ? 0 : k;
+}
+
+static napi_value js_numstr(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  char b[64];
+  int n = fmt_ngx_number(lua_tonumber(arg_L(env, argv[0]), arg_i(env, argv[1])), b, sizeof b);
+  return ret_str(env, b, (size_t)n);
+}
+
+/* strargs(L, from, to, nl): when the arguments from..to are all strings or numbers, copies them
+ * (numbers as fmt_ngx_number writes them), then a "\n" when nl, into the scratch buffer and
+ * returns the length; -1 when one is of another type; -(length + 2) when the scratch buffer is
+ * too small (nothing copied). One call for ngx.say's common case. */
+static napi_value js_strargs(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  lua_State *L = arg_L(env, argv[0]);
+  int from = arg_i(env, argv[1]), to = arg_i(env, argv[2]);
+  bool nl = false;
+  napi_get_value_bool(env, argv[3], &nl);
+  inst_t *in = tls_inst;
+  size_t total = 0;
+  char num[64];
+  for (int i = from; i <= to; i++) {
+    int t = lua_type(L, i);
+    if (t == LUA_TSTRING) {
+      size_t n;
+      const char *p = lua_tolstring(L, i, &n);
+      if (total + n <= in->scratch_cap) memcpy(in->scratch + total, p, n);
+      total += n;
+    } else if (t == LUA_TNUMBER) {
+      int n = fmt_ngx_number(lua_tonumber(L, i), num, sizeof num);
+      if (total + (size_t)n <= in->scratch_cap) memcpy(in->scratch + total, num, (size_t)n);
+      total += (size_t)n;
+    } else {
+      return ret_i(env, -1);
+    }
+  }
+  if (nl) {
+    if (total < in->scratch_cap) in->scratch[total] = '\n';
+    total++;
+  }
+  if (total > in->scratch_cap) return ret_d(env, -(double)total - 2);
+  return ret_d(env, (double)total);
+}
+
 /* getfield/setfield: raw access with a string key (no metamethods can run, so nothing raises) */
 /* Pushes the key argv[2]; returns the table's index made absolute (the push shifts relative ones). */
 static int push_key(napi_env env, lua_State *L, napi_value *argv) {
@@ -650,7 +702,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(errmsg), EXPORT(setfinalizerhook),
       EXPORT(resume), EXPORT(startref), EXPORT(gccount), EXPORT(gccollect), EXPORT(xmove), EXPORT(pushnumber),
       EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
-      EXPORT(tostr), EXPORT(tobuf), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
+      EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
       EXPORT(pcall), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

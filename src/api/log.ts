@@ -17,11 +17,9 @@ export function logArgs(vm: LuaVM, L: number, from: number, fname: string): stri
   let s = '';
   for (let i = from; i <= n; i++) {
     const t = vm.type(L, i);
-    if (t === T_STRING || t === T_NUMBER) {
-      vm.pushValue(L, i);
-      s += vm.toStr(L, -1);
-      vm.pop(L);
-    } else if (t === T_NIL) s += 'nil';
+    if (t === T_STRING) s += vm.toStr(L, i);
+    else if (t === T_NUMBER) s += vm.numStr(L, i);
+    else if (t === T_NIL) s += 'nil';
     else if (t === T_BOOLEAN) s += vm.toBool(L, i) ? 'true' : 'false';
     else if (t === T_LIGHTUSERDATA && vm.toUserdata(L, i) === 0) s += 'null';
     else if (t === T_TABLE && vm.getField(L, i, '__tostring') !== -1 && hasToString(vm, L, i)) {

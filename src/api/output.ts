@@ -27,10 +27,7 @@ function collectValue(vm: LuaVM, L: number, idx: number, argn: number, parts: Bu
       parts.push(vm.toBuffer(L, idx)!);
       return;
     case T_NUMBER:
-      // lua_tolstring formats with "%.14g" (our patched VM prints integral floats as LuaJIT does)
-      vm.pushValue(L, idx);
-      parts.push(vm.toBuffer(L, -1)!);
-      vm.pop(L);
+      parts.push(Buffer.from(vm.numStr(L, idx), 'latin1'));
       return;
     case T_NIL:
       parts.push(S_NIL);
@@ -70,15 +67,20 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
   const emit = (L: number, n: number, newline: boolean): number => {
     const r = rt.req(L, CTX_OUTPUT);
     if (rawRefused(L, r)) return 2;
-    const parts: Buffer[] = [];
-    collectArgs(vm, L, 1, n, parts);
-    if (newline) parts.push(NL);
+    // strings and numbers only (the common case): one call copies them all
+    let data = vm.argsBuffer(L, 1, n, newline);
+    if (data === null) {
+      const parts: Buffer[] = [];
+      collectArgs(vm, L, 1, n, parts);
+      if (newline) parts.push(NL);
+      data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    }
     if (r.eofSent) {
       vm.pushNil(L);
       vm.pushStr(L, 'seen eof');
       return 2;
     }
-    output(r, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    output(r, data);
     vm.pushNumber(L, 1);
     return 1;
   };

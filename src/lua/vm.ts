@@ -79,6 +79,8 @@ interface Engine {
   pushbytes(L: number, b: Uint8Array): void;
   tostr(L: number, i: number): string | null;
   tobuf(L: number, i: number): number;
+  numstr(L: number, i: number): string;
+  strargs(L: number, from: number, to: number, nl: boolean): number;
   getfield(L: number, i: number, k: string): number;
   setfield(L: number, i: number, k: string): void;
   pushfn(L: number, id: number, nup: number): void;
@@ -318,6 +320,27 @@ export class LuaVM {
     return b;
   }
 
+  /**
+   * The arguments from..to concatenated (and a newline when nl), when all are strings or numbers
+   * (numbers as ngx.say writes them, numStr); null when one is of another type.
+   */
+  argsBuffer(L: number, from: number, to: number, nl: boolean): Buffer | null {
+    let n = E.strargs(L, from, to, nl);
+    if (n === -1) return null;
+    if (n < -1) {
+      this.growScratch(-n - 2);
+      n = E.strargs(L, from, to, nl);
+    }
+    const b = Buffer.allocUnsafe(n);
+    scratch.copy(b, 0, 0, n);
+    return b;
+  }
+
+  /** The number at idx as ngx.say, ngx.print and ngx.log write it: -0 is 0, NaN keeps its sign. */
+  numStr(L: number, idx: number): string {
+    return E.numstr(L, idx);
+  }
+
   /** A view (not a copy) of the string at idx: valid only until the next VM call. */
   viewBuffer(L: number, idx: number): Buffer | null {
     const n = this.scratchCopy(L, idx);
@@ -327,13 +350,17 @@ export class LuaVM {
   private scratchCopy(L: number, idx: number): number {
     let n = E.tobuf(L, idx);
     if (n > scratch.length) {
-      let size = scratch.length;
-      while (size < n) size *= 2;
-      scratch = Buffer.allocUnsafeSlow(size);
-      E.setscratch(scratch);
+      this.growScratch(n);
       n = E.tobuf(L, idx);
     }
     return n;
+  }
+
+  private growScratch(n: number): void {
+    let size = scratch.length;
+    while (size < n) size *= 2;
+    scratch = Buffer.allocUnsafeSlow(size);
+    E.setscratch(scratch);
   }
 
   /** The string at idx as a latin1 JS string; null when not a string or number. */

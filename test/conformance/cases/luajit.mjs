@@ -52,6 +52,13 @@ export default [
     body: '5 0.33333333333333 9.007199254741e+15 1e+15 1e+16 -0 inf -inf 0.3 123456789012 9.2233720368548e+18 -2 2\n',
   },
   {
+    name: 'numbers as ngx.say, ngx.print and ngx.log write them (not tostring\'s): -0 is 0, NaN keeps its sign',
+    server: lua(`ngx.say(-0.0, " ", 0/0, " ", 123456789012345, " ", 2^31, " ", -2^31, " ", 1/0) ngx.print({ -0.0, " ", 0.1, "\\n" })
+      ngx.say(tostring(-0.0), " ", tostring(123456789012345)) ngx.log(ngx.WARN, "nums: ", -0.0, " ", 0/0, " ", 2.5)`),
+    body: '0 -nan 1.2345678901234e+14 2147483648 -2147483648 inf\n0 0.1\n-0 1.2345678901235e+14\n',
+    log: [/\[warn\] .*\[lua\] content_by_lua\(nginx\.conf:\d+\):2: nums: 0 -nan 2\.5,/],
+  },
+  {
     name: 'string coercion in arithmetic and concatenation',
     server: luaOut(`out("10" + 5, "3" * "4", 10 .. 20, "0x10" + 0, tonumber("  12  "), tonumber("1e2"), tonumber("0x1p4"))`),
     body: '15 12 1020 16 12 100 16\n',
