@@ -4,7 +4,12 @@
 import { existsSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 
+const onPath = (cmd) => (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => existsSync(`${d}/${cmd}`));
 const needs = [
+  // node-gyp's toolchain (the node machine image has it; a bare Debian may not)
+  { pkg: 'g++', present: () => onPath('g++') },
+  { pkg: 'make', present: () => onPath('make') },
+  { pkg: 'python3', present: () => onPath('python3') },
   { pkg: 'libluajit2-5.1-dev', present: () => existsSync('/usr/include/luajit-2.1/lua.h') && existsSync('/usr/lib/x86_64-linux-gnu/libluajit-5.1.so') },
   { pkg: 'lua-cjson', present: () => existsSync('/usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so') },
 ];
