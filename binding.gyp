@@ -2,9 +2,9 @@
   "targets": [
     {
       "target_name": "ngxlua_engine",
-      "sources": ["native/engine.c", "native/guard.cc", "native/ngx_exports.c"],
+      "sources": ["native/engine.c", "native/guard.cc", "native/ngx_exports.c", "native/regex.c"],
       "include_dirs": ["/usr/include/luajit-2.1"],
-      "libraries": ["-lluajit-5.1", "-ldl"],
+      "libraries": ["-lluajit-5.1", "-lpcre", "-ldl"],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc": ["-fexceptions", "-O2"],
       "cflags_cc!": ["-fno-exceptions"]

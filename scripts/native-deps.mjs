@@ -1,5 +1,6 @@
 // Run by `npm install` before the addon is built: the engine links the system's LuaJIT
-// (Debian's libluajit2-5.1, the reference's own VM), so its headers must be there. As root it
+// (Debian's libluajit2-5.1, the reference's own VM) and PCRE (libpcre3, the library the
+// reference's ngx.re runs on), so their headers must be there. As root it
 // installs what is missing through apt-get; otherwise it stops and names the packages.
 import { existsSync } from 'node:fs';
 import { execSync } from 'node:child_process';
@@ -11,6 +12,7 @@ const needs = [
   { pkg: 'make', present: () => onPath('make') },
   { pkg: 'python3', present: () => onPath('python3') },
   { pkg: 'libluajit2-5.1-dev', present: () => existsSync('/usr/include/luajit-2.1/lua.h') && existsSync('/usr/lib/x86_64-linux-gnu/libluajit-5.1.so') },
+  { pkg: 'libpcre3-dev', present: () => existsSync('/usr/include/pcre.h') },
   { pkg: 'lua-cjson', present: () => existsSync('/usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so') },
 ];
 const missing = needs.filter((n) => !n.present()).map((n) => n.pkg);

@@ -30,7 +30,7 @@ export function installNgxApi(rt: Runtime): void {
     Object.assign(prims, reg(rt));
   }
   rt.runBootChunk('ngx.lua', prims);
-  rt.runBootChunk('re.lua', registerRe(rt));
+  rt.runBootChunk('re.lua', registerRe(rt), '=ngx/re.lua');
   rt.runBootChunk('resty_core.lua', prims);
   rt.runBootChunk('semaphore.lua', registerSemaphore(rt), '=ngx/semaphore.lua');
   rt.runBootChunk('shdict.lua', registerShdict(rt));

@@ -19,7 +19,15 @@ export function registerSleep(rt: Runtime): Record<string, JsLuaFn> {
         const h = setImmediate(fire);
         return rt.sched.suspend(L, { cancel: () => clearImmediate(h) });
       }
-      const h = setTimeout(fire, ms);
+      // libuv measures timers from the loop's cached time, which may lag the clock by a
+      // millisecond or more: wake only once `ms` have passed by the clock itself
+      const start = Date.now();
+      const check = () => {
+        const left = ms - (Date.now() - start);
+        if (left > 0) h = setTimeout(check, left);
+        else fire();
+      };
+      let h = setTimeout(check, ms);
       return rt.sched.suspend(L, { cancel: () => clearTimeout(h) });
     },
   };

@@ -161,6 +161,19 @@ function numValue(d: Directive, v = d.args[0]): number {
   return n;
 }
 
+/** An http-level directive with one number, set once. */
+function httpNumber(name: string, key: 'luaMaxPendingTimers' | 'luaMaxRunningTimers' | 'luaRegexMatchLimit' | 'luaRegexCacheMaxEntries'): DirectiveSpec {
+  return {
+    name,
+    ctx: HTTP,
+    args: [1, 1],
+    handler(d, _b, c, st) {
+      once(scopeOf(c).seen, d);
+      st.http![key] = numValue(d);
+    },
+  };
+}
+
 type SettingKey = keyof LocSettings;
 
 /** A directive that sets one LocSettings field, with nginx's duplicate check. */
@@ -754,6 +767,8 @@ const specs: DirectiveSpec[] = [
         initWorkerByLua: null,
         sharedDicts: new Map(),
         luaMaxPendingTimers: 1024,
+        luaRegexMatchLimit: 0,
+        luaRegexCacheMaxEntries: 1024,
         luaMaxRunningTimers: 256,
         luaYieldEverywhere: false,
         declaredVars: new Set(),
@@ -972,24 +987,10 @@ const specs: DirectiveSpec[] = [
     },
   },
   { name: 'lua_shared_dict', ctx: HTTP, args: [2, 2], handler: (d, _b, c, st) => sharedDictDirective(d, c, st) },
-  {
-    name: 'lua_max_pending_timers',
-    ctx: HTTP,
-    args: [1, 1],
-    handler(d, _b, c, st) {
-      once(scopeOf(c).seen, d);
-      st.http!.luaMaxPendingTimers = numValue(d);
-    },
-  },
-  {
-    name: 'lua_max_running_timers',
-    ctx: HTTP,
-    args: [1, 1],
-    handler(d, _b, c, st) {
-      once(scopeOf(c).seen, d);
-      st.http!.luaMaxRunningTimers = numValue(d);
-    },
-  },
+  httpNumber('lua_max_pending_timers', 'luaMaxPendingTimers'),
+  httpNumber('lua_max_running_timers', 'luaMaxRunningTimers'),
+  httpNumber('lua_regex_match_limit', 'luaRegexMatchLimit'),
+  httpNumber('lua_regex_cache_max_entries', 'luaRegexCacheMaxEntries'),
   {
     name: 'lua_yield_everywhere',
     ctx: HTTP,

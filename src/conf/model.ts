@@ -186,6 +186,9 @@ export interface HttpConf {
   sharedDicts: Map<string, number>;
   luaMaxPendingTimers: number;
   luaMaxRunningTimers: number;
+  /** lua_regex_match_limit (0: PCRE's default) and lua_regex_cache_max_entries, for ngx.re */
+  luaRegexMatchLimit: number;
+  luaRegexCacheMaxEntries: number;
   /** our extension: lua_yield_everywhere */
   luaYieldEverywhere: boolean;
   /** variables declared anywhere with `set` (nginx declares them at config time) */
