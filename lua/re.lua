@@ -75,7 +75,8 @@ local function parse_opts(opts)
         elseif c == "j" then jit = true
         elseif c == "d" then dfa = true
         else
-            error(fmt('unknown flag "%s" (flags "%s")', c, opts), 4)
+            -- positioned at the API function, as lua-resty-core's message is
+            error(fmt('unknown flag "%s" (flags "%s")', c, opts), 3)
         end
     end
     o = { copts, xopts, once, jit, dfa, dup }
@@ -100,7 +101,7 @@ local function names_of(cre)
     return out
 end
 
--- compile(regex, opts) -> re, cached | nil, err; an unknown flag raises (at the API's caller).
+-- compile(regex, opts) -> re, cached | nil, err; an unknown flag raises.
 -- The cache is keyed by options, then pattern: no key string to build per call.
 local function compile(regex, opts)
     local _ = #regex -- a regex that is no string fails here, naming the local as the reference does
