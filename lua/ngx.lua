@@ -22,6 +22,46 @@ do
     end
 end
 
+---------------------------------------------------------------- finalizers
+do
+    -- A finalizer (ffi.gc, an ffi.metatype's or a newproxy's __gc) that raises: on the reference
+    -- the error surfaces in whatever Lua code the GC step ran in, and kills the VM when that code
+    -- is a compiled trace (lua atpanic: Lua VM crashed). Here finalizers run protected: the
+    -- error is logged with its traceback and the code that happened to collect goes on.
+    local ffi = require "ffi"
+    local xpcall, traceback, type, pairs, rawget, rawset = xpcall, debug.traceback, type, pairs, rawget, rawset
+    local report = C.finalizer_error
+    local function protect(f)
+        return function(...)
+            local ok, err = xpcall(f, traceback, ...)
+            if not ok then report(err) end
+        end
+    end
+    local ffi_gc, ffi_metatype, raw_newproxy = ffi.gc, ffi.metatype, newproxy
+    ffi.gc = function(cd, f)
+        if type(f) == "function" then f = protect(f) end
+        return ffi_gc(cd, f)
+    end
+    ffi.metatype = function(ct, mt)
+        if type(mt) == "table" and type(rawget(mt, "__gc")) == "function" then
+            local copy = {}
+            for k, v in pairs(mt) do copy[k] = v end
+            copy.__gc = protect(mt.__gc)
+            mt = copy
+        end
+        return ffi_metatype(ct, mt)
+    end
+    local guard_mt = { __newindex = function(t, k, v)
+        if k == "__gc" and type(v) == "function" then v = protect(v) end
+        rawset(t, k, v)
+    end }
+    newproxy = function(arg)
+        local p = raw_newproxy(arg)
+        if arg == true then setmetatable(getmetatable(p), guard_mt) end
+        return p
+    end
+end
+
 ---------------------------------------------------------------- coroutines
 do
     -- ngx_lua's coroutine table has exactly these: no isyieldable, no close

@@ -55,6 +55,11 @@ export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
     return 0;
   };
   return {
+    // lua/ngx.lua's protected finalizers report here
+    finalizer_error: (L) => {
+      rt.logCtx('error', `lua finalizer aborted: runtime error: ${vm.toStr(L, 1) ?? 'unknown reason'}`, rt.current());
+      return 0;
+    },
     log: (L) => {
       const lv = vm.toNumberOrNull(L, 1);
       if (lv === null || vm.type(L, 1) !== T_NUMBER) return vm.argError(L, 1, `number expected, got ${vm.type(L, 1) === T_NIL ? 'nil' : 'string'}`);

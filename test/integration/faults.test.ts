@@ -1,7 +1,8 @@
 // Faults inside the engine that must end one request at most, never the worker: finalizers
-// (__gc on a userdata, ffi.gc, an ffi.metatype __gc) that raise while the GC runs them, in Lua
-// code and during allocations the API makes from JS; a Lua error thrown through a coroutine that
-// a timer resumes; deep recursion; running out of Lua stack. After each, the server answers.
+// (__gc on a userdata, ffi.gc, an ffi.metatype __gc) that raise while the GC runs them (logged
+// with their traceback; on the reference they surface in whatever code collected, and its VM
+// crashes when that is a compiled trace, as the churn below does to it); a Lua error thrown
+// through a coroutine that a timer resumes; runaway recursion. After each, the server answers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, freePort, makePrefix, startServer, request, waitFor, type Server } from './helpers.js';
@@ -24,7 +25,7 @@ http {
         p = nil
         collectgarbage()
         collectgarbage()
-        ngx.say("not reached")
+        ngx.say("collected")
       }
     }
     location = /gc-churn {
@@ -97,20 +98,20 @@ async function stillServing(): Promise<void> {
   assert.equal(r.body.toString(), 'ok\n');
 }
 
-test('a raising __gc in Lua code fails that request as on the reference (500, traceback in collectgarbage)', async () => {
+test('a raising __gc is logged with its traceback; the code that collected goes on', async () => {
   const r = await request(port, '/gc-lua');
-  assert.equal(r.status, 500);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.toString(), 'collected\n');
   const log = await waitFor(() => (/userdata gc boom/.test(srv.errorLog()) ? srv.errorLog() : ''), 'the finalizer error in the log');
-  assert.match(log, /lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):\d+: userdata gc boom\nstack traceback:\ncoroutine 0:\n(.|\n)*in function 'collectgarbage'/);
+  assert.match(log, /\[error\] .*lua finalizer aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):\d+: userdata gc boom\nstack traceback:\n(.|\n)*in function 'collectgarbage'(.|\n)*request: "GET \/gc-lua HTTP\/1\.1"/);
   await stillServing();
 });
 
-test('raising finalizers under allocation churn from the API: each error is logged or caught, the worker lives', async () => {
+test('raising finalizers under allocation churn (JS-side allocations, compiled loops): each is logged, the worker lives', async () => {
   for (let i = 0; i < 5; i++) {
     const r = await request(port, '/gc-churn');
-    // a finalizer error raised in Lua code outside the pcall ends the request with 500; the
-    // ones that ran inside allocations made from JS are logged
-    assert.ok(r.status === 200 || r.status === 500, `status ${r.status}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.toString(), 'done -\n');
   }
   const log = srv.errorLog();
   assert.match(log, /churn (ffi\.)?gc \d+/);
@@ -118,11 +119,11 @@ test('raising finalizers under allocation churn from the API: each error is logg
   await stillServing();
 });
 
-test('a raising ffi.metatype __gc surfaces in the Lua code that collected', async () => {
+test('a raising ffi.metatype __gc is logged; no Lua code sees the error', async () => {
   const r = await request(port, '/metatype-gc');
   assert.equal(r.status, 200);
-  // (finalizers left over from the churn test may be the ones that run here: one VM per worker)
-  assert.match(r.body.toString(), /^true content_by_lua\(nginx\.conf:\d+\):\d+: (metatype gc boom|churn (ffi\.)?gc \d+)\n$/);
+  assert.equal(r.body.toString(), 'false nil\n');
+  await waitFor(() => (/metatype gc boom/.test(srv.errorLog()) ? true : null), 'the metatype finalizer error in the log');
   await stillServing();
 });
 
