@@ -22,6 +22,7 @@ import { registerSemaphore } from './semaphore.js';
 import { registerRe } from './re.js';
 import { registerSocket } from './socket/index.js';
 import { registerUdp } from './socket/udp.js';
+import { registerJs } from './js.js';
 
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
@@ -36,4 +37,5 @@ export function installNgxApi(rt: Runtime): void {
   rt.runBootChunk('shdict.lua', registerShdict(rt));
   rt.runBootChunk('socket.lua', registerSocket(rt));
   rt.runBootChunk('socket_udp.lua', registerUdp(rt));
+  rt.runBootChunk('js.lua', registerJs(rt), '=ngxlua/js.lua');
 }

@@ -77,6 +77,8 @@ export interface ServerBuild {
 
 export interface LoadState {
   prefix: string;
+  /** the embedding API lets `listen` take port 0 (the kernel picks one) */
+  portZero?: boolean;
   confDir: string;
   main: MainConf;
   mainSeen: Set<string>;
@@ -371,7 +373,7 @@ function expandPath(p: string, dflt: string): string {
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
-function parseListenAddr(d: Directive, a: string): { host: string; port: number } {
+function parseListenAddr(d: Directive, a: string, portZero = false): { host: string; port: number } {
   if (a.startsWith('unix:')) fail(d, `unix domain sockets are not supported by ngxlua in "${a}" of the "listen" directive`);
   let host = '0.0.0.0';
   let portStr: string | null = null;
@@ -395,7 +397,7 @@ function parseListenAddr(d: Directive, a: string): { host: string; port: number 
     else fail(d, `host not found in "${a}" of the "listen" directive`);
   }
   const port = /^\d+$/.test(portStr) ? Number(portStr) : NaN;
-  if (!(port >= 1 && port <= 65535)) fail(d, `invalid port in "${a}" of the "listen" directive`);
+  if (!((port >= 1 || (portZero && port === 0)) && port <= 65535)) fail(d, `invalid port in "${a}" of the "listen" directive`);
   return { host, port };
 }
 
@@ -408,7 +410,7 @@ const LISTEN_IGNORED_PREFIX = ['backlog=', 'rcvbuf=', 'sndbuf=', 'so_keepalive='
 
 function listenDirective(d: Directive, c: Ctx, st: LoadState): void {
   const srv = c.server!;
-  const { host, port } = parseListenAddr(d, d.args[0]);
+  const { host, port } = parseListenAddr(d, d.args[0], st.portZero);
   let defaultServer = false;
   for (const p of d.args.slice(1)) {
     if (p === 'default_server' || p === 'default') defaultServer = true;

@@ -24,6 +24,8 @@ export interface LoadOptions {
   confFile: string;
   /** `-g` directives, e.g. `daemon off;` */
   globals?: string;
+  /** `listen` may take port 0 (only for the embedding API: nginx refuses it) */
+  portZero?: boolean;
 }
 
 export function defaultSettings(): LocSettings {
@@ -162,6 +164,7 @@ export function loadConf(opts: LoadOptions): MainConf {
 
   const st: LoadState = {
     prefix,
+    portZero: opts.portZero,
     confDir,
     main,
     mainSeen: new Set(),

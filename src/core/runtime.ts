@@ -9,6 +9,7 @@ import type { RequestCtx } from './request.js';
 import type { HttpConf, LuaHandler, MainConf } from '../conf/model.js';
 import { ErrorLog } from '../util/errlog.js';
 import type { CaptureResult } from '../http/subrequest.js';
+import type { Exposed } from '../api/js.js';
 
 /** What ngx.location.capture asks for. */
 export interface SubrequestSpec {
@@ -84,6 +85,8 @@ export class Runtime {
   readonly fileModules = new Set<string>();
   /** issues a subrequest (set by the HTTP pipeline) */
   subrequest: ((parent: RequestCtx, spec: SubrequestSpec, done: (res: CaptureResult) => void) => void) | null = null;
+  /** the host application's functions that Lua may call (ngxlua.js; the embedding API sets them) */
+  jsFunctions: ReadonlyMap<string, Exposed> = new Map();
   /** set by the timer API */
   timers: { expireAll(): void; pending: Set<unknown>; running: number } | null = null;
 

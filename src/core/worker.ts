@@ -8,13 +8,19 @@ import { HttpServer } from '../http/server.js';
 import type { ServerOptions } from '../http/types.js';
 import type { MainConf, ServerConf } from '../conf/model.js';
 import type { ErrorLog } from '../util/errlog.js';
+import type { Exposed } from '../api/js.js';
 
 import { VERSION, SERVER_TOKEN } from './version.js';
 
 export { VERSION, SERVER_TOKEN };
 
+/** What an embedding application gives a worker beyond its configuration. */
+export interface WorkerOptions {
+  jsFunctions?: ReadonlyMap<string, Exposed>;
+}
+
 /** A listening socket and the options object whose onRequest it calls (swapped on reload). */
-interface Listener {
+export interface Listener {
   srv: HttpServer;
   opts: ServerOptions;
 }
@@ -29,9 +35,10 @@ export class Worker {
    * address are taken over (new connections and requests go to the new configuration), so the
    * server never stops accepting.
    */
-  static async start(conf: MainConf, log: ErrorLog, adopt?: Map<string, Listener>): Promise<Worker> {
+  static async start(conf: MainConf, log: ErrorLog, adopt?: Map<string, Listener>, opts: WorkerOptions = {}): Promise<Worker> {
     const vm = await LuaVM.create();
     const rt = new Runtime(vm, conf, log);
+    if (opts.jsFunctions) rt.jsFunctions = opts.jsFunctions;
     installNgxApi(rt);
     const w = new Worker(rt);
     const http = conf.http;

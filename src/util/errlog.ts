@@ -219,11 +219,16 @@ export class ErrorLog {
   /** Would a message at `level` be written anywhere? (cheap pre-check for callers) */
   enabled(level: string | number): boolean {
     const n = typeof level === 'number' ? level : levelNumber(level);
-    return n >= 0 && n <= this.maxLevel;
+    return n >= 0 && n <= Math.max(this.maxLevel, this.listenLevel);
   }
+
+  /** for an embedding application: every record at or above listenLevel, before formatting */
+  listener: ((level: number, msg: string | Uint8Array, ctx: LogContext | undefined) => void) | null = null;
+  listenLevel = -1;
 
   log(level: string | number, msg: string | Uint8Array, ctx?: LogContext): void {
     const n = typeof level === 'number' ? level : levelNumber(level);
+    if (n >= 0 && n <= this.listenLevel) this.listener?.(n, msg, ctx);
     if (n < 0 || n > this.maxLevel) return;
     const line = formatErrorLine(n, msg, ctx, this.now(), this.pid);
     for (const s of this.sinks) {
