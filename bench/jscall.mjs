@@ -1,7 +1,8 @@
 // The cost of Lua calling the host's JS (ngxlua.js), in one embedded server: a loop of calls to a
 // sync function and to an async one (each await yields the coroutine and resumes it), timed
 // inside the handler; then requests/s with wrk of a handler making one async call, beside one
-// that makes none. Reports; never asserts. Needs a build (npm run build), and wrk for the second part.
+// that makes none and one making a redis GET over a pooled cosocket (lua-nginx-redis). Reports;
+// never asserts. Needs a build (npm run build); wrk and redis-server for the second part.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { start } from 'ngxlua';
@@ -11,6 +12,7 @@ const server = await start({
   conf: `
     events {}
     http {
+      lua_package_path "/usr/share/lua/5.1/?.lua;;";
       server {
         listen 127.0.0.1:0;
         location = /loop {
@@ -27,6 +29,16 @@ const server = await start({
         }
         location = /one { content_by_lua_block { ngx.say(require("ngxlua.js").inc(1)) } }
         location = /none { content_by_lua_block { ngx.say(2) } }
+        location = /redis {
+          content_by_lua_block {
+            local redis = require "nginx.redis"
+            local red = redis:new()
+            assert(red:connect("127.0.0.1", tonumber(ngx.var.arg_port)))
+            local v = red:get("k")
+            red:set_keepalive(10000, 100)
+            ngx.say(v)
+          }
+        }
       }
     }`,
   expose: { sync: (i) => i + 1, async: async (i) => i + 1, inc: async (i) => i + 1 },
@@ -45,11 +57,22 @@ console.log(`ngxlua.js: Lua -> JS -> Lua, median of ${rounds} loops, us per call
 console.log(`  sync function   ${res.sync.toFixed(2)} us`);
 console.log(`  async function  ${res.async.toFixed(2)} us  (a yield and a resume per call)`);
 if (existsSync('/usr/bin/wrk')) {
-  for (const p of ['/none', '/one']) {
+  // a redis-server of our own for the cosocket comparison, when there is one
+  let redis = null, rport = 0;
+  if (existsSync('/usr/bin/redis-server')) {
+    const net = await import('node:net');
+    rport = await new Promise((r) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
+    const { spawn } = await import('node:child_process');
+    redis = spawn('redis-server', ['--port', String(rport), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  for (const p of ['/none', '/one', ...(redis ? [`/redis?port=${rport}`] : [])]) {
     // wrk runs beside this process, whose event loop serves it meanwhile
     const out = await new Promise((resolve) => execFile('wrk', ['-t1', '-c50', '-d5s', `http://127.0.0.1:${port}${p}`], { timeout: 20000 }, (_e, stdout) => resolve(stdout ?? '')));
     const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
-    console.log(`  wrk -t1 -c50 -d5s ${p.padEnd(5)} ${m ? Math.round(Number(m[1])).toLocaleString('en-US') : '?'} req/s  (${p === '/one' ? 'one async JS call' : 'no call'} per request)`);
+    const what = p === '/one' ? 'one async JS call' : p === '/none' ? 'no call' : 'one redis GET over a pooled cosocket';
+    console.log(`  wrk -t1 -c50 -d5s ${p.split('?')[0].padEnd(6)} ${m ? Math.round(Number(m[1])).toLocaleString('en-US') : '?'} req/s  (${what} per request)`);
   }
+  redis?.kill();
 }
 await server.stop({ graceful: false });

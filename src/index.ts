@@ -11,7 +11,9 @@ import { ErrorLog, LOG_LEVEL_NAMES, levelNumber, type LogContext, type LogLevelN
 import type { Exposed, ExposedFunction, ExposeOptions, RequestInfo } from './api/js.js';
 import type { Worker as WorkerT } from './core/worker.js';
 import { ENGINE_VERSION } from './lua/vm.js';
-import { VERSION } from './core/version.js';
+import { VERSION, SERVER_TOKEN } from './core/version.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NodeHttpExchange } from './http/nodehttp.js';
 
 export type { ExposedFunction, ExposeOptions, RequestInfo, LogContext, LogLevelName };
 export { VERSION, ENGINE_VERSION };
@@ -53,6 +55,8 @@ export interface StartOptions {
   logLevel?: LogLevelName;
   /** functions Lua may call through `require "ngxlua.js"`: a function, or [function, options] */
   expose?: Record<string, ExposedFunction | [ExposedFunction, ExposeOptions]>;
+  /** false: bind none of the conf's `listen` sockets (requests come through middleware()) */
+  listen?: boolean;
 }
 
 /** One error-log record, as the `log` event gives it. */
@@ -81,6 +85,7 @@ export class NgxluaServer extends EventEmitter {
     private readonly functions: Map<string, Exposed>,
     private readonly load: (text?: string) => MainConf,
     private readonly cleanup: () => void,
+    private readonly noListen: boolean,
   ) {
     super();
   }
@@ -91,6 +96,17 @@ export class NgxluaServer extends EventEmitter {
       const a = l.srv.address();
       return { host: a.address, port: a.port };
     });
+  }
+
+  /**
+   * A request handler for a node:http server (Express, Fastify's raw request hooks): it serves
+   * the request with the configuration's server (the one named `server`, or matched by Host)
+   * and location, all phases and the ngx API. What only the standalone server can do:
+   * ngx.req.socket (the raw connection belongs to node:http), nginx's own handling of malformed
+   * requests, keep-alive and connection limits.
+   */
+  middleware(opts: { server?: string } = {}): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => this.worker.handle(new NodeHttpExchange(req, res, SERVER_TOKEN), opts.server);
   }
 
   /** Expose (or replace) functions for Lua's `require "ngxlua.js"`; takes effect at once. */
@@ -107,7 +123,7 @@ export class NgxluaServer extends EventEmitter {
     const next = wrapConfError(() => this.load(conf));
     const { Worker } = await import('./core/worker.js');
     const adopt = new Map(this.worker.listeners);
-    const fresh = await startWorker(Worker, next, this.log, this.functions, adopt);
+    const fresh = await startWorker(Worker, next, this.log, this.functions, this.noListen, adopt);
     this.worker.retire(adopt);
     this.worker = fresh;
     this.conf = next;
@@ -143,10 +159,11 @@ async function startWorker(
   conf: MainConf,
   log: ErrorLog,
   functions: Map<string, Exposed>,
+  noListen: boolean,
   adopt?: Parameters<typeof WorkerT.start>[2],
 ): Promise<WorkerT> {
   try {
-    return await Worker.start(conf, log, adopt, { jsFunctions: functions });
+    return await Worker.start(conf, log, adopt, { jsFunctions: functions, noListen });
   } catch (e) {
     const { InitError } = await import('./core/worker.js');
     if (e instanceof InitError) throw new StartError(e.message);
@@ -207,7 +224,7 @@ export async function start(opts: StartOptions): Promise<NgxluaServer> {
   const { Worker } = await import('./core/worker.js');
   let worker: WorkerT;
   try {
-    worker = await startWorker(Worker, conf, log, functions);
+    worker = await startWorker(Worker, conf, log, functions, opts.listen === false);
   } catch (e) {
     log.close();
     cleanup();
@@ -216,7 +233,7 @@ export async function start(opts: StartOptions): Promise<NgxluaServer> {
   const srv = new NgxluaServer(worker, conf, log, functions, load, () => {
     log.close();
     cleanup();
-  });
+  }, opts.listen === false);
   setImmediate(() => {
     server = srv;
     for (const rec of early.splice(0)) srv.emit('log', rec);

@@ -17,6 +17,8 @@ export { VERSION, SERVER_TOKEN };
 /** What an embedding application gives a worker beyond its configuration. */
 export interface WorkerOptions {
   jsFunctions?: ReadonlyMap<string, Exposed>;
+  /** bind no listening socket: requests come only through handle() (the embedding middleware) */
+  noListen?: boolean;
 }
 
 /** A listening socket and the options object whose onRequest it calls (swapped on reload). */
@@ -47,7 +49,7 @@ export class Worker {
       else w.runInit();
     }
     rt.runBootChunk('guard.lua', {}, '=_G write guard');
-    if (http) await w.listen(adopt);
+    if (http && !opts.noListen) await w.listen(adopt);
     if (http?.initWorkerByLua) {
       const fn = rt.chunk(http.initWorkerByLua, true);
       if (typeof fn !== 'number') {
@@ -152,6 +154,27 @@ export class Worker {
       this.listeners.set(key, { srv, opts });
     }
     for (const swap of swaps) swap();
+  }
+
+  private pipeline: Pipeline | null = null;
+
+  /**
+   * Serve a request that arrived elsewhere (a host application's node:http server): the
+   * servers named `serverName` (or all of the conf's) are matched by Host as on a listener.
+   */
+  handle(ex: Parameters<ServerOptions['onRequest']>[0], serverName?: string): void {
+    const http = this.rt.conf.http;
+    if (!http) {
+      ex.sendErrorPage(404);
+      return;
+    }
+    this.pipeline ??= new Pipeline(this.rt);
+    const servers = serverName ? http.servers.filter((s) => s.serverNames.includes(serverName)) : http.servers;
+    if (servers.length === 0) {
+      ex.sendErrorPage(404);
+      return;
+    }
+    this.pipeline.handle(ex, servers);
   }
 
   /** Stop accepting; graceful waits for in-flight requests. */

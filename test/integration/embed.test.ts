@@ -187,3 +187,78 @@ test('start: a bad conf is a ConfigError, a port in use a StartError', async () 
     return true;
   });
 });
+
+test('middleware: a node:http server hands some routes to ngxlua (phases, ngx API, cosockets, capture, JS calls)', async () => {
+  const http = await import('node:http');
+  const net = await import('node:net');
+  // a line-echo peer for the cosocket
+  const echo = net.createServer((s) => s.on('data', (d) => s.write(`echo: ${d}`)));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+  const echoPort = (echo.address() as import('node:net').AddressInfo).port;
+  const mw = await start({
+    listen: false,
+    conf: `events {}
+http {
+  server {
+    listen 127.0.0.1:0;
+    location = /lua/hello {
+      rewrite_by_lua_block { ngx.ctx.seen = "rewrite" }
+      access_by_lua_block { if ngx.var.arg_deny then return ngx.exit(403) end }
+      content_by_lua_block {
+        ngx.header["X-Lua"] = "yes"
+        ngx.say("hello ", ngx.var.arg_name, " via ", ngx.ctx.seen, " ", ngx.req.get_headers()["x-test"])
+      }
+    }
+    location = /lua/body {
+      content_by_lua_block { ngx.req.read_body() ngx.say("got ", #ngx.req.get_body_data(), " bytes: ", ngx.req.get_body_data()) }
+    }
+    location = /lua/sock {
+      content_by_lua_block {
+        local s = ngx.socket.tcp()
+        assert(s:connect("127.0.0.1", ${echoPort}))
+        s:send("ping\\n")
+        ngx.say(s:receive())
+        s:close()
+      }
+    }
+    location = /lua/inner { content_by_lua_block { ngx.print("inner:", ngx.var.arg_x) } }
+    location = /lua/capture {
+      content_by_lua_block { local r = ngx.location.capture("/lua/inner", { args = { x = 7 } }) ngx.say(r.status, " ", r.body) }
+    }
+    location = /lua/js {
+      content_by_lua_block { ngx.say(require("ngxlua.js").twice(21)) }
+    }
+  }
+}
+`,
+    expose: { twice: async (n: number) => n * 2 },
+  });
+  const host = http.createServer((req, res) => {
+    if (req.url?.startsWith('/lua/')) return mw.middleware()(req, res);
+    res.end('from node\n');
+  });
+  await new Promise<void>((r) => host.listen(0, '127.0.0.1', () => r()));
+  const hp = (host.address() as import('node:net').AddressInfo).port;
+  try {
+    assert.equal(mw.addresses().length, 0);
+    assert.equal((await request(hp, '/other')).body.toString(), 'from node\n');
+    const h = await request(hp, '/lua/hello?name=ann', { headers: { 'X-Test': 't1' } });
+    assert.equal(h.status, 200);
+    assert.equal(h.body.toString(), 'hello ann via rewrite t1\n');
+    assert.equal(h.headers['x-lua'], 'yes');
+    assert.match(String(h.headers.server), /^ngxlua\//);
+    const d = await request(hp, '/lua/hello?deny=1');
+    assert.equal(d.status, 403);
+    assert.match(d.body.toString(), /<title>403 Forbidden<\/title>/);
+    const b = await request(hp, '/lua/body', { method: 'POST', body: 'abc123' });
+    assert.equal(b.body.toString(), 'got 6 bytes: abc123\n');
+    assert.equal((await request(hp, '/lua/sock')).body.toString(), 'echo: ping\n');
+    assert.equal((await request(hp, '/lua/capture')).body.toString(), '200 inner:7\n');
+    assert.equal((await request(hp, '/lua/js')).body.toString(), '42\n');
+    assert.equal((await request(hp, '/lua/missing')).status, 404);
+  } finally {
+    await new Promise((r) => host.close(r));
+    echo.close();
+    await mw.stop();
+  }
+});
