@@ -2,7 +2,7 @@
 // script runner like OpenResty's `resty`.
 import { ENGINE_VERSION } from '../lua/vm.js';
 import { spawn } from 'node:child_process';
-import { readFileSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, readFileSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConf, ConfError } from '../conf/index.js';
 import type { MainConf } from '../conf/model.js';
@@ -148,12 +148,27 @@ function sendSignal(o: Opts): void {
   process.exit(0);
 }
 
+/**
+ * A configuration that cannot start is reported where nginx reports it: on stderr and in the
+ * start-up error log (-e, else the prefix's logs/error.log), which test harnesses read.
+ */
+function failConf(o: Opts, e: ConfError): never {
+  const file = o.errorLog ? path.resolve(o.prefix, o.errorLog) : path.join(o.prefix, 'logs/error.log');
+  try {
+    const where = e.file ? (e.file === 'command line' ? ' in command line' : ` in ${e.file}:${e.line}`) : '';
+    appendFileSync(file, formatErrorLine(e.level === 'emerg' ? 1 : 4, e.detail + where));
+  } catch {
+    /* no log directory: stderr only, as nginx does */
+  }
+  fail(e.message);
+}
+
 async function serve(o: Opts): Promise<void> {
   let conf: MainConf;
   try {
     conf = load(o);
   } catch (e) {
-    if (e instanceof ConfError) fail(e.message);
+    if (e instanceof ConfError) failConf(o, e);
     throw e;
   }
   if (o.errorLog) conf.errorLogs.unshift({ file: path.resolve(conf.prefix, o.errorLog), level: 'error' });

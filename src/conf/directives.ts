@@ -936,6 +936,10 @@ const specs: DirectiveSpec[] = [
   ignored('tcp_nodelay', SL, [1, 1], 'flag'),
   ignored('gzip', SLI, [1, 1], 'flag'),
   ignored('charset', SLI, [1, 1]),
+  // where nginx keeps request bodies and upstream responses on disk: ngxlua keeps them in memory
+  // (Test::Nginx writes these into every conf)
+  ...['client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path', 'uwsgi_temp_path', 'scgi_temp_path']
+    .map((n) => ignored(n, SLI, [1, 4])),
 
   // rewrite module
   {
@@ -1036,6 +1040,11 @@ export const IGNORED_DIRECTIVES: readonly string[] = [
   'tcp_nodelay',
   'gzip',
   'charset',
+  'client_body_temp_path',
+  'proxy_temp_path',
+  'fastcgi_temp_path',
+  'uwsgi_temp_path',
+  'scgi_temp_path',
   'error_log (in http, server and location)',
   'keepalive_timeout (second argument)',
   'listen parameters: reuseport, deferred, bind, http2, backlog=, rcvbuf=, sndbuf=, so_keepalive=, ipv6only=, fastopen=',

@@ -83,6 +83,16 @@ test('-t on a bad conf: [emerg] with file and line, exit 1', async () => {
   const s = await runCli(['-p', p, '-c', 'conf/nginx.conf', '-g', 'daemon off;']);
   assert.equal(s.code, 1);
   assert.equal(s.stderr, `ngxlua: [emerg] unknown directive "foo" in ${file}:4\n`);
+  // and, as nginx does, into the start-up error log (-e), where Test::Nginx looks for it
+  const e = await runCli(['-p', p, '-c', 'conf/nginx.conf', '-g', 'daemon off;', '-e', 'logs/startup.log']);
+  assert.equal(e.code, 1);
+  assert.match(readFileSync(path.join(p, 'logs/startup.log'), 'latin1'), new RegExp(`^\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d \\[emerg\\] \\d+#\\d+: unknown directive "foo" in ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4\n$`));
+});
+
+test('the *_temp_path directives Test::Nginx writes into every conf are accepted', async () => {
+  const p = makePrefix('events {}\nhttp {\n  client_body_temp_path /tmp/cb 1 2;\n  proxy_temp_path /tmp/p;\n  fastcgi_temp_path /tmp/f;\n  uwsgi_temp_path /tmp/u;\n  scgi_temp_path /tmp/s;\n}\n');
+  const r = await runCli(['-t', '-p', p, '-c', 'conf/nginx.conf']);
+  assert.equal(r.code, 0, r.stderr);
 });
 
 test('-v prints the version on stderr and exits 0', async () => {
