@@ -24,9 +24,23 @@ const MODULES = [
   '/usr/lib/nginx/modules/ngx_http_lua_module.so',
 ];
 
+// 2 KB of JSON for the json scenario's request body
+const JSON_BODY = JSON.stringify({ items: Array.from({ length: 24 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b'], price: i * 1.5 })) });
+const VARS_HEADERS = ['X-A: 1', 'X-B: 2', 'X-C: 3', 'User-Agent: bench', 'Accept: */*'];
+
 const SCENARIOS = [
+  { name: 'floor', path: '/', body: 'hello\n', what: 'a bare node:net responder (no nginx, no Lua): the limit of Node on this machine', only: 'floor' },
+  { name: 'static', path: '/static', body: 'hello\n', what: 'return 200 "hello\\n": the HTTP layer alone, no Lua' },
   { name: 'hello', path: '/hello', body: 'hello, world\n', what: 'ngx.say of a constant string' },
   { name: 'vars', path: '/vars?a=1', body: '/vars 1\n', what: 'ngx.var.uri + ngx.var.arg_a' },
+  {
+    name: 'vars8', path: '/vars8?a=1&b=2', headers: VARS_HEADERS, body: '/vars8 1 2 a=1&b=2 GET 127.0.0.1 HTTP/1.1 /vars8?a=1&b=2 1 2 3 bench */*\n',
+    what: 'a handler reading 8 ngx.var values and 5 request headers',
+  },
+  {
+    name: 'json', path: '/json', post: JSON_BODY, body: `${JSON.parse(JSON_BODY).items.length} ${JSON.parse(JSON_BODY).items.reduce((a, x) => a + x.price, 0)}\n`,
+    what: 'decode a 2 KB request body with cjson, encode a response',
+  },
   { name: 'sleep', path: '/sleep', body: 'ok\n', what: 'ngx.sleep(0.001) then ngx.say' },
   {
     name: 'cpu', path: '/cpu', body: `${cpuExpected()}\n`,
@@ -55,6 +69,7 @@ const ENGINES = [
   { key: 'reference', label: 'nginx 1.22 + lua-nginx-module', cmd: REF_BIN, args: [] },
   { key: 'ngxlua', label: 'ngxlua (node)', cmd: process.execPath, args: [path.join(ROOT, 'bin/ngxlua.js')] },
 ];
+const FLOOR = { key: 'floor', label: 'bench/floor.mjs (node:net)', cmd: process.execPath, args: [path.join(ROOT, 'bench/floor.mjs')] };
 // BENCH_BASELINE=/path/to/other/checkout/bin/ngxlua.js: an older ngxlua build in the same run,
 // to show what a change did (its column is ngxlua's ratio to it)
 if (process.env.BENCH_BASELINE) {
@@ -181,7 +196,28 @@ http {
     default_type text/plain;
 ${redisPort ? `    lua_package_path "${LUA_DIR}/?.lua;;";\n` : ''}    server {
         listen 127.0.0.1:${port};
+        location = /static { return 200 "hello\n"; }
         location = /hello { content_by_lua_block { ngx.say("hello, world") } }
+        location = /vars8 {
+            content_by_lua_block {
+                local var, h = ngx.var, ngx.req.get_headers()
+                ngx.say(var.uri, " ", var.arg_a, " ", var.arg_b, " ", var.args, " ", var.request_method, " ",
+                    var.remote_addr, " ", var.server_protocol, " ", var.request_uri, " ",
+                    h["x-a"], " ", h["x-b"], " ", h["x-c"], " ", h["user-agent"], " ", h["accept"])
+            }
+        }
+        location = /json {
+            content_by_lua_block {
+                local cjson = require "cjson"
+                ngx.req.read_body()
+                local t = cjson.decode(ngx.req.get_body_data())
+                local sum = 0
+                for _, it in ipairs(t.items) do sum = sum + it.price end
+                local out = cjson.encode({ count = #t.items, sum = sum })
+                local back = cjson.decode(out)
+                ngx.say(back.count, " ", back.sum)
+            }
+        }
         location = /vars { content_by_lua_block { ngx.say(ngx.var.uri, " ", ngx.var.arg_a) } }
         location = /sleep { content_by_lua_block { ngx.sleep(0.001) ngx.say("ok") } }
         location = /cpu {
@@ -241,9 +277,12 @@ function exitText(st) {
   return `exited with code ${st.code}${st.signal ? `, signal ${st.signal}` : ''}`;
 }
 
-function get(port, urlPath, timeoutMs = 2000) {
+function get(port, urlPath, timeoutMs = 2000, scenario = null) {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
+    const headers = Object.fromEntries((scenario?.headers ?? []).map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1).trim()]));
+    const post = scenario?.post;
+    if (post !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(post) });
+    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: post !== undefined ? 'POST' : 'GET', headers, agent: false, timeout: timeoutMs }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('latin1') }));
@@ -251,16 +290,17 @@ function get(port, urlPath, timeoutMs = 2000) {
     });
     req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
     req.on('error', (e) => resolve({ error: e.message }));
+    req.end(post);
   });
 }
 
 // Wait until the engine answers the scenario's URL; returns the first response or an error text.
-async function waitReady(st, port, urlPath, ms = 15000) {
+async function waitReady(st, port, urlPath, scenario, ms = 15000) {
   const deadline = Date.now() + ms;
   let last = 'no attempt';
   while (Date.now() < deadline) {
     if (st.exited) return { error: `engine ${exitText(st)} before answering` };
-    const r = await get(port, urlPath, 1000);
+    const r = await get(port, urlPath, 1000, scenario);
     if (!r.error) return r;
     last = r.error;
     await sleep(50);
@@ -349,9 +389,11 @@ async function startRedis() {
 // ---------------------------------------------------------------------------------------------
 // wrk
 
-function runWrk(url, seconds, { latency }) {
+function runWrk(url, seconds, { latency, scenario }) {
   const args = ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '2s'];
   if (latency) args.push('--latency');
+  for (const h of scenario?.headers ?? []) args.push('-H', h);
+  if (scenario?.post !== undefined) args.push('-s', postScript(scenario.post));
   args.push(url);
   return new Promise((resolve) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -368,6 +410,17 @@ function runWrk(url, seconds, { latency }) {
       resolve({ code, signal, out, cmd: `wrk ${args.join(' ')}` });
     });
   });
+}
+
+// wrk sends a POST body through a Lua script of its own
+let postScriptFile = null;
+function postScript(body) {
+  if (!postScriptFile) {
+    postScriptFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ngxlua-bench-wrk-')), 'post.lua');
+    fs.writeFileSync(postScriptFile, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`);
+    process.on('exit', () => fs.rmSync(path.dirname(postScriptFile), { recursive: true, force: true }));
+  }
+  return postScriptFile;
 }
 
 const UNIT_MS = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
@@ -412,7 +465,7 @@ async function benchOne(engine, scenario) {
   const st = startEngine(engine, prefix);
   try {
     // sanity: the engine is up and answers the scenario correctly before we load it
-    const first = await waitReady(st, port, scenario.path);
+    const first = await waitReady(st, port, scenario.path, scenario);
     if (first.error) {
       res.errors.push(`start-up: ${first.error}`);
       return res;
@@ -423,14 +476,14 @@ async function benchOne(engine, scenario) {
     }
 
     if (WARMUP > 0) {
-      const w = await runWrk(url, WARMUP, { latency: false });
+      const w = await runWrk(url, WARMUP, { latency: false, scenario });
       const wp = parseWrk(w.out);
       if (w.code !== 0) res.errors.push(`warm-up wrk exited ${w.code}: ${w.out.trim().split('\n').slice(-3).join(' | ')}`);
       if (wp.non2xx) res.errors.push(`warm-up: ${wp.non2xx} non-2xx/3xx responses`);
       if (st.exited) { res.errors.push(`engine ${exitText(st)} during warm-up`); return res; }
     }
 
-    const w = await runWrk(url, DURATION, { latency: true });
+    const w = await runWrk(url, DURATION, { latency: true, scenario });
     res.wrkCommand = w.cmd;
     Object.assign(res, parseWrk(w.out));
     res.wrkOutput = w.out;
@@ -444,7 +497,7 @@ async function benchOne(engine, scenario) {
     if (st.exited) { res.errors.push(`engine ${exitText(st)} during the run`); return res; }
 
     // after the load: still answering correctly?
-    const after = await get(port, scenario.path, 2000);
+    const after = await get(port, scenario.path, 2000, scenario);
     if (after.error) res.errors.push(`GET after the run failed: ${after.error}`);
     else if (after.status !== 200 || after.body !== scenario.body) {
       res.errors.push(`GET after the run: status ${after.status}, body ${JSON.stringify(after.body)}`);
@@ -468,15 +521,17 @@ const fmtMs = (n) => (n == null ? '-' : n < 1 ? `${(n * 1000).toFixed(0)}us` : `
 
 function table(rows) {
   const base = rows.some((r) => r.baseline);
-  const header = ['scenario', 'reference req/s', 'ngxlua req/s', 'ratio', 'ref avg / p99', 'ngxlua avg / p99',
-    ...(base ? ['baseline req/s', 'ngxlua / baseline'] : []), 'errors'];
+  const floorRps = rows.find((r) => r.floor)?.floor?.rps ?? null;
+  const header = ['scenario', 'reference req/s', 'ngxlua req/s', 'ratio', 'ref p50 / p99', 'ngxlua p50 / p99',
+    ...(floorRps ? ['ngxlua / floor'] : []), ...(base ? ['baseline req/s', 'ngxlua / baseline'] : []), 'errors'];
   const body = rows.map((r) => [
-    r.scenario, fmtRps(r.reference?.rps), fmtRps(r.ngxlua?.rps),
+    r.scenario, r.floor ? `(floor ${fmtRps(r.floor.rps)})` : fmtRps(r.reference?.rps), fmtRps(r.ngxlua?.rps),
     r.ratio == null ? '-' : r.ratio.toFixed(3),
-    r.reference ? `${fmtMs(r.reference.latencyAvgMs)} / ${fmtMs(r.reference.p99Ms)}` : '-',
-    r.ngxlua ? `${fmtMs(r.ngxlua.latencyAvgMs)} / ${fmtMs(r.ngxlua.p99Ms)}` : '-',
+    r.reference ? `${fmtMs(r.reference.p50Ms)} / ${fmtMs(r.reference.p99Ms)}` : r.floor ? `${fmtMs(r.floor.p50Ms)} / ${fmtMs(r.floor.p99Ms)}` : '-',
+    r.ngxlua ? `${fmtMs(r.ngxlua.p50Ms)} / ${fmtMs(r.ngxlua.p99Ms)}` : '-',
+    ...(floorRps ? [r.ngxlua?.rps != null ? (r.ngxlua.rps / floorRps).toFixed(3) : '-'] : []),
     ...(base ? [fmtRps(r.baseline?.rps), r.baseline?.rps && r.ngxlua?.rps != null ? (r.ngxlua.rps / r.baseline.rps).toFixed(3) : '-'] : []),
-    [['ref', r.reference], ['ours', r.ngxlua], ['base', r.baseline]]
+    [['ref', r.reference], ['ours', r.ngxlua], ['base', r.baseline], ['floor', r.floor]]
       .map(([k, e]) => (e && e.errors.length ? `${k}: ${e.errors.length}` : null)).filter(Boolean).join(', ') || 'none',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -513,12 +568,14 @@ async function main() {
   const rows = [];
   for (const sc of scenarios) {
     const row = { scenario: sc.name, path: sc.path, measures: sc.what, reference: null, ngxlua: null, ratio: null };
-    const runs = Object.fromEntries(engines.map((e) => [e.key, []]));
+    // the floor scenario runs only the bare responder; the others every engine but it
+    const scEngines = sc.only === 'floor' ? [FLOOR] : engines;
+    const runs = Object.fromEntries(scEngines.map((e) => [e.key, []]));
     const rounds = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const pair = { round, loadavg: os.loadavg().map((x) => +x.toFixed(2)) };
       console.log(`  ${sc.name} round ${round}: load average ${pair.loadavg.join(' ')}`);
-      for (const eng of engines) {
+      for (const eng of scEngines) {
         const tag = ROUNDS > 1 ? ` #${round}` : '';
         process.stdout.write(`  ${sc.name.padEnd(6)} ${(eng.key + tag).padEnd(ROUNDS > 1 ? 13 : 9)} ... `);
         const conns0 = sc.needs === 'redis' ? await redisConnectionsReceived(redisPort) : null;
@@ -568,7 +625,7 @@ async function main() {
   // errors and error-log lines, precisely, per engine and scenario
   let problems = 0;
   for (const row of rows) {
-    for (const key of ['reference', 'ngxlua', 'baseline']) {
+    for (const key of ['reference', 'ngxlua', 'baseline', 'floor']) {
       const r = row[key];
       if (!r) continue;
       const hasLog = r.errorLog.length > 0;
@@ -605,6 +662,7 @@ async function main() {
       reference: row.reference && { ...row.reference, errorLog: row.reference.errorLog.slice(0, 200) },
       ngxlua: row.ngxlua && { ...row.ngxlua, errorLog: row.ngxlua.errorLog.slice(0, 200) },
       baseline: row.baseline && { ...row.baseline, errorLog: row.baseline.errorLog.slice(0, 200) },
+      floor: row.floor && { ...row.floor, errorLog: [] },
     })),
   };
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
