@@ -19,12 +19,13 @@ export function registerSleep(rt: Runtime): Record<string, JsLuaFn> {
         const h = setImmediate(fire);
         return rt.sched.suspend(L, { cancel: () => clearImmediate(h) });
       }
-      // libuv measures timers from the loop's cached time, which may lag the clock by a
-      // millisecond or more: wake only once `ms` have passed by the clock itself
-      const start = Date.now();
+      // libuv measures timers from the loop's cached time, which lags the clock by as much as
+      // the current turn of the loop has taken: when that made the sleep more than a millisecond
+      // short (which a 1 ms sleep never is), sleep for the rest
+      const start = performance.now();
       const check = () => {
-        const left = ms - (Date.now() - start);
-        if (left > 0) h = setTimeout(check, left);
+        const left = ms - (performance.now() - start);
+        if (left > 1) h = setTimeout(check, left);
         else fire();
       };
       let h = setTimeout(check, ms);
