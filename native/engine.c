@@ -30,7 +30,7 @@
 
 typedef struct {
   napi_env env;
-  napi_ref dispatch; /* JS (L, id, nargs) -> rc */
+  napi_ref dispatch; /* JS () -> rc, the call's [L, id, nargs] in callbuf */
   napi_ref scratch_ref;
   napi_ref onfinalizer; /* JS (message) -> void */
   uint8_t *scratch; /* a JS-owned buffer that strings are copied into on their way out */
@@ -175,7 +175,12 @@ static void report_finalizer_error(napi_env env, lua_State *L, int top);
 
 static void guarded(napi_env env, aop_t *o) {
   int top = lua_gettop(o->L);
-  while (engine_try(aop_run, o) != 0) report_finalizer_error(env, o->L, top);
+  for (int tries = 0; engine_try(aop_run, o) != 0; tries++) {
+    /* each retry has one finalizer less to run; what fails this often is no finalizer but the
+     * allocation itself (out of memory), which cannot be completed from here */
+    if (tries > 10000) napi_fatal_error("ngxlua", NAPI_AUTO_LENGTH, "a Lua allocation made from JS keeps failing (out of memory?)", NAPI_AUTO_LENGTH);
+    report_finalizer_error(env, o->L, top);
+  }
 }
 
 static void push_bytes(napi_env env, lua_State *L, const char *p, size_t n) {
@@ -340,7 +345,6 @@ FN_LI(touserdata, return ret_ptr(env, lua_touserdata(L, a)))
 FN_LI(tothread, return ret_ptr(env, lua_tothread(L, a)))
 FN_LI(topointer, return ret_ptr(env, lua_topointer(L, a)))
 FN_LI(objlen, return ret_d(env, (double)lua_objlen(L, a)))
-FN_LII(rawequal, return ret_i(env, lua_rawequal(L, a, b)))
 static napi_value js_createtable(napi_env env, napi_callback_info info) {
   ARGS(3);
   aop_t o = {.L = arg_L(env, argv[0]), .op = OP_CREATETABLE, .a = arg_i(env, argv[1]), .b = arg_i(env, argv[2])};
@@ -375,8 +379,6 @@ FN_LII(unref, luaL_unref(L, a, b); return ret_undef(env))
 FN_LI(resume, int st = lua_resume(L, a); return ret_i(env, st | (lua_gettop(L) << 3)))
 /* startref(co, ref): an empty stack with registry[ref] (the function to run) on it */
 FN_LI(startref, lua_settop(L, 0); lua_rawgeti(L, LUA_REGISTRYINDEX, a); return ret_undef(env))
-FN_L(gccount, return ret_d(env, lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0))
-FN_L(gccollect, lua_gc(L, LUA_GCCOLLECT, 0); return ret_undef(env))
 
 static napi_value js_tonumberx(napi_env env, napi_callback_info info) {
   ARGS(2);
@@ -696,11 +698,11 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(gettop), EXPORT(settop), EXPORT(pushvalue), EXPORT(insert), EXPORT(remove),
       EXPORT(replace), EXPORT(type), EXPORT(checkstack), EXPORT(pushnil), EXPORT(toboolean),
       EXPORT(tonumber), EXPORT(tonumberx), EXPORT(touserdata), EXPORT(tothread), EXPORT(topointer),
-      EXPORT(objlen), EXPORT(rawequal), EXPORT(createtable), EXPORT(rawget), EXPORT(rawset),
+      EXPORT(objlen), EXPORT(createtable), EXPORT(rawget), EXPORT(rawset),
       EXPORT(rawgeti), EXPORT(rawseti), EXPORT(getmetatable), EXPORT(setmetatable), EXPORT(next),
       EXPORT(newthread), EXPORT(pushthread), EXPORT(status), EXPORT(isyieldable),
       EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(errmsg), EXPORT(setfinalizerhook),
-      EXPORT(resume), EXPORT(startref), EXPORT(gccount), EXPORT(gccollect), EXPORT(xmove), EXPORT(pushnumber),
+      EXPORT(resume), EXPORT(startref), EXPORT(xmove), EXPORT(pushnumber),
       EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
       EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
       EXPORT(pcall), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),

@@ -49,7 +49,6 @@ interface Engine {
   tothread(L: number, i: number): number;
   topointer(L: number, i: number): number;
   objlen(L: number, i: number): number;
-  rawequal(L: number, a: number, b: number): number;
   createtable(L: number, narr: number, nrec: number): void;
   rawget(L: number, i: number): number;
   rawset(L: number, i: number): void;
@@ -69,8 +68,6 @@ interface Engine {
   setfinalizerhook(fn: (msg: string) => void): void;
   resume(L: number, nargs: number): number;
   startref(L: number, ref: number): void;
-  gccount(L: number): number;
-  gccollect(L: number): void;
   xmove(from: number, to: number, n: number): void;
   pushnumber(L: number, n: number): void;
   pushboolean(L: number, b: boolean): void;
@@ -289,9 +286,6 @@ export class LuaVM {
   }
   rawLen(L: number, idx: number): number {
     return E.objlen(L, idx);
-  }
-  rawEqual(L: number, a: number, b: number): boolean {
-    return E.rawequal(L, a, b) !== 0;
   }
   /** lua_next: pops a key, pushes the next key and value; false at the end. */
   next(L: number, idx: number): boolean {
@@ -536,8 +530,8 @@ export class LuaVM {
     throw LUA_THROW;
   }
 
-  /** Raise the value on top of the stack as the error. */
-  throwTop(): never {
+  /** Raise the value on top of the stack as the error, as it is. */
+  throwError(): never {
     throw LUA_THROW;
   }
 
@@ -545,11 +539,6 @@ export class LuaVM {
   argError(L: number, n: number, msg: string): never {
     E.argerror(L, n, msg);
     throw LUA_THROW;
-  }
-
-  /** Pushes msg prefixed with luaL_where's `chunk:line: ` for the function `level` frames up. */
-  pushWhere(L: number, level: number, msg: string): void {
-    E.errmsg(L, level, msg);
   }
 
   /** `<short_src>:<line>: <fn>(): ` for the Lua function `level` frames up, as ngx.log writes it. */
@@ -562,18 +551,10 @@ export class LuaVM {
     return E.traceback(L, L1, level);
   }
 
-  // ---- chunks and memory -----------------------------------------------------------------
+  // ---- chunks ------------------------------------------------------------------------------
 
   /** Compile `code` under `chunkName` and leave the function (or error message) on L's stack. */
   load(L: number, code: Uint8Array, chunkName: string): number {
     return E.load(L, code, chunkName);
-  }
-
-  /** The Lua heap in KiB (collectgarbage("count")). */
-  heapKb(): number {
-    return E.gccount(this.L);
-  }
-  fullGc(): void {
-    E.gccollect(this.L);
   }
 }
