@@ -64,10 +64,18 @@ end
 
 ---------------------------------------------------------------- coroutines
 do
-    -- ngx_lua's coroutine table has exactly these: no isyieldable, no close
-    coroutine.create, coroutine.resume, coroutine.wrap = C.co_create, C.co_resume, C.co_wrap
-    coroutine.status, coroutine.running = C.co_status, C.co_running
-    coroutine.isyieldable, coroutine.close = nil, nil
+    -- ngx_lua's coroutine table: its own create/resume/wrap/status/running (yield stays
+    -- LuaJIT's), LuaJIT's originals kept as _create.._yield and lua-resty-core's as
+    -- __create..__yield, no isyieldable
+    local co = coroutine
+    for _, name in ipairs({ "create", "resume", "status", "wrap", "yield" }) do
+        local orig = co[name]
+        co["_" .. name] = orig
+        co["__" .. name] = function(...) return orig(...) end
+    end
+    co.create, co.resume, co.wrap = C.co_create, C.co_resume, C.co_wrap
+    co.status, co.running = C.co_status, C.co_running
+    co.isyieldable, co.close = nil, nil
 end
 
 ---------------------------------------------------------------- ngx
@@ -166,20 +174,6 @@ ngx.config = {
     nginx_configure = function() return "" end,
 }
 
-local get_status, set_status, ctx_get, ctx_set = C.get_status, C.set_status, C.ctx_get, C.ctx_set
-local headers_sent, is_subrequest = C.headers_sent, C.is_subrequest
-setmetatable(ngx, {
-    __index = function(_, k)
-        if k == "status" then return get_status()
-        elseif k == "ctx" then return ctx_get()
-        elseif k == "headers_sent" then return headers_sent()
-        elseif k == "is_subrequest" then return is_subrequest()
-        end
-    end,
-    __newindex = function(t, k, v)
-        if k == "status" then set_status(v)
-        elseif k == "ctx" then ctx_set(v)
-        else rawset(t, k, v)
-        end
-    end,
-})
+-- ngx.status, ngx.ctx, ngx.headers_sent, ngx.is_subrequest: the metamethods are the primitives
+-- themselves, so that an error (ngx.status set in a timer) is positioned at the code that did it
+setmetatable(ngx, { __index = C.ngx_index, __newindex = C.ngx_newindex })

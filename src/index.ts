@@ -192,7 +192,8 @@ export async function start(opts: StartOptions): Promise<NgxluaServer> {
       file = textFile;
     }
     const conf = loadConf({ prefix: prefix!, confFile: file!, globals: opts.globals, portZero: true });
-    if (opts.errorLog) conf.errorLogs.unshift({ file: opts.errorLog === 'stderr' ? 'stderr' : path.resolve(prefix!, opts.errorLog), level: 'error' });
+    // as nginx's -e: the error log until the configuration names its own
+    if (opts.errorLog && !conf.errorLogConfigured) conf.errorLogs = [{ file: opts.errorLog === 'stderr' ? 'stderr' : path.resolve(prefix!, opts.errorLog), level: 'error' }];
     return conf;
   };
   const cleanup = () => {

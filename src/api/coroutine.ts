@@ -99,10 +99,19 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
     const co = vm.toThread(L, -1);
     vm.pop(L);
     if (!sched.current) {
-      vm.pushValue(L, UPVALUE1);
-      vm.insert(L, 1);
-      const n = plainResume(L, co);
-      return n;
+      // outside any scheduled thread (init_by_lua): plain Lua semantics, the values themselves
+      // or the coroutine's error raised in the caller
+      const nargs = vm.top(L);
+      vm.xmove(L, co, nargs);
+      const rc = vm.resume(co, nargs);
+      if (rc === LUA_OK || rc === LUA_YIELD) {
+        const n = vm.resumeCount;
+        vm.checkStack(L, n);
+        vm.xmove(co, L, n);
+        return n;
+      }
+      vm.xmove(co, L, 1);
+      return vm.throwError();
     }
     const err = resumable(L, co);
     if (err) {

@@ -25,7 +25,16 @@ function readValues(vm: LuaVM, L: number, idx: number): string[] | null {
 }
 
 const SINGLE = new Set(['content-type', 'content-length', 'location', 'last-modified', 'etag', 'expires',
-  'server', 'date', 'content-encoding', 'accept-ranges', 'www-authenticate', 'cache-control']);
+  'server', 'date', 'content-encoding', 'accept-ranges', 'www-authenticate']);
+
+// As ngx_lua does, a name byte that is not an HTTP token character, and a value's control
+// characters (but tab), are sent %-escaped: no header can be split or injected.
+const NAME_BAD = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/g;
+const NAME_HAS_BAD = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const VALUE_BAD = /[\x00-\x08\x0a-\x1f\x7f]/g;
+const pct = (c: string) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
+export const escapeHeaderName = (s: string): string => (NAME_HAS_BAD.test(s) ? s.replace(NAME_BAD, pct) : s);
+const escapeValue = (s: string): string => s.replace(VALUE_BAD, pct);
 
 export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
@@ -81,8 +90,9 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
         rt.logReq('error', 'attempt to set ngx.header.HEADER after sending out response headers', r);
         return 0;
       }
-      const vals = readValues(vm, L, 2) ?? [];
-      r.headersOut.set(name, r.headersOut.get(name).concat(vals));
+      const vals = (readValues(vm, L, 2) ?? []).map(escapeValue);
+      const key = escapeHeaderName(name);
+      r.headersOut.set(key, r.headersOut.get(key).concat(vals));
       return 0;
     },
     header_set: (L) => {
@@ -96,13 +106,8 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       if (r.loc?.settings.luaTransformUnderscoresInResponseHeaders ?? true) name = name.replace(/_/g, '-');
       let vals = readValues(vm, L, 3);
       if (vals === null) return vm.errorRaw(L, 'bad argument #3 to \'__newindex\' (string, number, table, or nil expected)');
-      for (const v of vals) {
-        if (/[\r\n]/.test(v)) {
-          // nginx escapes control characters rather than letting them split the header
-          vals = vals.map((x) => x.replace(/[\r\n]/g, (c) => (c === '\r' ? '%0D' : '%0A')));
-          break;
-        }
-      }
+      name = escapeHeaderName(name);
+      vals = vals.map(escapeValue);
       if (vals.length > 1 && SINGLE.has(HeadersOut.key(name))) vals = [vals[vals.length - 1]];
       r.headersOut.set(name, vals);
       return 0;

@@ -1,6 +1,6 @@
 // Builds the `ngx` table: JS primitives handed to lua/ngx.lua, which assembles the API.
 import type { Runtime } from '../core/runtime.js';
-import type { JsLuaFn } from '../lua/vm.js';
+import { T_STRING, type JsLuaFn } from '../lua/vm.js';
 import { registerOutput } from './output.js';
 import { registerControl } from './control.js';
 import { registerHeader } from './header.js';
@@ -24,12 +24,45 @@ import { registerSocket } from './socket/index.js';
 import { registerUdp } from './socket/udp.js';
 import { registerJs } from './js.js';
 
+/** ngx's __index and __newindex: the fields that are API calls (status, ctx, ...). */
+function ngxFields(rt: Runtime, prims: Record<string, JsLuaFn>): Record<string, JsLuaFn> {
+  const { vm } = rt;
+  const getters: Record<string, JsLuaFn | undefined> = {
+    status: prims.get_status, ctx: prims.ctx_get, headers_sent: prims.headers_sent, is_subrequest: prims.is_subrequest,
+  };
+  const setters: Record<string, JsLuaFn | undefined> = { status: prims.set_status, ctx: prims.ctx_set };
+  return {
+    // (t, k)
+    ngx_index: (L) => {
+      const f = vm.type(L, 2) === T_STRING ? getters[vm.toStr(L, 2)!] : undefined;
+      vm.setTop(L, 0);
+      if (!f) {
+        vm.pushNil(L);
+        return 1;
+      }
+      return f(L, 0);
+    },
+    // (t, k, v): the setters take v as their only argument
+    ngx_newindex: (L) => {
+      const f = vm.type(L, 2) === T_STRING ? setters[vm.toStr(L, 2)!] : undefined;
+      if (!f) {
+        vm.rawSet(L, 1);
+        return 0;
+      }
+      vm.remove(L, 1);
+      vm.remove(L, 1);
+      return f(L, 1);
+    },
+  };
+}
+
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
   for (const reg of [registerOutput, registerControl, registerHeader, registerVar, registerReq, registerTime,
     registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerTimer, registerCoroutine, registerThread, registerLocation]) {
     Object.assign(prims, reg(rt));
   }
+  Object.assign(prims, ngxFields(rt, prims));
   rt.runBootChunk('ngx.lua', prims);
   rt.runBootChunk('re.lua', registerRe(rt), '=ngx/re.lua');
   rt.runBootChunk('resty_core.lua', prims);

@@ -50,8 +50,8 @@ export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
     const msg = logArgs(vm, L, from, fname);
     const where = luaWhere(vm, L, 1);
     const ctx = rt.current();
-    const lname = LEVELS[level] === 'stderr' ? 'emerg' : LEVELS[level];
-    rt.log.log(lname as Parameters<typeof rt.log.log>[0], `[lua] ${where}${msg}`, ctx?.req ? ctx.req.logContext() : ctxSuffix(ctx));
+    // ngx.STDERR is nginx's level 0, written with an empty level tag ("[] ")
+    rt.log.log(level, `[lua] ${where}${msg}`, ctx?.req ? ctx.req.logContext() : ctxSuffix(ctx));
     return 0;
   };
   return {

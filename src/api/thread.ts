@@ -22,9 +22,11 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
       const ths: Array<LuaThread | null> = [];
       for (let i = 1; i <= n; i++) {
         if (vm.type(L, i) !== T_THREAD) return vm.argError(L, i, 'lua thread expected');
-        const th = sched.userThreadOf(vm.toThread(L, i));
+        const co = vm.toThread(L, i);
+        const th = sched.userThreadOf(co);
         if (!th) {
           // a reaped thread is forgotten: it counts as waited
+          if (!sched.wasUserThread(co)) return vm.error(L, 'attempt to wait on a coroutine that is not a user thread');
           ths.push(null);
           continue;
         }
@@ -56,13 +58,14 @@ export function registerThread(rt: Runtime): Record<string, JsLuaFn> {
     thread_kill: (L) => {
       rt.check(L, CTX_YIELDABLE);
       if (vm.type(L, 1) !== T_THREAD) return vm.argError(L, 1, 'lua thread expected');
-      const th = sched.userThreadOf(vm.toThread(L, 1));
+      const co = vm.toThread(L, 1);
+      const th = sched.userThreadOf(co);
       const fail = (msg: string) => {
         vm.pushNil(L);
         vm.pushStr(L, msg);
         return 2;
       };
-      if (!th) return fail('already waited or killed');
+      if (!th) return fail(sched.wasUserThread(co) ? 'already waited or killed' : 'not user thread');
       if (th.owner !== sched.current) return fail('killer not parent');
       const [ok, err] = sched.killThread(th);
       if (!ok) return fail(err);

@@ -171,7 +171,8 @@ async function serve(o: Opts): Promise<void> {
     if (e instanceof ConfError) failConf(o, e);
     throw e;
   }
-  if (o.errorLog) conf.errorLogs.unshift({ file: path.resolve(conf.prefix, o.errorLog), level: 'error' });
+  // as nginx: -e is the error log until the configuration names its own
+  if (o.errorLog && !conf.errorLogConfigured) conf.errorLogs = [{ file: o.errorLog === 'stderr' ? 'stderr' : path.resolve(conf.prefix, o.errorLog), level: 'error' }];
   if (conf.daemon && !process.env.NGXLUA_DAEMON_CHILD) return daemonize();
   const log = new ErrorLog(conf.errorLogs.map((l) => ({ path: l.file, level: l.level })));
   for (const w of conf.warnings ?? []) log.log('warn', w);

@@ -639,6 +639,7 @@ function errorLogDirective(d: Directive, c: Ctx, st: LoadState): void {
   if (!st.errorLogSet) {
     st.main.errorLogs = [];
     st.errorLogSet = true;
+    st.main.errorLogConfigured = true;
   }
   st.main.errorLogs.push({ file, level });
 }

@@ -202,6 +202,8 @@ export interface MainConf {
   prefix: string; // absolute, ends with '/'
   confFile: string; // absolute
   errorLogs: ErrorLogConf[];
+  /** the main context has its own error_log (else -e, or logs/error.log, is the error log) */
+  errorLogConfigured?: boolean;
   pid: string; // absolute path
   daemon: boolean;
   masterProcess: boolean;

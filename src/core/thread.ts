@@ -102,6 +102,8 @@ export class LuaContext {
   cleanups: Array<() => void> | null = null;
   /** user coroutines resumed in this context (forgotten when it ends) */
   coroutines: Set<LuaThread> | null = null;
+  /** light threads of this context already waited on or killed (their coroutines) */
+  reapedThreads: Set<number> | null = null;
   constructor(
     readonly kind: CtxKind,
     /** the request this handler serves; null for init, init_worker and timers */
@@ -433,6 +435,7 @@ export class Scheduler {
 
   private forgetThread(th: LuaThread): void {
     this.userThreads.delete(th.co);
+    if (!th.ctx.finished) (th.ctx.reapedThreads ??= new Set()).add(th.co);
     th.release(this.vm);
     this.compactAnchors();
   }
@@ -451,6 +454,11 @@ export class Scheduler {
   /** The light thread for a thread object, or null when it is not one. */
   userThreadOf(co: number): LuaThread | null {
     return this.userThreads.get(co) ?? null;
+  }
+
+  /** Whether co was a light thread of the running context that has been waited on or killed. */
+  wasUserThread(co: number): boolean {
+    return this.current?.ctx.reapedThreads?.has(co) ?? false;
   }
 
   /**

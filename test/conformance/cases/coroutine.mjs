@@ -172,4 +172,19 @@ export default [
     body: 'ok\n',
     log: [/hf co sleep: .*API disabled in the context of header_filter_by_lua\*/],
   },
+  {
+    name: 'coroutine.wrap in init_by_lua: the values themselves, and errors raised as they are',
+    http: `init_by_lua_block {
+      local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+      local x = co(1) local y = co(5) INIT_WRAP = x .. " " .. y
+      local ok, e = pcall(coroutine.wrap(function() error("boom") end)) INIT_WRAP_ERR = tostring(ok) .. " " .. e
+    }`,
+    server: lua(`ngx.say(INIT_WRAP, " | ", INIT_WRAP_ERR)`),
+    body: /^2 10 \| false init_by_lua\(nginx\.conf:\d+\):\d+: boom\n$/,
+  },
+  {
+    name: 'the coroutine table: ngx_lua\'s functions, LuaJIT\'s kept as _create.._yield, __create.._yield',
+    server: lua(`local k = {} for n in pairs(coroutine) do k[#k+1] = n end table.sort(k) ngx.say(table.concat(k, " "))`),
+    body: '__create __resume __status __wrap __yield _create _resume _status _wrap _yield create resume running status wrap yield\n',
+  },
 ];

@@ -138,4 +138,10 @@ export default [
     body: '__5oZWxsbz8 true\nsingle number\n7\ntruenilmust provide a string\n',
     log: [/\[warn\] \d+#\d+: \*\d+ raw msg, client: /],
   },
+  {
+    name: 'ngx.log(ngx.STDERR, ...) is written with an empty level tag',
+    server: lua(`ngx.log(ngx.STDERR, "to stderr") ngx.say("ok")`),
+    body: 'ok\n',
+    log: [/\d \[\] \d+#\d+: \*\d+ \[lua\] content_by_lua\(nginx\.conf:\d+\):1: to stderr, client/],
+  },
 ];

@@ -133,4 +133,25 @@ export default [
     status: 500,
     log: [/lua entry thread aborted: runtime error: /],
   },
+  {
+    name: 'header names and values are %-escaped: no header can be split or injected',
+    server: lua(`ngx.header["\\rheader: value\\rfoo:bar\\nbar:foo"] = "xx" ngx.header["X-V"] = "a\\r\\nInjected: 1" ngx.header["a(b)c@d/e?f=g{h}i,j;k\\"l<m>n[o]p\\\\q\\tr\\127s\\195t"] = "v\\tw\\1x\\127y\\195z" ngx.say("ok")`),
+    headers: {
+      '%0dheader%3a%20value%0dfoo%3abar%0abar%3afoo': 'xx',
+      'x-v': 'a%0D%0AInjected: 1',
+      'a%28b%29c%40d%2fe%3ff%3dg%7bh%7di%2cj%3bk%22l%3cm%3en%5bo%5dp%5cq%09r%7fs%c3t': 'v\tw%01x%7Fy\u00c3z',
+    },
+    body: 'ok\n',
+  },
+  {
+    name: 'Cache-Control takes several values, and reads back as a table',
+    server: lua(`ngx.header.cache_control = { "private", "no-store" } local v = ngx.header.cache_control ngx.say(type(v), " ", table.concat(v, ","))`),
+    body: 'table private,no-store\n',
+  },
+  {
+    name: 'ngx.status set in a timer: the error is positioned at the code that set it',
+    server: lua(`ngx.timer.at(0, function() local ok, e = pcall(function() ngx.status = 201 end) ngx.log(ngx.WARN, "timer status: ", e) end) ngx.sleep(0.02) ngx.say("ok")`),
+    body: 'ok\n',
+    log: [/\[warn\] .*timer status: content_by_lua\(nginx\.conf:\d+\):1: API disabled in the current context, context: ngx\.timer/],
+  },
 ];

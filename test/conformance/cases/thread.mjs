@@ -340,4 +340,9 @@ export default [
     noResponse: true,
     log: [/failed to run body_filter_by_lua\*: body_filter_by_lua\(nginx\.conf:\d+\):1: API disabled in the context of body_filter_by_lua\*/],
   },
+  {
+    name: 'ngx.thread.wait on a plain coroutine, ngx.thread.kill on the entry thread',
+    server: luaOut(`local co = coroutine.create(function() end) out(pcall(ngx.thread.wait, co)) out(ngx.thread.kill(coroutine.running()))`),
+    body: /^false content_by_lua\(nginx\.conf:\d+\):1: attempt to wait on a coroutine that is not a user thread\nnil not user thread\n$|^false attempt to wait on a coroutine that is not a user thread\nnil not user thread\n$/,
+  },
 ];
