@@ -29,6 +29,10 @@ export class LuaThread {
   wrapped = false;
   /** a user coroutine: the thread that resumed it and waits for it to stop */
   parent: LuaThread | null = null;
+  /** a user coroutine: the thread that resumed it last (for the tracebacks of its errors) */
+  resumer: LuaThread | null = null;
+  /** suspended because a coroutine it resumed is waiting on an operation: "normal" to Lua */
+  awaitingChild = false;
   /** a light thread: the thread that spawned it (the only one that may wait on or kill it) */
   owner: LuaThread | null = null;
   /** a light thread's parent blocked in ngx.thread.wait on it */
@@ -156,6 +160,7 @@ export class Scheduler {
   resume(th: LuaThread, push?: RetvalPusher): void {
     if (th.status !== 'suspended' || th.ctx.finished) return;
     th.pending = null;
+    th.awaitingChild = false;
     const n = push ? push(this.vm, th.co) : 0;
     this.run(th, n);
   }
@@ -207,7 +212,7 @@ export class Scheduler {
       th.parent = null;
       if (rc !== LUA_YIELD) this.retire(th);
       if (th.wrapped && rc !== LUA_YIELD && rc !== LUA_OK) {
-        this.fail(parent, this.errorReport(th.co));
+        this.fail(parent, this.chainReport(th.co, parent));
         return;
       }
       this.resume(parent, (_v, dest) => this.transfer(th, rc, dest, th.wrapped));
@@ -241,6 +246,16 @@ export class Scheduler {
     const msg = this.errorMessage(co);
     const tb = this.vm.traceback(this.vm.L, co, 0);
     return `${msg}\n${tb.replace(/^stack traceback:\n/, 'stack traceback:\ncoroutine 0:\n')}`;
+  }
+
+  /** errorReport for a failed coroutine, then (as ngx_lua does) the stacks of those that resumed it. */
+  private chainReport(co: number, resumer: LuaThread | null): string {
+    let report = this.errorReport(co);
+    let k = 1;
+    for (let t = resumer; t; t = t.kind === 'coroutine' ? t.resumer : null, k++) {
+      report += `\ncoroutine ${k}:\n` + this.vm.traceback(this.vm.L, t.co, 0).replace(/^stack traceback:\n/, '');
+    }
+    return report;
   }
 
   /** th fails with `report` (message and traceback) as if it had raised an uncaught error. */
@@ -523,6 +538,7 @@ export class Scheduler {
     const { vm } = this;
     const parent = this.current!;
     parent.status = 'normal';
+    child.resumer = parent;
     const rc = this.step(child, nargs);
     parent.status = 'running';
     const reason = rc === LUA_YIELD ? child.yieldReason : null;
@@ -535,6 +551,7 @@ export class Scheduler {
         return YIELD;
       }
       child.parent = parent;
+      parent.awaitingChild = true;
       parent.pending = { cancel: () => this.kill(child) };
       parent.yieldReason = 'op';
       return YIELD;
@@ -544,7 +561,7 @@ export class Scheduler {
     if (child.wrapped && rc !== LUA_YIELD && rc !== LUA_OK) {
       // coroutine.wrap: the error ends the caller, past any pcall, as in ngx_lua
       parent.yieldReason = 'fatal';
-      parent.fatalError = this.errorReport(child.co);
+      parent.fatalError = this.chainReport(child.co, parent);
       return YIELD;
     }
     return this.transfer(child, rc, L, child.wrapped);
@@ -554,10 +571,11 @@ export class Scheduler {
   statusOf(co: number): string | null {
     const e = this.entries.get(co);
     // an entry thread waiting on I/O is "running" to ngx_lua; one resuming a coroutine is "normal"
-    if (e) return e === this.current ? 'running' : e.status === 'normal' ? 'normal' : e.status === 'dead' ? 'dead' : 'running';
+    if (e) return e === this.current ? 'running' : e.status === 'normal' || e.awaitingChild ? 'normal' : e.status === 'dead' ? 'dead' : 'running';
     const u = this.userThreads.get(co);
-    if (u) return u.status === 'zombie' ? 'zombie' : u.status === 'dead' ? 'dead' : u.status === 'normal' ? 'normal' : 'running';
+    if (u) return u.status === 'zombie' ? 'zombie' : u.status === 'dead' ? 'dead' : u.status === 'normal' || u.awaitingChild ? 'normal' : 'running';
     const c = this.coThreads.get(co);
+    if (c && c.status === 'suspended' && c.awaitingChild) return 'normal';
     if (c && c.status === 'suspended' && (c.pending || c.parent)) return 'running';
     return null;
   }

@@ -187,4 +187,11 @@ export default [
     server: lua(`local k = {} for n in pairs(coroutine) do k[#k+1] = n end table.sort(k) ngx.say(table.concat(k, " "))`),
     body: '__create __resume __status __wrap __yield _create _resume _status _wrap _yield create resume running status wrap yield\n',
   },
+  {
+    name: 'a light thread whose coroutine waits on I/O is "normal"; the waiting coroutine "running"',
+    server: lua(`local t = ngx.thread.spawn(function() local c = coroutine.create(function() ngx.sleep(0.05) end) coroutine.resume(c) end) ngx.say(coroutine.status(t))
+      local c2 = coroutine.create(function() ngx.sleep(0.02) end) local t2 = ngx.thread.spawn(function() coroutine.resume(c2) end) ngx.say(coroutine.status(t2), " ", coroutine.status(c2))
+      ngx.thread.wait(t) ngx.thread.wait(t2) ngx.say(coroutine.status(t))`),
+    body: 'normal\nnormal running\ndead\n',
+  },
 ];

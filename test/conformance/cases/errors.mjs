@@ -167,4 +167,13 @@ export default [
     ],
     log: [luaErr('content_by_lua', 1, 'fail')],
   },
+  {
+    name: 'an error in a wrapped coroutine: its stack as coroutine 0, the resumer\'s as coroutine 1',
+    server: lua(`local function f() local x = nil return x.y end
+      local co = coroutine.wrap(function() f() end)
+      local function g() co() end
+      g()`),
+    status: 500,
+    log: [/lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):1: attempt to index local 'x' \(a nil value\)\nstack traceback:\ncoroutine 0:\n\tcontent_by_lua\(nginx\.conf:\d+\): in function 'f'\n\tcontent_by_lua\(nginx\.conf:\d+\):2: in function <content_by_lua\(nginx\.conf:\d+\):2>\ncoroutine 1:\n\t\[C\]: in function 'co'\n\tcontent_by_lua\(nginx\.conf:\d+\):3: in function 'g'\n\tcontent_by_lua\(nginx\.conf:\d+\):4: in main chunk, client/],
+  },
 ];
