@@ -81,6 +81,10 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
     },
     set_status: (L) => {
       const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
+      // lua-resty-core hands tonumber(v) to a C int first: a string that is no number fails there
+      if (vm.type(L, 1) === T_STRING && vm.toNumberOrNull(L, 1) === null) {
+        return vm.error(L, "bad argument #2 to 'ngx_http_lua_ffi_set_resp_status' (cannot convert 'nil' to 'int')");
+      }
       if (r.headersSent) {
         rt.logReq('error', 'attempt to set ngx.status after sending out response headers', r);
         return 0;
@@ -89,10 +93,8 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
       if (t !== 3 && t !== 4 && t !== 0) return vm.error(L, `bad argument #3 to '__newindex' (number expected, got ${vm.typeName(L, 1)})`);
       const n = vm.toNumberOrNull(L, 1);
       let st: number;
-      if (n === null) {
-        const s = vm.toStr(L, 1);
-        st = s === null ? NaN : Number.parseInt(s, 10);
-      } else st = Math.trunc(n);
+      if (n === null) st = NaN;
+      else st = Math.trunc(n);
       if (!(st >= 100 && st <= 999)) {
         rt.logReq('error', `invalid HTTP status code ${Number.isNaN(st) ? 0 : st}`, r);
         return 0;

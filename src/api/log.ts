@@ -62,7 +62,7 @@ export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
     },
     log: (L) => {
       const lv = vm.toNumberOrNull(L, 1);
-      if (lv === null || vm.type(L, 1) !== T_NUMBER) return vm.argError(L, 1, `number expected, got ${vm.type(L, 1) === T_NIL ? 'nil' : 'string'}`);
+      if (lv === null || vm.type(L, 1) !== T_NUMBER) return vm.argError(L, 1, `number expected, got ${vm.typeName(L, 1)}`);
       if (lv < 0 || lv > 8) return vm.errorRaw(L, `bad log level: ${lv}`);
       return write(L, lv, 2, 'log');
     },

@@ -1,6 +1,6 @@
 // ngx.escape_uri, unescape_uri, encode/decode_base64, md5, sha1_bin, crc32, encode_args, quote_sql_str
 import type { Runtime } from '../core/runtime.js';
-import { T_NIL, TYPE_NAMES, type JsLuaFn } from '../lua/vm.js';
+import { T_NIL, T_STRING, TYPE_NAMES, type JsLuaFn } from '../lua/vm.js';
 import { ESCAPE_URI_TYPES, escapeUri, unescapeUri } from '../util/uri.js';
 import { crc32Long, crc32Short, decodeBase64, decodeBase64url, encodeBase64, encodeBase64url, md5Bin, md5Hex, sha1Bin, hmacSha1 } from '../util/codec.js';
 
@@ -28,6 +28,8 @@ export function registerString(rt: Runtime): Record<string, JsLuaFn> {
     unescape_uri: (L) => ret(L, unescapeUri(bytes(L, 1, 'unescape_uri'))),
     encode_base64: (L) => ret(L, encodeBase64(bytes(L, 1, 'encode_base64'), vm.toBool(L, 2))),
     decode_base64: (L) => {
+      // lua-resty-core's decode_base64 takes strings only (encode_base64 tostring()s others)
+      if (vm.type(L, 1) !== T_STRING) return vm.error(L, 'string argument only');
       const r = decodeBase64(bytes(L, 1, 'decode_base64'));
       if (r === null) {
         vm.pushNil(L);

@@ -283,7 +283,8 @@ function makeHandler(
 
 function checkVarName(d: Directive, v: string): string {
   if (v.length < 2 || v[0] !== '$') fail(d, `invalid variable name "${v}"`);
-  return v.slice(1);
+  // nginx's variable names are case-insensitive
+  return v.slice(1).toLowerCase();
 }
 
 function luaDirectives(): DirectiveSpec[] {

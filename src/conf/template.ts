@@ -45,7 +45,7 @@ export function compileTemplate(raw: string, pos?: ConfPos | null): Template {
     if (name === '') throw new ConfError('invalid variable name', pos);
     if (lit) parts.push(lit);
     lit = '';
-    parts.push({ v: name });
+    parts.push({ v: name.toLowerCase() }); // nginx's variable names are case-insensitive
   }
   if (lit) parts.push(lit);
   return { raw, parts, constant: false };

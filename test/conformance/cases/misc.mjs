@@ -144,4 +144,9 @@ export default [
     body: 'ok\n',
     log: [/\d \[\] \d+#\d+: \*\d+ \[lua\] content_by_lua\(nginx\.conf:\d+\):1: to stderr, client/],
   },
+  {
+    name: 'argument errors: decode_base64 of a number, ngx.log of a table, ngx.status of a non-numeric string',
+    server: lua(`ngx.say(pcall(ngx.decode_base64, 32)) ngx.say(pcall(ngx.log, {})) ngx.say(pcall(function() ngx.status = "abc" end))`),
+    body: /^falsestring argument only\nfalsebad argument #1 to '\?' \(number expected, got table\)\nfalse\S+:\d+: bad argument #2 to 'ngx_http_lua_ffi_set_resp_status' \(cannot convert 'nil' to 'int'\)\n$/,
+  },
 ];

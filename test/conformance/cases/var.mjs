@@ -145,4 +145,9 @@ export default [
     server: `location ~ ^/u/(?<user>\\w+)$ { content_by_lua_block { ngx.say(ngx.var.user) } }`,
     body: 'alice\n',
   },
+  {
+    name: 'variable names are case-insensitive (set $Var, ngx.var.VAR and ngx.var.var)',
+    server: `location /t { set $Var 32; content_by_lua_block { ngx.say(ngx.var.VAR, " ", ngx.var.var, " ", ngx.var.Var) } }`,
+    body: '32 32 32\n',
+  },
 ];
