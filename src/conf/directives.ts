@@ -240,11 +240,6 @@ function md5(s: string): string {
   return createHash('md5').update(s).digest('hex');
 }
 
-function basename(p: string): string {
-  const i = p.lastIndexOf('/');
-  return i < 0 ? p : p.slice(i + 1);
-}
-
 /** Resolve a path against the prefix (as nginx's ngx_conf_full_name with the prefix). */
 export function resolvePrefix(prefix: string, p: string): string {
   if (isAbsolute(p)) return p;
@@ -275,7 +270,7 @@ function makeHandler(
     h.chunkName = '@' + resolved;
     h.cacheKey = 'nhlf_' + md5(resolved);
   } else {
-    h.chunkName = `=${tag}(${basename(d.file)}:${d.line})`;
+    h.chunkName = `=${tag}(${chunkFileName(d.file, st.confDir, tag.length + String(d.line).length)}:${d.line})`;
     h.cacheKey = `${h.chunkName}#nhli_${md5(h.code!)}`;
   }
   return h;
@@ -285,6 +280,21 @@ function checkVarName(d: Directive, v: string): string {
   if (v.length < 2 || v[0] !== '$') fail(d, `invalid variable name "${v}"`);
   // nginx's variable names are case-insensitive
   return v.slice(1).toLowerCase();
+}
+
+/**
+ * The conf file as ngx_lua names it in an inline handler's chunk name: `nginx.conf` for the main
+ * file, else its path relative to the main conf's directory when it is under it, else the whole
+ * path; cut from the left behind "..." so that the chunk name fits LuaJIT's 60 bytes (56 left
+ * after "=(:)", `reserve` of them taken by the tag and the line number).
+ */
+function chunkFileName(file: string, confDir: string, reserve: number): string {
+  const MAX = 56;
+  if (file.endsWith('/nginx.conf')) return 'nginx.conf';
+  const dir = confDir.endsWith('/') ? confDir : confDir + '/';
+  const name = file.length > dir.length && file.startsWith(dir) ? file.slice(dir.length) : file;
+  if (name.length + reserve <= MAX) return name;
+  return '...' + name.slice(name.length - (MAX - reserve - 3));
 }
 
 function luaDirectives(): DirectiveSpec[] {

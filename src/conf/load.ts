@@ -177,7 +177,9 @@ export function loadConf(opts: LoadOptions): MainConf {
     defaultServers: new Map(),
     visitor: (ctx: Ctx): Visitor => (d, body) => dispatch(d, body, ctx, st),
     include(path: string, ctx: Ctx, from: ConfPos) {
-      const full = isAbsolute(path) ? path : join(confDir, path);
+      // as nginx's ngx_conf_full_name: the prefix and the path joined, `..` left as written
+      // (error messages and chunk names show it so)
+      const full = isAbsolute(path) ? path : `${confDir}/${path}`;
       const files = hasGlob(full) ? expandGlob(full) : [full];
       for (const f of files) parseFile(f, st.visitor(ctx), from);
     },

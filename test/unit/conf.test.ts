@@ -237,6 +237,18 @@ test('lua handler duplicates and empty code', () => {
   );
 });
 
+test('chunk names of included files as ngx_lua makes them: relative to the conf dir, .. kept, long names cut behind ...', () => {
+  const long = 'a'.repeat(50) + '45.conf';
+  const c = load('events {}\nhttp { server { listen 8003; include ../html/lua.conf; include ' + long + '; } }\n', {
+    'html/lua.conf': 'location /t { content_by_lua_block { ngx.say(1) } }\n',
+    ['conf/' + long]: 'location /v { content_by_lua_block { ngx.say(2) } }\n',
+  });
+  const [t, v] = c.http!.servers[0].locations;
+  // each checked against the reference's error log for the same layout
+  assert.equal(t.handlers.content!.chunkName, '=content_by_lua(../html/lua.conf:1)');
+  assert.equal(v.handlers.content!.chunkName, '=content_by_lua(...aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa45.conf:1)');
+});
+
 test('include: relative to the conf dir, globs, missing files', () => {
   assert.equal(err('include nothere.conf;\n'), 'ngxlua: [emerg] open() "P/conf/nothere.conf" failed (2: No such file or directory) in F:1');
   assert.equal(err('events {}\ninclude nothere*.conf;\n'), 'OK');
@@ -248,7 +260,8 @@ test('include: relative to the conf dir, globs, missing files', () => {
   const s = c.http!.servers;
   assert.deepEqual(s.map((x) => x.listens[0].port), [8001, 8002]);
   const h = s[0].locations[0].handlers.content!;
-  assert.equal(h.chunkName, '=content_by_lua(a.conf:2)');
+  // as the reference names it: the path relative to the main conf's directory
+  assert.equal(h.chunkName, '=content_by_lua(sites/a.conf:2)');
   assert.ok(h.file.endsWith('conf/sites/a.conf'));
   assert.equal(h.line, 2);
   // an error inside an included file names that file
