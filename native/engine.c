@@ -667,10 +667,16 @@ static napi_value js_logwhere(napi_env env, napi_callback_info info) {
   lua_getinfo(L, "Sln", &ar);
   char out[LUA_IDSIZE + 320];
   int n;
+  /* a chunk from a file is named by the file's base name, as ngx_lua writes it */
+  const char *src = ar.short_src;
+  if (ar.source && ar.source[0] == '@') {
+    const char *slash = strrchr(src, '/');
+    if (slash) src = slash + 1;
+  }
   if (ar.name) {
-    n = snprintf(out, sizeof out, "%s:%d: %.256s(): ", ar.short_src, ar.currentline, ar.name);
+    n = snprintf(out, sizeof out, "%s:%d: %.256s(): ", src, ar.currentline, ar.name);
   } else {
-    n = snprintf(out, sizeof out, "%s:%d: ", ar.short_src, ar.currentline);
+    n = snprintf(out, sizeof out, "%s:%d: ", src, ar.currentline);
   }
   if (n < 0) n = 0;
   if ((size_t)n >= sizeof out) n = sizeof out - 1;

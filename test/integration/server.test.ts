@@ -60,6 +60,9 @@ http {
     location = /cache-on {
       content_by_lua_file lua/on.lua;
     }
+    location = /log-file {
+      content_by_lua_file lua/logger.lua;
+    }
     location = /err {
       content_by_lua_block { -- ERR_MARK
         local t = nil
@@ -117,6 +120,7 @@ http {
   const prefix = makePrefix(confText, {
     'lua/off.lua': 'ngx.say("off v1")\n',
     'lua/on.lua': 'ngx.say("on v1")\n',
+    'lua/logger.lua': 'local function bar()\n  ngx.log(ngx.WARN, "from a file")\nend\nbar()\nngx.say("logged")\n',
   });
   srv = await startServer(prefix, port);
 });
@@ -267,4 +271,11 @@ test('no [alert] or internal errors were logged', async () => {
   assert.doesNotMatch(log, /internal error/);
   assert.doesNotMatch(log, /\[alert\](?!.*lua_code_cache is off)/);
   assert.equal(readFileSync(path.join(srv.prefix, 'conf/nginx.conf'), 'latin1'), confText);
+});
+
+test('ngx.log from a file handler names the file by its base name, as ngx_lua does (test.lua:2: bar():)', async () => {
+  const r = await request(port, '/log-file');
+  assert.equal(r.body.toString(), 'logged\n');
+  const log = await waitFor(() => (srv.errorLog().includes('from a file') ? srv.errorLog() : ''), 'the log line');
+  assert.match(log, /\[warn\] \d+#\d+: \*\d+ \[lua\] logger\.lua:2: bar\(\): from a file, client/);
 });
