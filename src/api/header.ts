@@ -47,7 +47,13 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
         return 1;
       }
       const under = r.loc?.settings.luaTransformUnderscoresInResponseHeaders ?? true;
-      const vals = r.headersOut.get(under ? name : name.replace(/_/g, '\u0000'));
+      const key = under ? name : name.replace(/_/g, '\u0000');
+      let vals = r.headersOut.get(key);
+      // once the head is out, nginx has filled in the default_type it sent
+      if (vals.length === 0 && r.headersSent && HeadersOut.key(key) === 'content-type') {
+        const dflt = r.loc?.settings.defaultType ?? r.server.settings.defaultType;
+        if (dflt) vals = [dflt];
+      }
       if (vals.length === 0) vm.pushNil(L);
       else if (vals.length === 1) vm.pushStr(L, vals[0]);
       else {

@@ -154,4 +154,9 @@ export default [
     body: 'ok\n',
     log: [/\[warn\] .*timer status: content_by_lua\(nginx\.conf:\d+\):1: API disabled in the current context, context: ngx\.timer/],
   },
+  {
+    name: 'ngx.header.content_type reads nil until the head is out, then the default_type sent',
+    server: lua(`local before = tostring(ngx.header.content_type) ngx.send_headers() ngx.say(before, " ", tostring(ngx.header.content_type))`),
+    body: 'nil text/plain\n',
+  },
 ];
