@@ -4,6 +4,8 @@
 // step of the request waits in r.outWait and runs, in order, once the filter is done.
 import type { RequestCtx } from './request.js';
 import type { ResponseHead } from '../http/types.js';
+import { errorPageBody } from '../http/errpage.js';
+import { SERVER_TOKEN } from './version.js';
 
 /** Queue `step` behind a filter that is still running; false when nothing is waiting. */
 function waitBehind(r: RequestCtx, step: () => void): boolean {
@@ -61,6 +63,22 @@ function buildHead(r: RequestCtx): void {
 }
 
 /**
+ * ngx.exit(status) in a header filter, as ngx_lua finalizes the request there: the response is
+ * that status's error page (444: the bare status with an empty body), whatever was produced.
+ */
+function replaceWithStatus(r: RequestCtx, status: number): void {
+  const page = status === 444 ? null : errorPageBody(status, SERVER_TOKEN);
+  r.status = status;
+  const h = r.headersOut;
+  h.list = [];
+  h.contentType = page ? 'text/html' : null;
+  h.contentLength = page ? page.length : 0;
+  buildHead(r);
+  r.bodyReplaced = true;
+  if (page) r.queue(page);
+}
+
+/**
  * Build the response head from ngx.status / ngx.header (idempotent); written on flush.
  * Returns false while a header filter is still running.
  */
@@ -73,8 +91,9 @@ export function sendHeaders(r: RequestCtx): boolean {
     buildHead(r);
     return true;
   }
-  return throughFilter<boolean>(r, (done) => f(r, done), (ok) => {
+  return throughFilter<[boolean, number | null]>(r, (done) => f(r, (ok, exit) => done([ok, exit])), ([ok, exit]) => {
     if (!ok) r.filterFailed = true;
+    if (ok && exit !== null && exit >= 300) return replaceWithStatus(r, exit);
     buildHead(r);
   });
 }
@@ -86,6 +105,7 @@ export function output(r: RequestCtx, b: Buffer): void {
     waitBehind(r, () => output(r, b));
     return;
   }
+  if (r.bodyReplaced) return;
   const bf = r.filters?.body;
   if (!bf || r.filterFailed) return queueOrCut(r, b);
   throughFilter<{ data: Buffer } | null>(r, (done) => bf(r, b, false, done), (res) => {

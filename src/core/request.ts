@@ -62,7 +62,8 @@ export class HeadersOut {
  */
 export interface OutputFilters {
   /** header_filter_by_lua; done(false) when it failed */
-  header?: (r: RequestCtx, done: (ok: boolean) => void) => boolean;
+  /** done(ok, exit): exit is the status the filter gave ngx.exit, or null */
+  header?: (r: RequestCtx, done: (ok: boolean, exit: number | null) => void) => boolean;
   /** body_filter_by_lua on one piece of output; done(null) when it failed */
   body?: (r: RequestCtx, chunk: Buffer, eof: boolean, done: (res: { data: Buffer; eof: boolean } | null) => void) => boolean;
 }
@@ -90,6 +91,8 @@ export class RequestCtx {
   filterCtxs: Set<LuaContext> | null = null;
   /** a filter failed: the response is cut off */
   filterFailed = false;
+  /** ngx.exit(status) in header_filter_by_lua: the response became that status's page; later body output is dropped */
+  bodyReplaced = false;
   /** the head, built when Lua first sent headers, not yet written to the connection */
   pendingHead: ResponseHead | null = null;
   eofSent = false;

@@ -49,10 +49,10 @@ export class SyncRunner {
   }
 
   /** header_filter_by_lua; done(false) when it failed. Returns whether done was already called. */
-  headerFilter(r: RequestCtx, h: LuaHandler, done: (ok: boolean) => void): boolean {
-    return this.start('header_filter', h, r, null, 0, (outcome) => {
+  headerFilter(r: RequestCtx, h: LuaHandler, done: (ok: boolean, exit: number | null) => void): boolean {
+    return this.start('header_filter', h, r, null, 0, (outcome, ctx) => {
       if (outcome.kind === 'error') this.rt.logReq('error', `failed to run header_filter_by_lua*: ${outcome.error}`, r);
-      done(outcome.kind !== 'error');
+      done(outcome.kind !== 'error', ctx.exitCode);
     });
   }
 

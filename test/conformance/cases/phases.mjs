@@ -1,5 +1,5 @@
 // Phase order, ngx.ctx across phases, filters and log_by_lua.
-import { lua } from '../lib.mjs';
+import { lua, errorPage } from '../lib.mjs';
 
 const track = (phase) => `ngx.ctx.order = (ngx.ctx.order or "") .. "${phase},"`;
 
@@ -171,5 +171,19 @@ export default [
     server: `location /t { deny all; access_by_lua_block { ngx.log(ngx.WARN, "access lua ran") } content_by_lua_block { ngx.say("x") } }`,
     status: 403,
     log: [/access lua ran/, /access forbidden by rule/],
+  },
+  {
+    name: 'ngx.exit(403) in header_filter_by_lua: the response becomes the 403 page',
+    server: `location /t { content_by_lua_block { ngx.say("hello") } header_filter_by_lua_block { ngx.exit(403) } }`,
+    status: 403,
+    headers: { 'content-type': 'text/html' },
+    body: errorPage(403),
+  },
+  {
+    name: 'ngx.exit(444) in header_filter_by_lua: the bare status with an empty body',
+    server: `location /t { content_by_lua_block { ngx.say("hello") } header_filter_by_lua_block { ngx.exit(444) } }`,
+    status: 444,
+    headers: { 'content-length': '0' },
+    body: '',
   },
 ];
