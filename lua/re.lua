@@ -105,7 +105,7 @@ end
 -- The cache is keyed by options, then pattern: no key string to build per call.
 local function compile(regex, opts)
     local _ = #regex -- a regex that is no string fails here, naming the local as the reference does
-    if opts == nil then opts = "" elseif #opts == 0 then opts = "" end
+    if opts == nil then opts = "" else local _ = #opts end -- likewise for opts
     local bucket = cache[opts]
     if bucket then
         local hit = bucket[regex]

@@ -335,7 +335,6 @@ FN_LI(settop, lua_settop(L, a); return ret_undef(env))
 FN_LI(pushvalue, lua_pushvalue(L, a); return ret_undef(env))
 FN_LI(insert, lua_insert(L, a); return ret_undef(env))
 FN_LI(remove, lua_remove(L, a); return ret_undef(env))
-FN_LI(replace, lua_replace(L, a); return ret_undef(env))
 FN_LI(type, return ret_i(env, lua_type(L, a)))
 FN_LI(checkstack, return ret_i(env, lua_checkstack(L, a)))
 FN_L(pushnil, lua_pushnil(L); return ret_undef(env))
@@ -435,15 +434,27 @@ static napi_value js_pushbytes(napi_env env, napi_callback_info info) {
   return ret_undef(env);
 }
 
+/* A relative stack index made absolute (before a push shifts it); pseudo-indices stay. */
+static int abs_index(lua_State *L, int idx) {
+  return idx < 0 && idx > LUA_REGISTRYINDEX ? lua_gettop(L) + idx + 1 : idx;
+}
+
+/* lua_tolstring of the value at idx: a string is read as it is; only a number's conversion
+ * allocates, so only it runs guarded. NULL for other types. */
+static const char *to_lstring(napi_env env, lua_State *L, int idx, size_t *n) {
+  if (lua_type(L, idx) == LUA_TSTRING) return lua_tolstring(L, idx, n);
+  aop_t o = {.L = L, .op = OP_TOLSTRING, .a = abs_index(L, idx)};
+  guarded(env, &o);
+  *n = o.n;
+  return o.s;
+}
+
 /* tostr(L, idx): the string (or number, converted in place) as latin1, else null */
 static napi_value js_tostr(napi_env env, napi_callback_info info) {
   ARGS(2);
-  lua_State *L = arg_L(env, argv[0]);
-  aop_t o = {.L = L, .op = OP_TOLSTRING, .a = arg_i(env, argv[1])};
-  if (o.a < 0 && o.a > LUA_REGISTRYINDEX) o.a = lua_gettop(L) + o.a + 1;
-  guarded(env, &o);
-  if (!o.s) return ret_null(env);
-  return ret_str(env, o.s, o.n);
+  size_t n;
+  const char *s = to_lstring(env, arg_L(env, argv[0]), arg_i(env, argv[1]), &n);
+  return s ? ret_str(env, s, n) : ret_null(env);
 }
 
 /* tobuf(L, idx): copies the string into the scratch buffer when it fits; returns its length,
@@ -451,14 +462,12 @@ static napi_value js_tostr(napi_env env, napi_callback_info info) {
  * scratch buffer and asks again. */
 static napi_value js_tobuf(napi_env env, napi_callback_info info) {
   ARGS(2);
-  lua_State *L = arg_L(env, argv[0]);
-  aop_t o = {.L = L, .op = OP_TOLSTRING, .a = arg_i(env, argv[1])};
-  if (o.a < 0 && o.a > LUA_REGISTRYINDEX) o.a = lua_gettop(L) + o.a + 1;
-  guarded(env, &o);
-  if (!o.s) return ret_i(env, -1);
+  size_t n;
+  const char *s = to_lstring(env, arg_L(env, argv[0]), arg_i(env, argv[1]), &n);
+  if (!s) return ret_i(env, -1);
   inst_t *in = tls_inst;
-  if (o.n <= in->scratch_cap) memcpy(in->scratch, o.s, o.n);
-  return ret_d(env, (double)o.n);
+  if (n <= in->scratch_cap) memcpy(in->scratch, s, n);
+  return ret_d(env, (double)n);
 }
 
 /* A number as ngx.say, ngx.print and ngx.log write it (ngx_lua's write_num): "%d" when it survives
@@ -516,8 +525,7 @@ static napi_value js_strargs(napi_env env, napi_callback_info info) {
 /* getfield/setfield: raw access with a string key (no metamethods can run, so nothing raises) */
 /* Pushes the key argv[2]; returns the table's index made absolute (the push shifts relative ones). */
 static int push_key(napi_env env, lua_State *L, napi_value *argv) {
-  int idx = arg_i(env, argv[1]);
-  if (idx < 0 && idx > LUA_REGISTRYINDEX) idx = lua_gettop(L) + idx + 1;
+  int idx = abs_index(L, arg_i(env, argv[1]));
   char buf[256];
   size_t n;
   char *p = arg_latin1(env, argv[2], buf, sizeof buf, &n);
@@ -702,7 +710,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       EXPORT(newstate), EXPORT(close), EXPORT(setdispatch), EXPORT(setscratch), EXPORT(version),
       EXPORT(gettop), EXPORT(settop), EXPORT(pushvalue), EXPORT(insert), EXPORT(remove),
-      EXPORT(replace), EXPORT(type), EXPORT(checkstack), EXPORT(pushnil), EXPORT(toboolean),
+      EXPORT(type), EXPORT(checkstack), EXPORT(pushnil), EXPORT(toboolean),
       EXPORT(tonumber), EXPORT(tonumberx), EXPORT(touserdata), EXPORT(tothread), EXPORT(topointer),
       EXPORT(objlen), EXPORT(createtable), EXPORT(rawget), EXPORT(rawset),
       EXPORT(rawgeti), EXPORT(rawseti), EXPORT(getmetatable), EXPORT(setmetatable), EXPORT(next),

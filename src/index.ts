@@ -80,7 +80,6 @@ export class NgxluaServer extends EventEmitter {
   /** @internal */
   constructor(
     private worker: WorkerT,
-    private conf: MainConf,
     private readonly log: ErrorLog,
     private readonly functions: Map<string, Exposed>,
     private readonly load: (text?: string) => MainConf,
@@ -126,7 +125,6 @@ export class NgxluaServer extends EventEmitter {
     const fresh = await startWorker(Worker, next, this.log, this.functions, this.noListen, adopt);
     this.worker.retire(adopt);
     this.worker = fresh;
-    this.conf = next;
   }
 
   /** Stop listening; graceful (the default) lets requests in flight finish first. */
@@ -137,11 +135,6 @@ export class NgxluaServer extends EventEmitter {
     this.log.flushSync();
     this.log.listener = null;
     this.cleanup();
-  }
-
-  /** @internal the prefix the server runs in */
-  get prefix(): string {
-    return this.conf.prefix;
   }
 }
 
@@ -231,7 +224,7 @@ export async function start(opts: StartOptions): Promise<NgxluaServer> {
     cleanup();
     throw e;
   }
-  const srv = new NgxluaServer(worker, conf, log, functions, load, () => {
+  const srv = new NgxluaServer(worker, log, functions, load, () => {
     log.close();
     cleanup();
   }, opts.listen === false);

@@ -457,6 +457,8 @@ export class Scheduler {
 
   /** After a burst of light threads, once only the spares hold anchors, let the grown table go. */
   private compactAnchors(): void {
+    // checked first: this runs at the end of every handler
+    if (!this.vm.anchorsOnly(this.spareThreads.length)) return;
     const moved = this.vm.compactAnchors(this.spareThreads.map((s) => s.anchor));
     if (moved) this.spareThreads = this.spareThreads.map((s, i) => ({ co: s.co, anchor: moved[i] }));
   }

@@ -38,7 +38,6 @@ interface Engine {
   pushvalue(L: number, i: number): void;
   insert(L: number, i: number): void;
   remove(L: number, i: number): void;
-  replace(L: number, i: number): void;
   type(L: number, i: number): number;
   checkstack(L: number, n: number): number;
   pushnil(L: number): void;
@@ -173,9 +172,6 @@ export class LuaVM {
   }
   remove(L: number, i: number): void {
     E.remove(L, i);
-  }
-  replace(L: number, i: number): void {
-    E.replace(L, i);
   }
   checkStack(L: number, n: number): boolean {
     return E.checkstack(L, n) !== 0;
@@ -485,12 +481,17 @@ export class LuaVM {
     }
   }
 
+  /** Whether only `n` anchors are left after a burst of more than 1,024 (see compactAnchors). */
+  anchorsOnly(n: number): boolean {
+    return n > 0 && this.anchorsLive === n && this.anchorsMade > 1024;
+  }
+
   /**
    * When the only anchors left are `keep` (slots still wanted) after a burst, move them into a
    * fresh table so that the grown one is collected; returns their new slots (or null: not now).
    */
   compactAnchors(keep: number[]): number[] | null {
-    if (this.anchorsLive !== keep.length || this.anchorsMade <= 1024 || keep.length === 0) return null;
+    if (!this.anchorsOnly(keep.length)) return null;
     const L = this.L;
     const old = this.anchorTable;
     E.createtable(L, keep.length, 0);
