@@ -869,11 +869,30 @@ const specs: DirectiveSpec[] = [
       const sc = scopeOf(c);
       once(sc.seen, d);
       sc.settings.keepaliveTimeout = timeValue(d);
-      if (d.args[1] !== undefined) timeValue(d, d.args[1]);
+      // the header states whole seconds, as nginx's ngx_parse_time(.., 1) reads it
+      if (d.args[1] !== undefined) sc.settings.keepaliveHeader = Math.floor(timeValue(d, d.args[1]) / 1000);
     },
   },
   setting('keepalive_requests', SL, 'keepaliveRequests', 'num'),
+  setting('keepalive_time', SL, 'keepaliveTime', 'time'),
   setting('send_timeout', SL, 'sendTimeout', 'time'),
+  setting('client_header_timeout', HTTP | SRV, 'clientHeaderTimeout', 'time'),
+  setting('client_body_timeout', SL, 'clientBodyTimeout', 'time'),
+  {
+    name: 'lingering_close',
+    ctx: SL,
+    args: [1, 1],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      once(sc.seen, d);
+      const v = d.args[0];
+      if (v !== 'off' && v !== 'on' && v !== 'always') fail(d, `invalid value "${v}" in "${d.name}" directive, it must be "off", "on" or "always"`);
+      sc.settings.lingeringClose = v;
+    },
+  },
+  setting('lingering_time', SL, 'lingeringTime', 'time'),
+  setting('lingering_timeout', SL, 'lingeringTimeout', 'time'),
+  setting('reset_timedout_connection', SL, 'resetTimedoutConnection', 'flag'),
   setting('chunked_transfer_encoding', SL, 'chunkedTransferEncoding', 'flag'),
   {
     name: 'server_tokens',
@@ -1058,7 +1077,6 @@ export const IGNORED_DIRECTIVES: readonly string[] = [
   'uwsgi_temp_path',
   'scgi_temp_path',
   'error_log (in http, server and location)',
-  'keepalive_timeout (second argument)',
   'listen parameters: reuseport, deferred, bind, http2, backlog=, rcvbuf=, sndbuf=, so_keepalive=, ipv6only=, fastopen=',
 ];
 

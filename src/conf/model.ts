@@ -78,7 +78,17 @@ export interface LocSettings {
   clientBodyBufferSize: number;
   keepaliveTimeout: number; // ms, 0 = keep-alive disabled
   keepaliveRequests: number;
+  /** keepalive_timeout's second argument: `Keep-Alive: timeout=N` (-1 = no header) */
+  keepaliveHeader: number;
+  keepaliveTime: number; // ms
   sendTimeout: number; // ms
+  /** client_header_timeout (server level: the default server's applies) */
+  clientHeaderTimeout: number; // ms
+  clientBodyTimeout: number; // ms
+  lingeringClose: 'off' | 'on' | 'always';
+  lingeringTime: number; // ms
+  lingeringTimeout: number; // ms
+  resetTimedoutConnection: boolean;
   chunkedTransferEncoding: boolean;
   serverTokens: boolean;
   luaCodeCache: boolean;

@@ -5,8 +5,8 @@ import { LuaContext } from './thread.js';
 import { installNgxApi } from '../api/index.js';
 import { Pipeline } from '../http/phases.js';
 import { HttpServer } from '../http/server.js';
-import type { ServerOptions } from '../http/types.js';
-import type { MainConf, ServerConf } from '../conf/model.js';
+import type { ConnBudget, ConnLimits, ServerOptions } from '../http/types.js';
+import type { LocSettings, MainConf, ServerConf } from '../conf/model.js';
 import type { ErrorLog } from '../util/errlog.js';
 import type { Exposed } from '../api/js.js';
 
@@ -27,9 +27,28 @@ export interface Listener {
   opts: ServerOptions;
 }
 
+/** The connection settings of a location, as the HTTP server takes them. */
+function connLimits(s: LocSettings): ConnLimits {
+  return {
+    keepaliveTimeout: s.keepaliveTimeout,
+    keepaliveRequests: s.keepaliveRequests,
+    keepaliveHeader: s.keepaliveHeader,
+    keepaliveTime: s.keepaliveTime,
+    sendTimeout: s.sendTimeout,
+    clientBodyTimeout: s.clientBodyTimeout,
+    lingeringClose: s.lingeringClose,
+    lingeringTime: s.lingeringTime,
+    lingeringTimeout: s.lingeringTimeout,
+    resetTimedoutConnection: s.resetTimedoutConnection,
+  };
+}
+
 export class Worker {
+  /** worker_connections: one count for the process, kept across reloads like the sockets */
+  static readonly budget: ConnBudget = { max: 512, used: 0, warnedAt: 0 };
   /** by `host:port` */
   readonly listeners = new Map<string, Listener>();
+  private readonly budget = Worker.budget;
   constructor(readonly rt: Runtime) {}
 
   /**
@@ -108,6 +127,7 @@ export class Worker {
 
   private async listen(adopt?: Map<string, Listener>): Promise<void> {
     const { rt } = this;
+    this.budget.max = rt.conf.workerConnections;
     const pipeline = new Pipeline(rt);
     const groups = new Map<string, { host: string; port: number; servers: ServerConf[] }>();
     for (const s of rt.http.servers) {
@@ -138,10 +158,12 @@ export class Worker {
         onRequest,
         clientHeaderBufferSize: first.clientHeaderBufferSize,
         largeClientHeaderBuffers: first.largeClientHeaderBuffers,
-        keepaliveTimeout: first.settings.keepaliveTimeout,
-        keepaliveRequests: first.settings.keepaliveRequests,
-        serverToken: SERVER_TOKEN,
-        log: (level, msg) => rt.log.log(level, msg),
+        ...connLimits(first.settings),
+        clientHeaderTimeout: first.settings.clientHeaderTimeout,
+        budget: this.budget,
+        // server_tokens off names the product without its version, as nginx does
+        serverToken: first.settings.serverTokens ? SERVER_TOKEN : SERVER_TOKEN.replace(/\/.*/, ''),
+        log: (level, msg, ctx) => rt.log.log(level, msg, ctx),
       };
       const srv = new HttpServer(opts);
       try {

@@ -3,7 +3,7 @@
 // the embedding API's middleware. node:http owns the connection (keep-alive, chunked framing,
 // the Date header); what the raw socket gives the standalone server is not available here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpExchange, HttpRequest, ResponseHead } from './types.js';
+import type { HttpExchange, HttpRequest, ResponseHead, ConnLimits, LogCtx } from './types.js';
 import { normalizeUri, parseLength } from './parser.js';
 import { errorPageBody, errorSendsNothing } from './errpage.js';
 import { reasonPhrase } from './status.js';
@@ -49,6 +49,9 @@ function toRequest(ireq: IncomingMessage): HttpRequest {
 }
 
 export class NodeHttpExchange implements HttpExchange {
+  logContext: (() => LogCtx) | null = null;
+  /** the connection's limits belong to the transport that carries the request */
+  setLimits(_limits: ConnLimits): void { /* not a connection of ours */ }
   readonly req: HttpRequest;
   headSent = false;
   aborted = false;

@@ -41,6 +41,8 @@ export class Pipeline {
   handle(ex: HttpExchange, servers: ServerConf[]): void {
     const server = selectServer(servers, ex.req.host);
     const r = new RequestCtx(ex, server);
+    ex.setLimits(server.settings);
+    ex.logContext = () => r.logContext();
     ex.onAbort(() => this.abort(r));
     this.serverRewrite(r);
   }
@@ -165,6 +167,7 @@ export class Pipeline {
     }
     if (m.loc.internal && !r.internal) return this.finalize(r, 404);
     r.loc = m.loc;
+    r.ex.setLimits(m.loc.settings);
     if (m.loc.settings.luaCheckClientAbort) r.ex.abortOnEnd = true;
     r.captures = m.captures;
     if (m.named) {

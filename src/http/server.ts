@@ -7,16 +7,39 @@ import { statusLine } from './status.js';
 import {
   errorPageBody, errorClosesConnection, errorSendsNothing, isMsie, MSIE_PADDING,
 } from './errpage.js';
-import type { HttpExchange, HttpRequest, ResponseHead, ServerOptions } from './types.js';
+import type { ConnBudget, ConnLimits, HttpExchange, HttpRequest, LogCtx, ResponseHead, ServerOptions } from './types.js';
 
 /** socket buffer size over which write() reports backpressure */
 const HIGH_WATER = 64 * 1024;
 /** unread input over which the socket is paused */
 const MAX_INPUT = 1024 * 1024;
-/** how long a closing connection keeps draining the client's input */
-const LINGER_MS = 5000;
-/** client_header_timeout: a partial request head may take this long */
-const HEADER_TIMEOUT_MS = 60000;
+/** nginx's defaults for what the conf does not set */
+export const DEFAULT_LIMITS: Readonly<ConnLimits> = {
+  keepaliveTimeout: 75_000,
+  keepaliveRequests: 1000,
+  keepaliveHeader: -1,
+  keepaliveTime: 3_600_000,
+  sendTimeout: 60_000,
+  clientBodyTimeout: 60_000,
+  lingeringClose: 'on',
+  lingeringTime: 30_000,
+  lingeringTimeout: 5_000,
+  resetTimedoutConnection: false,
+};
+
+const TIMED_OUT = 'client timed out (110: Connection timed out)';
+
+// what a connection's deadline is for
+const T_NONE = 0; // a request is being handled (its own parts time themselves)
+const T_WAIT = 1; // a new connection, no byte yet: client_header_timeout from accept
+const T_HEAD = 2; // part of a request head: client_header_timeout
+const T_IDLE = 3; // keep-alive between requests: keepalive_timeout
+const T_BODY = 4; // ngx.req.read_body() waiting for bytes: client_body_timeout between reads
+const T_DISCARD = 5; // dropping an unread body: lingering_timeout between reads, lingering_time in all
+const T_LINGER = 6; // half-closed, draining input: lingering_timeout / lingering_time
+
+/** idle connections that a worker short of slots may close (nginx's reusable queue), per budget */
+const reusableOf = new WeakMap<ConnBudget, Set<Connection>>();
 
 const EMPTY = Buffer.alloc(0);
 const LAST_CHUNK = '0\r\n\r\n';
@@ -43,11 +66,22 @@ export class HttpServer {
   private readonly server: net.Server;
   private readonly conns = new Set<Connection>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  private holdsSlot = false;
   private closePromise: Promise<void> | null = null;
   private onAllClosed: (() => void) | null = null;
 
+  /** the settings of requests not (yet) matched to a location */
+  readonly limits: ConnLimits;
+  readonly headerTimeout: number;
+
   constructor(opts: ServerOptions) {
     this.opts = opts;
+    const l: ConnLimits = { ...DEFAULT_LIMITS };
+    for (const k of Object.keys(DEFAULT_LIMITS) as Array<keyof ConnLimits>) {
+      if (opts[k] !== undefined) (l as unknown as Record<string, unknown>)[k] = opts[k];
+    }
+    this.limits = l;
+    this.headerTimeout = opts.clientHeaderTimeout ?? 60_000;
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.accept(sock));
     this.server.on('error', (err) => this.log('error', `server error: ${err.message}`));
   }
@@ -70,6 +104,8 @@ export class HttpServer {
       this.server.once('error', onErr);
       this.server.listen({ host, port, backlog: 511 }, () => {
         this.server.removeListener('error', onErr);
+        // a listening socket takes a slot of worker_connections, as in nginx
+        if (this.opts.budget) { this.opts.budget.used++; this.holdsSlot = true; }
         this.startSweep();
         resolve();
       });
@@ -82,6 +118,7 @@ export class HttpServer {
     this.closing = true;
     this.closePromise = new Promise((resolve) => {
       this.server.close(() => {
+        if (this.holdsSlot) { this.holdsSlot = false; this.opts.budget!.used--; }
         if (this.sweepTimer) clearInterval(this.sweepTimer);
         this.sweepTimer = null;
         if (this.conns.size === 0) resolve();
@@ -98,10 +135,10 @@ export class HttpServer {
   }
 
   /** @internal */
-  log(level: 'info' | 'error', msg: string): void {
+  log(level: 'info' | 'warn' | 'error' | 'alert', msg: string, ctx?: LogCtx): void {
     const f = this.opts.log;
     if (f) {
-      try { f(level, msg); } catch { /* a logger must not break the server */ }
+      try { f(level, msg, ctx); } catch { /* a logger must not break the server */ }
     }
   }
 
@@ -120,21 +157,50 @@ export class HttpServer {
       sock.destroy();
       return;
     }
+    const b = this.opts.budget;
+    if (b !== undefined) {
+      if (b.max - b.used <= b.max / 16) this.drain(b);
+      if (b.used >= b.max) {
+        this.log('alert', `${b.max} worker_connections are not enough`);
+        sock.destroy();
+        return;
+      }
+      b.used++;
+    }
     const c = new Connection(this, sock);
     this.conns.add(c);
   }
 
+  /** Short of slots: close the longest-idle connections that wait for a request, as nginx does. */
+  private drain(b: ConnBudget): void {
+    const idle = reusableOf.get(b);
+    if (idle === undefined || idle.size === 0) return;
+    const sec = Math.floor(Date.now() / 1000);
+    if (b.warnedAt !== sec) {
+      b.warnedAt = sec;
+      this.log('warn', `${b.max} worker_connections are not enough, reusing connections`);
+    }
+    let n = Math.max(Math.min(32, Math.floor(idle.size / 8)), 1);
+    for (const c of idle) {
+      if (n-- === 0) break;
+      c.setReusable(false);
+      c.destroy();
+    }
+  }
+
   private startSweep(): void {
-    const ka = this.opts.keepaliveTimeout;
-    const every = Math.min(1000, Math.max(25, ka > 0 ? Math.floor(ka / 4) : 1000));
+    // a tenth of the shortest timeout keeps closures within 10% of the configured time
+    const l = this.limits;
+    let t = Math.min(this.headerTimeout, l.sendTimeout, l.clientBodyTimeout, l.lingeringTimeout);
+    if (l.keepaliveTimeout > 0) t = Math.min(t, l.keepaliveTimeout);
+    const every = Math.min(500, Math.max(10, Math.floor(t / 10)));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref();
   }
 
   private sweep(): void {
     const now = Date.now();
-    const ka = this.opts.keepaliveTimeout;
-    for (const c of this.conns) c.checkTimeout(now, ka);
+    for (const c of this.conns) c.tick(now);
   }
 }
 
@@ -166,6 +232,21 @@ class Connection {
   idleSince: number;
   /** when the first byte of the pending request head arrived (0 = none) */
   headStart = 0;
+  /** accept time, for keepalive_time */
+  readonly born: number;
+  /** the settings of the current (or last) request */
+  limits: ConnLimits;
+  /** what `deadline` is for (T_*) */
+  timer = T_WAIT;
+  deadline: number;
+  /** lingering_time / the discard's end: deadlines move up to this, never past it */
+  hardEnd = 0;
+  /** bytes the kernel had taken when send progress was last seen, and when */
+  private sent = 0;
+  private sendSince = 0;
+  private reusable = false;
+  /** the last request's error-log context, for a send timeout after it ended */
+  lastLogContext: (() => LogCtx) | null = null;
 
   // output queue (flushed as one write where possible)
   out: Array<string | Buffer> = [];
@@ -184,7 +265,10 @@ class Connection {
     this.remotePort = socket.remotePort ?? 0;
     this.serverAddr = socket.localAddress ?? '';
     this.serverPort = socket.localPort ?? 0;
-    this.idleSince = Date.now();
+    this.idleSince = this.born = Date.now();
+    this.limits = server.limits;
+    this.deadline = this.born + server.headerTimeout;
+    this.setReusable(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -206,17 +290,70 @@ class Connection {
     if (!this.socket.destroyed) this.socket.destroy();
   }
 
-  checkTimeout(now: number, ka: number): void {
-    if (this.closed || this.ex !== null) return;
-    if (this.lingering) return;
-    if (this.bufLen() > 0) {
-      if (this.headStart > 0 && now - this.headStart > HEADER_TIMEOUT_MS) {
-        this.server.log('info', 'client timed out while reading client request headers');
-        this.destroy();
+  /** A timed-out connection: reset_timedout_connection sends an RST instead of a FIN. */
+  private timedOut(): void {
+    const ex = this.ex;
+    if (ex !== null && !ex.ended) ex.abort();
+    if (this.limits.resetTimedoutConnection && !this.socket.destroyed) this.socket.resetAndDestroy();
+    else this.destroy();
+  }
+
+  /** Idle connections waiting for a request may be closed when worker_connections run short. */
+  setReusable(on: boolean): void {
+    const b = this.opts.budget;
+    if (b === undefined || on === this.reusable) return;
+    this.reusable = on;
+    let set = reusableOf.get(b);
+    if (set === undefined) reusableOf.set(b, (set = new Set()));
+    if (on) set.add(this);
+    else set.delete(this);
+  }
+
+  /** Set the deadline of what the connection waits for now. */
+  arm(kind: number, ms: number, now = Date.now()): void {
+    this.timer = kind;
+    this.deadline = now + ms;
+  }
+
+  /** Called by the sweep: enforce send_timeout and the current deadline. */
+  tick(now: number): void {
+    if (this.closed) return;
+    const sock = this.socket;
+    const pending = sock.writableLength;
+    if (pending > 0) {
+      const sent = sock.bytesWritten - pending;
+      if (this.sendSince === 0 || sent !== this.sent) {
+        this.sent = sent;
+        this.sendSince = now;
+      } else if (now - this.sendSince >= this.limits.sendTimeout) {
+        const lc = this.ex?.logContext ?? this.lastLogContext;
+        this.server.log('info', TIMED_OUT, lc ? lc() : { client: this.remoteAddr });
+        this.timedOut();
+        return;
       }
-      return;
+    } else {
+      this.sendSince = 0;
     }
-    if (this.server.closing || now - this.idleSince >= ka) this.destroy();
+    if (this.timer === T_NONE || now < this.deadline) return;
+    switch (this.timer) {
+      case T_WAIT:
+        this.server.log('info', `${TIMED_OUT} while waiting for request`, { client: this.remoteAddr, server: `${this.serverAddr}:${this.serverPort}` });
+        this.destroy();
+        break;
+      case T_HEAD: {
+        const lf = this.buf.indexOf(10, this.off);
+        const line = lf < 0 ? '' : this.buf.toString('latin1', this.off, lf).replace(/\r$/, '');
+        this.server.log('info', TIMED_OUT + this.headContext(line, ''));
+        this.timedOut();
+        break;
+      }
+      case T_BODY:
+        // nginx finalizes the request with 408, which closes the connection without a response
+        this.timedOut();
+        break;
+      default:
+        this.destroy();
+    }
   }
 
   private onData(d: Buffer): void {
@@ -224,6 +361,20 @@ class Connection {
     if (this.hijacked !== null) {
       this.hijacked(d, null);
       return;
+    }
+    const t = this.timer;
+    if (t !== T_NONE) {
+      if (t === T_WAIT) {
+        this.timer = T_HEAD;
+        this.setReusable(false);
+      } else if (t === T_IDLE) {
+        this.arm(T_HEAD, this.server.headerTimeout);
+        this.setReusable(false);
+      } else if (t === T_BODY) {
+        this.arm(T_BODY, this.limits.clientBodyTimeout);
+      } else if (t === T_DISCARD || t === T_LINGER) {
+        this.deadline = Math.min(Date.now() + this.limits.lingeringTimeout, this.hardEnd);
+      }
     }
     if (this.lingering) return; // drop: we are closing
     if (this.off >= this.buf.length) {
@@ -259,6 +410,9 @@ class Connection {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.timer = T_NONE;
+    this.setReusable(false);
+    if (this.opts.budget !== undefined) this.opts.budget.used--;
     this.server.removeConn(this);
     if (this.hijacked !== null) {
       const h = this.hijacked;
@@ -385,6 +539,8 @@ class Connection {
     this.headStart = 0;
     this.requests++;
     this.idleSince = 0;
+    this.timer = T_NONE;
+    this.limits = this.server.limits;
     const req = toRequest(h, startTime, this.remoteAddr, this.remotePort, this.serverAddr, this.serverPort);
     const ex = new Exchange(this, req, h.expectContinue, isMsie(h.userAgent));
     this.ex = ex;
@@ -396,7 +552,7 @@ class Connection {
    * The error-log context nginx appends while it reads a request head. (nginx also names the
    * server block between client and request; the logger we are given does not know it.)
    */
-  private headContext(reqLine: string, host: string): string {
+  headContext(reqLine: string, host: string): string {
     let c = reqLine === '' ? ' while reading client request line' : ' while reading client request headers';
     c += `, client: ${this.remoteAddr}`;
     if (reqLine !== '') c += `, request: "${reqLine}"`;
@@ -423,30 +579,48 @@ class Connection {
   /** The exchange ended and its body was consumed: keep-alive or close. */
   private finishExchange(ex: Exchange): void {
     this.ex = null;
+    this.lastLogContext = ex.logContext;
     if (ex.closeAfter || this.peerEnded && this.bufLen() === 0) {
       this.closeGracefully();
       return;
     }
-    this.idleSince = Date.now();
-    if (this.bufLen() > 0) this.headStart = this.idleSince;
+    const now = this.idleSince = Date.now();
+    if (this.bufLen() > 0) {
+      this.headStart = now;
+      this.arm(T_HEAD, this.server.headerTimeout, now);
+    } else {
+      this.arm(T_IDLE, this.limits.keepaliveTimeout, now);
+      this.setReusable(true);
+    }
   }
 
-  /** Send what is queued, half-close, and drain input for a while before destroying. */
+  /**
+   * Send what is queued, then close. When the client may still be sending (unread input, an
+   * unread body, or lingering_close always), half-close and drain its input first, so that the
+   * kernel does not answer those bytes with a reset that destroys the response in flight.
+   */
   closeGracefully(): void {
     if (this.closed || this.lingering) return;
     this.lingering = true;
+    this.setReusable(false);
     this.flush();
+    const lim = this.limits;
+    const ex = this.ex;
+    const unread = this.bufLen() > 0 || (ex !== null && !ex.bodyComplete);
     this.buf = EMPTY;
     this.off = 0;
     if (this.paused) { this.paused = false; this.socket.resume(); }
     this.socket.end();
-    if (this.peerEnded) {
-      // nothing more will come: destroy once our data is written
-      this.socket.once('finish', () => this.destroy());
+    if (this.peerEnded || lim.lingeringClose === 'off' || (lim.lingeringClose === 'on' && !unread)) {
+      // nothing more is expected: close once our data is written
+      this.timer = T_NONE;
+      if (this.socket.writableLength === 0 && this.socket.writableFinished) this.destroy();
+      else this.socket.once('finish', () => this.destroy());
+      return;
     }
-    const t = setTimeout(() => this.destroy(), LINGER_MS);
-    t.unref();
-    this.socket.once('close', () => clearTimeout(t));
+    const now = Date.now();
+    this.hardEnd = now + lim.lingeringTime;
+    this.arm(T_LINGER, Math.min(lim.lingeringTimeout, lim.lingeringTime), now);
   }
 
   queue(data: string | Buffer, len: number): void {
@@ -553,6 +727,7 @@ class Exchange implements HttpExchange {
   private abortCbs: Array<() => void> | null = null;
   /** conn.out entries before this index belong to earlier responses */
   private outMark = 0;
+  logContext: (() => LogCtx) | null = null;
 
   // request body
   bodyState = BODY_IDLE;
@@ -580,6 +755,10 @@ class Exchange implements HttpExchange {
 
   // ---------------------------------------------------------------- response
 
+  setLimits(limits: ConnLimits): void {
+    this.conn.limits = limits;
+  }
+
   sendHead(head: ResponseHead): void {
     if (this.headSent || this.ended) return;
     this.headSent = true;
@@ -596,8 +775,9 @@ class Exchange implements HttpExchange {
       return;
     }
     let cl = head.contentLength ?? -1;
+    const lim = conn.limits;
     let keepAlive = req.keepAlive && !this.closeAfter && !conn.server.closing &&
-      opts.keepaliveTimeout > 0 && conn.requests < opts.keepaliveRequests;
+      lim.keepaliveTimeout > 0 && conn.requests < lim.keepaliveRequests && req.startTime - conn.born <= lim.keepaliveTime;
     if (cl < 0 && !this.noBody) {
       if (req.version === 11) this.chunkedOut = true;
       else keepAlive = false;
@@ -619,6 +799,7 @@ class Exchange implements HttpExchange {
     if (this.chunkedOut) s += 'Transfer-Encoding: chunked\r\n';
     // 101: the connection now speaks another protocol (nginx says "upgrade")
     s += status === 101 ? 'Connection: upgrade\r\n' : keepAlive ? 'Connection: keep-alive\r\n' : 'Connection: close\r\n';
+    if (keepAlive && lim.keepaliveHeader >= 0 && status !== 101) s += 'Keep-Alive: timeout=' + lim.keepaliveHeader + '\r\n';
     const hs = head.headers;
     for (let i = 0; i < hs.length; i++) s += hs[i][0] + ': ' + hs[i][1] + '\r\n';
     s += '\r\n';
@@ -667,11 +848,11 @@ class Exchange implements HttpExchange {
       conn.queue(LAST_CHUNK, 5);
       this.bytesSent += 5;
     }
-    if (!this.bodyComplete && this.bodyState !== BODY_READ) this.bodyState = BODY_DISCARD;
-    if (this.bodyState === BODY_READ && !this.bodyComplete) {
-      // the handler gave up waiting: drop what is still coming
+    if (!this.bodyComplete) {
+      // what the handler did not read is dropped (also when it gave up waiting for it)
       this.bodyCb = null;
-      this.bodyState = BODY_DISCARD;
+      this.bodyStream = null;
+      this.startDiscard();
     }
     if (!conn.processing) {
       conn.flush();
@@ -770,6 +951,7 @@ class Exchange implements HttpExchange {
     this.closeAfter = true;
     this.bodyComplete = true;
     this.bodyState = BODY_DISCARD;
+    conn.timer = T_NONE;
     conn.hijacked = onData;
     const rest = conn.bufLen() > 0 ? conn.buf.subarray(conn.off) : null;
     conn.buf = EMPTY;
@@ -832,6 +1014,7 @@ class Exchange implements HttpExchange {
     }
     this.bodyState = BODY_READ;
     this.bodyCb = cb;
+    this.conn.arm(T_BODY, this.conn.limits.clientBodyTimeout);
     this.sendContinue();
     process.nextTick(processConn, this.conn);
   }
@@ -847,9 +1030,20 @@ class Exchange implements HttpExchange {
 
   discardBody(): void {
     if (this.bodyState === BODY_IDLE) {
-      this.bodyState = BODY_DISCARD;
+      this.startDiscard();
       this.conn.process();
     }
+  }
+
+  /** Drop the rest of the body, reading it for at most lingering_time, lingering_timeout apart. */
+  private startDiscard(): void {
+    if (this.bodyState === BODY_DISCARD) return;
+    this.bodyState = BODY_DISCARD;
+    if (this.bodyComplete || this.bodyError) return;
+    const conn = this.conn;
+    const now = Date.now();
+    conn.hardEnd = now + conn.limits.lingeringTime;
+    conn.arm(T_DISCARD, Math.min(conn.limits.lingeringTimeout, conn.limits.lingeringTime), now);
   }
 
   /** @internal consume body bytes from buf[off..]; returns how many were used */
@@ -976,6 +1170,8 @@ class Exchange implements HttpExchange {
 
   private completeBody(): void {
     this.bodyComplete = true;
+    const conn = this.conn;
+    if (conn.timer === T_BODY || conn.timer === T_DISCARD) conn.timer = T_NONE;
     const bs = this.bodyStream;
     if (bs !== null) {
       this.bodyStream = null;

@@ -1,6 +1,6 @@
 // ngx.location.capture's subrequests: an in-memory exchange runs a request through the
 // pipeline and keeps its status, headers and body for the parent.
-import type { HttpExchange, HttpRequest, ResponseHead } from './types.js';
+import type { HttpExchange, HttpRequest, ResponseHead, ConnLimits, LogCtx } from './types.js';
 import { errorPageBody } from './errpage.js';
 import { SERVER_TOKEN } from '../core/version.js';
 
@@ -13,6 +13,9 @@ export interface CaptureResult {
 
 /** The exchange of a subrequest: nothing reaches a socket; end() hands the result over. */
 export class SubExchange implements HttpExchange {
+  logContext: (() => LogCtx) | null = null;
+  /** the connection's limits belong to the transport that carries the request */
+  setLimits(_limits: ConnLimits): void { /* not a connection of ours */ }
   headSent = false;
   aborted = false;
   abortOnEnd = false;

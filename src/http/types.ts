@@ -77,9 +77,34 @@ export interface HttpExchange {
   onAbort(cb: () => void): void;
   /** bytes written to the socket for this response (for $bytes_sent) */
   readonly bytesSent: number;
+  /** the location's keep-alive, timeout and lingering settings for this request */
+  setLimits(limits: ConnLimits): void;
+  /** the request's error-log context, for lines the server writes (e.g. send timeouts) */
+  logContext: (() => LogCtx) | null;
 }
 
-export interface ServerOptions {
+/**
+ * The connection settings a response is sent under. nginx takes them from the request's
+ * location (the pipeline passes them with setLimits); until then the server's own apply.
+ */
+export interface ConnLimits {
+  keepaliveTimeout: number; // ms, 0 = keep-alive disabled
+  keepaliveRequests: number;
+  /** keepalive_timeout's second argument in seconds, -1 = no `Keep-Alive` header */
+  keepaliveHeader: number;
+  keepaliveTime: number; // ms
+  sendTimeout: number; // ms
+  clientBodyTimeout: number; // ms
+  lingeringClose: 'off' | 'on' | 'always';
+  lingeringTime: number; // ms
+  lingeringTimeout: number; // ms
+  resetTimedoutConnection: boolean;
+}
+
+/** What the pipeline hands the server to log a client's request in nginx's error-log context. */
+export type LogCtx = Record<string, string | number | undefined>;
+
+export interface ServerOptions extends Partial<ConnLimits> {
   /** called for each complete request head */
   onRequest: (ex: HttpExchange) => void;
   /** the size limits for header lines */
@@ -88,6 +113,19 @@ export interface ServerOptions {
   keepaliveTimeout: number; // ms
   keepaliveRequests: number;
   serverToken: string; // e.g. 'ngxlua/0.1.0'
+  /** client_header_timeout (ms, default 60 s) */
+  clientHeaderTimeout?: number;
+  /** worker_connections, shared by every listener of the worker (default: unlimited) */
+  budget?: ConnBudget;
   /** log a line to the error log (for client-side errors nginx reports at info) */
-  log?: (level: 'info' | 'error', msg: string) => void;
+  log?: (level: 'info' | 'warn' | 'error' | 'alert', msg: string, ctx?: LogCtx) => void;
+}
+
+/** The worker's connection slots (nginx's worker_connections), counted over all listeners. */
+export interface ConnBudget {
+  max: number;
+  /** slots in use: client connections plus one per listening socket */
+  used: number;
+  /** the second of the last "reusing connections" warning */
+  warnedAt: number;
 }

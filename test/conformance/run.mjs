@@ -225,7 +225,7 @@ function parseResponse(buf, method, eof) {
 
 // Send requests on one connection. `pipeline` sends all at once; otherwise one after another.
 // Resolves to { responses: [...], closed: bool, error?: string }.
-function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = false, waitClose = false, abortAfter } = {}) {
+function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = false, waitClose = false, waitCloseMs = 100, abortAfter, readDelay = 0 } = {}) {
   return new Promise((resolve) => {
     const built = reqs.map((r) => buildRequest(r, port));
     const sock = net.connect({ host: '127.0.0.1', port });
@@ -236,12 +236,16 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
     let next = 0; // next request index to send (non-pipelined)
     let done = false;
     let closed = false;
+    // when the last byte was written, and how long after it the server closed
+    let lastWrite = Date.now();
+    let closedMs;
+    let reset = false;
     const finish = (error) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve({ responses, closed, error, raw: Buffer.concat(rawIn) });
+      resolve({ responses, closed, error, raw: Buffer.concat(rawIn), closedMs, reset });
     };
     const timer = setTimeout(() => finish(`timeout after ${timeout}ms waiting for response ${responses.length + 1}`), timeout);
     const sendNext = () => {
@@ -252,9 +256,10 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
         const b = built[next];
         next++;
         if (b.parts && b.parts.length > 1) {
-          b.parts.forEach((part, i) => setTimeout(() => { if (!done) sock.write(part); }, i * b.gap));
+          b.parts.forEach((part, i) => setTimeout(() => { if (!done) { sock.write(part); lastWrite = Date.now(); } }, i * b.gap));
         } else sock.write(b.bytes);
       }
+      lastWrite = Date.now();
       if (halfClose && next === built.length) sock.end();
       // the client goes away mid-request: close the connection this long after the last request
       if (abortAfter !== undefined && next === built.length) {
@@ -280,7 +285,7 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
           responses.push(p.res);
           if (responses.length === built.length) {
             // give the server a moment to close the connection (to observe `closed`)
-            if (eof || !waitClose) finish(); else setTimeout(() => finish(), 100);
+            if (eof || !waitClose) finish(); else setTimeout(() => finish(), waitCloseMs);
             if (eof) closed = true;
             return;
           }
@@ -291,11 +296,18 @@ function exchange(port, reqs, { pipeline = false, timeout = 3000, halfClose = fa
         finish(String(e.message || e));
       }
     };
-    sock.on('connect', sendNext);
+    sock.on('connect', () => {
+      sendNext();
+      // a client that does not read for a while (send_timeout cases)
+      if (readDelay > 0) { sock.pause(); setTimeout(() => { if (!done) sock.resume(); }, readDelay); }
+    });
     sock.on('data', (d) => { rawIn.push(d); buf = Buffer.concat([buf, d]); pump(false); });
-    sock.on('end', () => { closed = true; pump(true); });
-    sock.on('close', () => { closed = true; if (!done) pump(true); });
-    sock.on('error', (e) => { if (e.code === 'ECONNRESET' || e.code === 'EPIPE') { closed = true; pump(true); } else finish(String(e.message)); });
+    const onEof = () => { if (closedMs === undefined) closedMs = Date.now() - lastWrite; closed = true; };
+    sock.on('end', () => { onEof(); pump(true); });
+    sock.on('close', () => { onEof(); if (!done) pump(true); });
+    sock.on('error', (e) => {
+      if (e.code === 'ECONNRESET' || e.code === 'EPIPE') { reset ||= e.code === 'ECONNRESET'; onEof(); pump(true); } else finish(String(e.message));
+    });
   });
 }
 
@@ -485,7 +497,13 @@ async function runCase(c, port, log, opts) {
   const observed = [];
   for (const conn of connections) {
     const reqs = conn.map((s) => s.request ?? 'GET /t');
-    const r = await exchange(port, reqs, { pipeline, timeout: c.timeout ?? 3000, halfClose: !!c.halfClose, waitClose: conn[conn.length - 1].closed !== undefined, abortAfter: c.abortAfter });
+    const lastStep = conn[conn.length - 1];
+    const r = await exchange(port, reqs, {
+      pipeline, timeout: c.timeout ?? 3000, halfClose: !!c.halfClose, abortAfter: c.abortAfter, readDelay: c.readDelay,
+      waitClose: lastStep.closed !== undefined || lastStep.closedAfter !== undefined,
+      // a case that waits for a server-side timeout gives it until the case's own timeout
+      waitCloseMs: lastStep.closedAfter !== undefined ? (c.timeout ?? 3000) : 100,
+    });
     conn.forEach((s, i) => {
       const res = r.responses[i];
       const label = steps.length > 1 ? `response ${observed.length + 1}` : '';
@@ -508,6 +526,15 @@ async function runCase(c, port, log, opts) {
     }
     if (last.closed !== undefined && last.closed !== r.closed) {
       diffs.push(`connection: expected ${last.closed ? 'closed' : 'kept open'}, got ${r.closed ? 'closed' : 'open'}`);
+    }
+    if (last.reset !== undefined && last.reset !== r.reset) {
+      diffs.push(`connection: expected ${last.reset ? 'a reset (RST)' : 'no reset'}, got ${r.reset ? 'a reset' : 'none'}`);
+    }
+    // a server-side timeout: the connection must close, and not before the configured time
+    // (a lower bound only; the upper bound is the case's timeout)
+    if (last.closedAfter !== undefined) {
+      if (!r.closed) diffs.push(`connection: expected the server to close it after ${last.closedAfter} ms, still open after ${c.timeout ?? 3000} ms`);
+      else if (r.closedMs < last.closedAfter) diffs.push(`connection: closed ${r.closedMs} ms after the last write, expected no earlier than ${last.closedAfter} ms`);
     }
     if (r.error && r.responses.length === conn.length && !/closed/.test(r.error)) diffs.push(r.error);
   }
