@@ -157,8 +157,9 @@ export class NodeHttpExchange implements HttpExchange {
     this.ireq.once('error', () => finish(400, null));
   }
 
-  discardBody(): void {
+  discardBody(): boolean {
     this.ireq.resume();
+    return true;
   }
 
   forceClose(): void {

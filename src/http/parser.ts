@@ -1,18 +1,26 @@
 // Incremental HTTP/1.x request-head parser.
 //
-// Work is split in two steps so that the hot path touches each byte as little as possible:
-//  1. `scan()` looks for the end of the head with native `indexOf(LF)` and enforces the
-//     line-size limits while data trickles in (it remembers where it stopped);
-//  2. `parse()` runs once on the complete head: it takes one latin1 string of it and does
-//     the request line and header lines with plain string operations.
-// Both report errors as HTTP statuses (400, 414, 494 = "Request Header Or Cookie Too Large",
-// 501, 505) with a short reason for the error log, the way nginx's parser reports them.
+// `scan()` runs a byte-level state machine over the head as it arrives, the way nginx's
+// ngx_http_parse_request_line / ngx_http_parse_header_line do, remembering its state between
+// calls. It therefore rejects a request at its first bad byte, even when the rest of the head
+// never comes, and it applies the checks nginx makes as each part completes: the URI and the
+// request-line host when the request line ends, Host and the unique headers as each header
+// line ends, the header count, and the Content-Length / Transfer-Encoding / method checks
+// once the empty line arrives. It also models nginx's header buffers (one of
+// client_header_buffer_size, then up to N of large_client_header_buffers, each holding whole
+// lines) to find 414 / 494 exactly where nginx does.
+// `scan()` only records offsets; `parse()` then builds the strings from one latin1 copy of the
+// complete head, so a valid request costs one pass over its bytes plus the slicing.
+// Errors are HTTP statuses (400, 405, 414, 494 = "Request Header Or Cookie Too Large", 501,
+// 505) with nginx's error-log wording and the context nginx logs them with.
 
 import type { HttpRequest } from './types.js';
 
 export interface ParserLimits {
   clientHeaderBufferSize: number;
   largeClientHeaderBuffers: { num: number; size: number };
+  /** max_headers (Debian's nginx backports it; default 1000) */
+  maxHeaders?: number;
 }
 
 /** What parse() produces: the request fields the parser knows, plus a few helper flags. */
@@ -32,354 +40,914 @@ export interface ParsedHead {
   /** `Expect: 100-continue` was sent (HTTP/1.1) */
   expectContinue: boolean;
   userAgent: string;
-  /** header lines ignored as invalid (nginx logs each at info), with the Host value known then */
-  invalidHeaders: Array<{ line: string; host: string }>;
+  /** header lines ignored as invalid (nginx logs each at info), with the context known then */
+  invalidHeaders: InvalidHeader[];
+}
+
+export interface InvalidHeader {
+  line: string;
+  host: string;
+  referer: string;
 }
 
 const LF = 10;
 const CR = 13;
+const SP = 32;
+
+/** nginx's NGX_MAX_ERROR_STR - 300: how much of a too long header line it logs */
+const LOGGED_LINE_MAX = 1748;
+
+// ---- byte classes (one table lookup per byte on the hot paths) ----
+/** header-name bytes nginx folds to lower case (letters, digits, '-') */
+const NAME_CH = new Uint8Array(256);
+/** bytes that end a run of plain header-value bytes: SP, CR, LF, NUL */
+const VALUE_STOP = new Uint8Array(256);
+/** bytes of a URI past its first character: anything but controls, SP and DEL */
+const URI_CH = new Uint8Array(256);
+/** request-line host name bytes */
+const HOST_CH = new Uint8Array(256);
+/** IP-literal bytes inside [...] besides ']': unreserved and sub-delims, ':' */
+const LITERAL_CH = new Uint8Array(256);
+/** method bytes */
+const METHOD_CH = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  const digit = c >= 48 && c <= 57;
+  if (letter || digit || c === 45) NAME_CH[c] = 1;
+  if (c === SP || c === CR || c === LF || c === 0) VALUE_STOP[c] = 1;
+  if (c > SP && c !== 127) URI_CH[c] = 1;
+  if (letter || digit || c === 46 || c === 45) HOST_CH[c] = 1;
+  if (letter || digit || ":-._~!$&'()*+,;=".includes(String.fromCharCode(c))) LITERAL_CH[c] = 1;
+  if ((c >= 65 && c <= 90) || c === 95 || c === 45) METHOD_CH[c] = 1;
+}
+
+// ---- states ----
+// request line
+const RL_START = 0;
+const RL_METHOD = 1;
+const RL_SP_BEFORE_URI = 2;
+const RL_SCHEMA = 3;
+const RL_SCHEMA_SLASH = 4;
+const RL_SCHEMA_SLASH2 = 5;
+const RL_HOST_START = 6;
+const RL_HOST = 7;
+const RL_HOST_LITERAL = 8;
+const RL_HOST_END = 9;
+const RL_PORT = 10;
+const RL_URI = 11;
+const RL_HTTP09 = 12;
+const RL_H = 13;
+const RL_HT = 14;
+const RL_HTT = 15;
+const RL_HTTP = 16;
+const RL_MAJOR1 = 17;
+const RL_MAJOR = 18;
+const RL_MINOR1 = 19;
+const RL_MINOR = 20;
+const RL_SP_AFTER = 21;
+const RL_ALMOST = 22;
+// header lines
+const H_START = 30;
+const H_NAME = 31;
+const H_SP_BEFORE = 32;
+const H_VALUE = 33;
+const H_SP_AFTER = 34;
+const H_ALMOST = 35;
+const H_HEAD_ALMOST = 36;
+
+// what is being read
+const P_LINE = 0; // the request line
+const P_LINE_DONE = 1; // the request line is complete, its checks run
+const P_HEADERS = 2; // the header lines
+
+// methods nginx treats specially
+const M_OTHER = 0;
+const M_GET = 1;
+const M_HEAD = 2;
+const M_TRACE = 3;
+const M_CONNECT = 4;
+
+// headers nginx allows once (ngx_http_process_unique_header_line), plus Host
+const U_HOST = 0;
+const U_CONTENT_LENGTH = 1;
+const U_TRANSFER_ENCODING = 2;
+const U_EXPECT = 3;
+const U_IF_MATCH = 4;
+const U_IF_RANGE = 5;
+const U_CONTENT_RANGE = 6;
+const U_IF_NONE_MATCH = 7;
+const U_AUTHORIZATION = 8;
+const U_IF_MODIFIED_SINCE = 9;
+const U_IF_UNMODIFIED_SINCE = 10;
+const U_COUNT = 11;
+
+/** log actions: what nginx says it was doing when the error happened */
+export const ACTION_LINE = 'reading client request line';
+export const ACTION_HEADERS = 'reading client request headers';
 
 export class HeadParser {
   /** status of the last error (0 when none) */
   errorStatus = 0;
   /** reason of the last error, worded like nginx's error log */
   errorMsg = '';
-  /** for the error-log context of the last error: the request line ('' before it was parsed) */
+  /** error-log context of the last error: what nginx was doing ... */
+  errorAction = ACTION_LINE;
+  /** ... the request line as nginx logs it ('' when none) */
   errorRequest = '';
-  /** ... and the Host header value seen before the error ('' when none) */
+  /** ... the Host header value seen before the error ('' when none) */
   errorHost = '';
+  /** ... and the Referer header value ('' when none) */
+  errorReferer = '';
+  /** the User-Agent seen before the error, for MSIE's error-page padding */
+  errorUserAgent = '';
+  /** the error page goes out without status line and headers (an HTTP/0.9 request) */
+  errorRaw = false;
+  /** the error response has no body (a HEAD request) */
+  errorHeadOnly = false;
 
-  private readonly lineMax: number;
-  private readonly totalMax: number;
-  // scan state, relative to the head's first byte
+  private readonly firstSize: number;
+  private readonly largeSize: number;
+  private readonly largeNum: number;
+  private readonly maxHeaders: number;
+
+  // ---- scan state; offsets are relative to the head's first byte ----
   private pos = 0;
-  private lineStart = 0;
-  private firstLine = true;
+  private state = RL_START;
+  private phase = P_LINE;
+  /** where nginx's current header buffer ends, and how many large ones it took */
+  private bufEnd: number;
+  private nbusy = 0;
+  // request line
+  private method = M_OTHER;
+  private methodEnd = 0;
+  /** the request target [tStart, tEnd) and its path part (-1: none, as in `http://host`) */
+  private tStart = -1;
+  private tEnd = -1;
+  private pathStart = -1;
+  private hostStart = -1;
+  private hostEnd = -1;
+  private protoStart = -1;
+  /** where the request line ends (its CR or LF) */
+  private reqEnd = -1;
+  private major = 0;
+  private minor = 0;
+  private v09 = false;
+  private version = 10;
+  private uri = '';
+  private args = '';
+  private lineHost = '';
+  // header lines
+  private lineStart = -1;
+  private nameEnd = 0;
+  private valueStart = 0;
+  private valueEnd = 0;
+  private invalidLine = false;
+  /** [nameStart, nameEnd, valueStart, valueEnd] per accepted header line */
+  private hdr = new Int32Array(64);
+  private nhdr = 0;
+  /** index + 1 of the first header of each U_* kind (0 = none) */
+  private readonly unique = new Int32Array(U_COUNT);
+  private referer = -1;
+  private userAgent = -1;
+  private hostValue = '';
+  /** [lineStart, lineEnd, host index, referer index] per ignored invalid header line */
+  private invalid: number[] | null = null;
+  // results of the end-of-head checks
+  private contentLength = -1;
+  private chunked = false;
 
   constructor(limits: ParserLimits) {
     const large = limits.largeClientHeaderBuffers;
-    this.lineMax = Math.max(large.size, limits.clientHeaderBufferSize);
-    this.totalMax = limits.clientHeaderBufferSize + Math.max(1, large.num) * large.size;
+    this.firstSize = Math.max(1, limits.clientHeaderBufferSize);
+    this.largeSize = Math.max(1, large.size);
+    this.largeNum = Math.max(0, large.num);
+    this.maxHeaders = limits.maxHeaders ?? 1000;
+    this.bufEnd = this.firstSize;
   }
 
   /** Forget any partial scan (call before scanning a new request). */
   reset(): void {
-    this.pos = 0;
-    this.lineStart = 0;
-    this.firstLine = true;
     this.errorStatus = 0;
     this.errorMsg = '';
+    this.errorAction = ACTION_LINE;
     this.errorRequest = '';
     this.errorHost = '';
+    this.errorReferer = '';
+    this.errorUserAgent = '';
+    this.errorRaw = false;
+    this.errorHeadOnly = false;
+    this.pos = 0;
+    this.state = RL_START;
+    this.phase = P_LINE;
+    this.bufEnd = this.firstSize;
+    this.nbusy = 0;
+    this.method = M_OTHER;
+    this.tStart = this.tEnd = this.pathStart = -1;
+    this.hostStart = this.hostEnd = this.protoStart = this.reqEnd = -1;
+    this.major = this.minor = 0;
+    this.v09 = false;
+    this.version = 10;
+    this.uri = this.args = this.lineHost = this.hostValue = '';
+    this.lineStart = -1;
+    this.invalidLine = false;
+    this.nhdr = 0;
+    this.unique.fill(0);
+    this.referer = this.userAgent = -1;
+    this.invalid = null;
+    this.contentLength = -1;
+    this.chunked = false;
   }
 
   /**
-   * Look for the end of the head in `buf[start..]`. The bytes already scanned must still be
+   * Scan the head starting at `buf[start]` (the first byte of the method: the caller skips
+   * the blank lines nginx ignores before a request). The bytes already scanned must still be
    * at the same offsets relative to `start` on later calls (append-only).
-   * Returns the head length (> 0) once complete, 0 when more data is needed, -1 on error
-   * (see errorStatus/errorMsg).
+   * Returns the head length (> 0) once complete and valid, 0 when more data is needed, -1 on
+   * error (see errorStatus/errorMsg and the other error* fields).
    */
   scan(buf: Buffer, start: number): number {
+    if (this.errorStatus !== 0) return -1;
     const end = buf.length;
-    let pos = start + this.pos;
-    let lineStart = start + this.lineStart;
+    let i = start + this.pos;
+    let state = this.state;
+    let bufEnd = start + this.bufEnd;
     for (;;) {
-      const lf = buf.indexOf(LF, pos);
-      if (lf < 0) {
-        this.pos = end - start;
-        this.lineStart = lineStart - start;
-        // the line in progress may already be over the limit
-        if (end - lineStart > this.lineMax) return this.tooLarge();
-        if (end - start > this.totalMax) return this.fail(494, 'client sent too large request or too long header line');
-        return 0;
+      if (i >= bufEnd) {
+        // nginx's buffer is full: it takes a large one (the line in progress moves along)
+        this.state = state;
+        if (!this.grow(buf, start, i - start)) return -1;
+        bufEnd = start + this.bufEnd;
       }
-      const lineLen = lf + 1 - lineStart;
-      if (lineLen > this.lineMax) return this.tooLarge();
-      if (this.firstLine) {
-        this.firstLine = false;
-        // HTTP/0.9: a request line without a version ends the head
-        if (!hasVersion(buf, lineStart, lf)) return lf + 1 - start;
-      } else if (lf === lineStart || (lf === lineStart + 1 && buf[lineStart] === CR)) {
-        return lf + 1 - start;
+      if (i >= end) break;
+      const stop = bufEnd < end ? bufEnd : end;
+      for (; i < stop; i++) {
+        const c = buf[i];
+        switch (state) {
+          // ---------------------------------------------------------------- request line
+          case RL_START:
+            if (METHOD_CH[c] === 0) return this.fail(buf, start, 400, 'client sent invalid method');
+            state = RL_METHOD;
+            break;
+          case RL_METHOD:
+            if (METHOD_CH[c] === 1) break;
+            if (c !== SP) return this.fail(buf, start, 400, 'client sent invalid method');
+            this.methodEnd = i - start;
+            this.method = methodKind(buf, start, i - start);
+            state = RL_SP_BEFORE_URI;
+            break;
+          case RL_SP_BEFORE_URI:
+            if (c === 47) {
+              this.tStart = this.pathStart = i - start;
+              state = RL_URI;
+            } else if ((c | 0x20) >= 97 && (c | 0x20) <= 122) {
+              this.tStart = i - start;
+              state = RL_SCHEMA;
+            } else if (c !== SP) {
+              return this.fail(buf, start, 400, 'client sent invalid request');
+            }
+            break;
+          case RL_SCHEMA:
+            if (HOST_CH[c] === 1 || c === 43) break; // letters, digits, '+', '-', '.'
+            if (c !== 58) return this.fail(buf, start, 400, 'client sent invalid request');
+            state = RL_SCHEMA_SLASH;
+            break;
+          case RL_SCHEMA_SLASH:
+            if (c !== 47) return this.fail(buf, start, 400, 'client sent invalid request');
+            state = RL_SCHEMA_SLASH2;
+            break;
+          case RL_SCHEMA_SLASH2:
+            if (c !== 47) return this.fail(buf, start, 400, 'client sent invalid request');
+            this.hostStart = i + 1 - start;
+            state = RL_HOST_START;
+            break;
+          case RL_HOST_START:
+          case RL_HOST:
+          case RL_HOST_END:
+            if (state === RL_HOST_START) {
+              if (c === 91) {
+                state = RL_HOST_LITERAL;
+                break;
+              }
+              state = RL_HOST;
+            }
+            if (state === RL_HOST && HOST_CH[c] === 1) break;
+            // the end of the host name (or of the IP literal's "]")
+            this.hostEnd = i - start;
+            if (c === 58) {
+              state = RL_PORT;
+            } else if (c === 47 || c === 63) {
+              this.pathStart = i - start;
+              state = RL_URI;
+            } else if (c === SP) {
+              this.tEnd = i - start;
+              state = RL_HTTP09;
+            } else {
+              return this.fail(buf, start, 400, 'client sent invalid request');
+            }
+            break;
+          case RL_HOST_LITERAL:
+            if (LITERAL_CH[c] === 1) break;
+            if (c !== 93) return this.fail(buf, start, 400, 'client sent invalid request');
+            state = RL_HOST_END;
+            break;
+          case RL_PORT:
+            if (c >= 48 && c <= 57) break;
+            if (c === 47 || c === 63) {
+              this.pathStart = i - start;
+              state = RL_URI;
+            } else if (c === SP) {
+              this.tEnd = i - start;
+              state = RL_HTTP09;
+            } else {
+              return this.fail(buf, start, 400, 'client sent invalid request');
+            }
+            break;
+          case RL_URI:
+            if (URI_CH[c] === 1) {
+              let j = i + 1;
+              while (j < stop && URI_CH[buf[j]] === 1) j++;
+              i = j - 1;
+              break;
+            }
+            this.tEnd = i - start;
+            if (c === SP) {
+              state = RL_HTTP09;
+            } else if (c === CR) {
+              this.v09 = true;
+              this.reqEnd = i - start;
+              state = RL_ALMOST;
+            } else if (c === LF) {
+              this.v09 = true;
+              this.reqEnd = i - start;
+              const r = this.requestLineDone(buf, start, i);
+              if (r !== 0) return r;
+              state = H_START;
+            } else {
+              return this.fail(buf, start, 400, 'client sent invalid request');
+            }
+            break;
+          case RL_HTTP09:
+            if (c === SP) break;
+            if (c === 72) {
+              this.protoStart = i - start;
+              state = RL_H;
+            } else if (c === CR) {
+              this.v09 = true;
+              this.reqEnd = i - start;
+              state = RL_ALMOST;
+            } else if (c === LF) {
+              this.v09 = true;
+              this.reqEnd = i - start;
+              const r = this.requestLineDone(buf, start, i);
+              if (r !== 0) return r;
+              state = H_START;
+            } else {
+              return this.fail(buf, start, 400, 'client sent invalid request');
+            }
+            break;
+          case RL_H:
+          case RL_HT:
+          case RL_HTT:
+          case RL_HTTP:
+            // "HTTP/" after the 'H'
+            if (c !== HTTP_TAIL[state - RL_H]) return this.fail(buf, start, 400, 'client sent invalid request');
+            state++;
+            break;
+          case RL_MAJOR1:
+            if (c < 49 || c > 57) return this.fail(buf, start, 400, 'client sent invalid request');
+            this.major = c - 48;
+            if (this.major > 1) return this.fail(buf, start, 505, 'client sent invalid version');
+            state = RL_MAJOR;
+            break;
+          case RL_MAJOR:
+            if (c === 46) {
+              state = RL_MINOR1;
+              break;
+            }
+            if (c < 48 || c > 57) return this.fail(buf, start, 400, 'client sent invalid request');
+            this.major = this.major * 10 + c - 48;
+            if (this.major > 1) return this.fail(buf, start, 505, 'client sent invalid version');
+            break;
+          case RL_MINOR1:
+            if (c < 48 || c > 57) return this.fail(buf, start, 400, 'client sent invalid request');
+            this.minor = c - 48;
+            state = RL_MINOR;
+            break;
+          case RL_MINOR:
+          case RL_SP_AFTER:
+            if (state === RL_MINOR && c >= 48 && c <= 57) {
+              if (this.minor > 99) return this.fail(buf, start, 400, 'client sent invalid request');
+              this.minor = this.minor * 10 + c - 48;
+              break;
+            }
+            if (c === SP) {
+              state = RL_SP_AFTER;
+            } else if (c === CR) {
+              this.reqEnd = i - start;
+              state = RL_ALMOST;
+            } else if (c === LF) {
+              this.reqEnd = i - start;
+              const r = this.requestLineDone(buf, start, i);
+              if (r !== 0) return r;
+              state = H_START;
+            } else {
+              return this.fail(buf, start, 400, 'client sent invalid request');
+            }
+            break;
+          case RL_ALMOST: {
+            if (c !== LF) return this.fail(buf, start, 400, 'client sent invalid request');
+            const r = this.requestLineDone(buf, start, i);
+            if (r !== 0) return r;
+            state = H_START;
+            break;
+          }
+
+          // ---------------------------------------------------------------- header lines
+          case H_START:
+            this.lineStart = i - start;
+            this.invalidLine = false;
+            if (NAME_CH[c] === 1) {
+              state = H_NAME;
+            } else if (c === CR) {
+              state = H_HEAD_ALMOST;
+            } else if (c === LF) {
+              return this.headDone(buf, start, i);
+            } else if (c <= SP || c === 127 || c === 58) {
+              return this.badHeader(buf, start, i);
+            } else {
+              // '_' and other odd bytes: nginx ignores the line (ignore_invalid_headers)
+              this.invalidLine = true;
+              state = H_NAME;
+            }
+            break;
+          case H_NAME:
+            if (NAME_CH[c] === 1) {
+              let j = i + 1;
+              while (j < stop && NAME_CH[buf[j]] === 1) j++;
+              i = j - 1;
+              break;
+            }
+            if (c === 58) {
+              this.nameEnd = i - start;
+              state = H_SP_BEFORE;
+            } else if (c === CR || c === LF) {
+              // a name without a colon: a header with an empty value, as nginx has it
+              this.nameEnd = this.valueStart = this.valueEnd = i - start;
+              if (c === CR) {
+                state = H_ALMOST;
+              } else {
+                const r = this.headerLineDone(buf, start);
+                if (r !== 0) return r;
+                state = H_START;
+              }
+            } else if (c <= SP || c === 127) {
+              return this.badHeader(buf, start, i);
+            } else {
+              this.invalidLine = true;
+            }
+            break;
+          case H_SP_BEFORE:
+            if (c === SP) break;
+            if (c === CR || c === LF) {
+              this.valueStart = this.valueEnd = i - start;
+              if (c === CR) {
+                state = H_ALMOST;
+              } else {
+                const r = this.headerLineDone(buf, start);
+                if (r !== 0) return r;
+                state = H_START;
+              }
+            } else if (c === 0) {
+              return this.badHeader(buf, start, i);
+            } else {
+              this.valueStart = i - start;
+              state = H_VALUE;
+            }
+            break;
+          case H_VALUE:
+            if (VALUE_STOP[c] === 0) {
+              let j = i + 1;
+              while (j < stop && VALUE_STOP[buf[j]] === 0) j++;
+              i = j - 1;
+              break;
+            }
+            if (c === 0) return this.badHeader(buf, start, i);
+            this.valueEnd = i - start;
+            if (c === SP) {
+              state = H_SP_AFTER;
+            } else if (c === CR) {
+              state = H_ALMOST;
+            } else {
+              const r = this.headerLineDone(buf, start);
+              if (r !== 0) return r;
+              state = H_START;
+            }
+            break;
+          case H_SP_AFTER:
+            if (c === SP) break;
+            if (c === CR) {
+              state = H_ALMOST;
+            } else if (c === LF) {
+              const r = this.headerLineDone(buf, start);
+              if (r !== 0) return r;
+              state = H_START;
+            } else if (c === 0) {
+              return this.badHeader(buf, start, i);
+            } else {
+              state = H_VALUE;
+            }
+            break;
+          case H_ALMOST:
+            // nginx takes any number of CRs before the LF
+            if (c === CR) break;
+            if (c !== LF) return this.badHeader(buf, start, start + this.valueEnd);
+            {
+              const r = this.headerLineDone(buf, start);
+              if (r !== 0) return r;
+            }
+            state = H_START;
+            break;
+          case H_HEAD_ALMOST:
+            if (c !== LF) return this.badHeader(buf, start, start + this.lineStart);
+            return this.headDone(buf, start, i);
+        }
       }
-      lineStart = lf + 1;
-      pos = lineStart;
-      if (lineStart - start > this.totalMax) return this.fail(494, 'client sent too large request or too long header line');
     }
+    this.pos = i - start;
+    this.state = state;
+    return 0;
   }
 
-  private tooLarge(): number {
-    if (this.firstLine) return this.fail(414, 'client sent too long URI');
-    return this.fail(494, 'client sent too long header line');
+  /**
+   * nginx's header buffer is full at `rel` with the head unfinished: take the next large
+   * buffer (ngx_http_alloc_large_header_buffer), or fail as nginx does.
+   */
+  private grow(buf: Buffer, start: number, rel: number): boolean {
+    if (this.phase === P_LINE) {
+      if (rel >= this.largeSize || this.nbusy >= this.largeNum) {
+        this.fail(buf, start, 414, 'client sent too long URI');
+        // nginx logs the whole buffer as the request
+        this.errorRequest = buf.toString('latin1', start, start + Math.min(rel, 2048));
+        return false;
+      }
+      this.nbusy++;
+      this.bufEnd = this.largeSize;
+      return true;
+    }
+    const inLine = this.state !== H_START;
+    if ((inLine && rel - this.lineStart >= this.largeSize) || this.nbusy >= this.largeNum) {
+      if (this.lineStart < 0) {
+        this.fail(buf, start, 494, 'client sent too large request');
+      } else {
+        const from = start + this.lineStart;
+        const shown = buf.toString('latin1', from, from + Math.min(rel - this.lineStart, LOGGED_LINE_MAX));
+        this.fail(buf, start, 494, `client sent too long header line: "${shown}..."`);
+      }
+      return false;
+    }
+    this.nbusy++;
+    this.bufEnd = (inLine ? this.lineStart : rel) + this.largeSize;
+    return true;
   }
 
-  private fail(status: number, msg: string): number {
+  /** The request line ended at the LF `buf[lf]`: the checks nginx makes then. */
+  private requestLineDone(buf: Buffer, start: number, lf: number): number {
+    const v09 = this.v09;
+    this.phase = P_LINE_DONE;
+    this.version = v09 ? 9 : (this.major === 1 && this.minor === 0 ? 10 : 11);
+    if (v09 && this.method !== M_GET) {
+      return this.fail(buf, start, 400, 'client sent invalid method in HTTP/0.9 request');
+    }
+    // the path: `%XX`, `.`, `..` and `//` resolved; the fragment dropped; args after '?'
+    let body = this.pathStart >= 0 ? buf.toString('latin1', start + this.pathStart, start + this.tEnd) : '';
+    const hashAt = body.indexOf('#');
+    if (hashAt >= 0) body = body.slice(0, hashAt);
+    const q = body.indexOf('?');
+    let path = body;
+    if (q >= 0) {
+      path = body.slice(0, q);
+      this.args = body.slice(q + 1);
+    }
+    if (path.length === 0) path = '/'; // `http://host` or `http://host?x`
+    const uri = normalizeUri(path);
+    if (uri === null) return this.fail(buf, start, 400, 'client sent invalid request');
+    this.uri = uri;
+    if (this.hostEnd >= 0) {
+      const h = validateHost(buf.toString('latin1', start + this.hostStart, start + this.hostEnd));
+      if (h === null) return this.fail(buf, start, 400, 'client sent invalid host in request line');
+      this.lineHost = h;
+    }
+    // HTTP/0.9: no headers follow
+    if (v09) return lf + 1 - start;
+    this.phase = P_HEADERS;
+    return 0;
+  }
+
+  /** A header line ended (its offsets are in lineStart/nameEnd/valueStart/valueEnd). */
+  private headerLineDone(buf: Buffer, start: number): number {
+    if (this.invalidLine) {
+      (this.invalid ??= []).push(this.lineStart, this.valueEnd, this.unique[U_HOST] - 1, this.referer);
+      return 0;
+    }
+    const n = this.nhdr;
+    if (n >= this.maxHeaders) return this.fail(buf, start, 494, 'client sent too many header lines');
+    let hdr = this.hdr;
+    if (n * 4 + 4 > hdr.length) {
+      const bigger = new Int32Array(hdr.length * 2);
+      bigger.set(hdr);
+      this.hdr = hdr = bigger;
+    }
+    const k = n * 4;
+    const ns = this.lineStart;
+    hdr[k] = ns;
+    hdr[k + 1] = this.nameEnd;
+    hdr[k + 2] = this.valueStart;
+    hdr[k + 3] = this.valueEnd;
+    this.nhdr = n + 1;
+    // the headers nginx acts on while reading (ngx_http_headers_in handlers)
+    let u = -1;
+    const from = start + ns;
+    switch (this.nameEnd - ns) {
+      case 4:
+        if (nameIs(buf, from, 'host')) u = U_HOST;
+        break;
+      case 6:
+        if (nameIs(buf, from, 'expect')) u = U_EXPECT;
+        break;
+      case 7:
+        if (this.referer < 0 && nameIs(buf, from, 'referer')) this.referer = n;
+        break;
+      case 8:
+        if (nameIs(buf, from, 'if-match')) u = U_IF_MATCH;
+        else if (nameIs(buf, from, 'if-range')) u = U_IF_RANGE;
+        break;
+      case 10:
+        if (this.userAgent < 0 && nameIs(buf, from, 'user-agent')) this.userAgent = n;
+        break;
+      case 13:
+        if (nameIs(buf, from, 'content-range')) u = U_CONTENT_RANGE;
+        else if (nameIs(buf, from, 'if-none-match')) u = U_IF_NONE_MATCH;
+        else if (nameIs(buf, from, 'authorization')) u = U_AUTHORIZATION;
+        break;
+      case 14:
+        if (nameIs(buf, from, 'content-length')) u = U_CONTENT_LENGTH;
+        break;
+      case 17:
+        if (nameIs(buf, from, 'transfer-encoding')) u = U_TRANSFER_ENCODING;
+        else if (nameIs(buf, from, 'if-modified-since')) u = U_IF_MODIFIED_SINCE;
+        break;
+      case 19:
+        if (nameIs(buf, from, 'if-unmodified-since')) u = U_IF_UNMODIFIED_SINCE;
+        break;
+    }
+    if (u < 0) return 0;
+    const first = this.unique[u];
+    if (first !== 0) {
+      const cur = `${this.headerName(buf, start, n)}: ${this.headerValue(buf, start, n)}`;
+      const prev = `${this.headerName(buf, start, first - 1)}: ${this.headerValue(buf, start, first - 1)}`;
+      const what = u === U_HOST ? 'duplicate host header' : 'duplicate header line';
+      return this.fail(buf, start, 400, `client sent ${what}: "${cur}", previous value: "${prev}"`);
+    }
+    this.unique[u] = n + 1;
+    if (u === U_HOST) {
+      const h = validateHost(this.headerValue(buf, start, n));
+      if (h === null) return this.fail(buf, start, 400, 'client sent invalid host header');
+      this.hostValue = h;
+    }
+    return 0;
+  }
+
+  /** The empty line ended the head at `buf[lf]`: ngx_http_process_request_header's checks. */
+  private headDone(buf: Buffer, start: number, lf: number): number {
+    const hdr = this.hdr;
+    if (this.version === 11 && this.unique[U_HOST] === 0) {
+      return this.fail(buf, start, 400, 'client sent HTTP/1.1 request without "Host" header');
+    }
+    const cl = this.unique[U_CONTENT_LENGTH] - 1;
+    if (cl >= 0) {
+      const k = cl * 4;
+      this.contentLength = parseLengthBytes(buf, start + hdr[k + 2], start + hdr[k + 3]);
+      if (this.contentLength < 0) return this.fail(buf, start, 400, 'client sent invalid "Content-Length" header');
+    }
+    const te = this.unique[U_TRANSFER_ENCODING] - 1;
+    if (te >= 0) {
+      if (this.version < 11) {
+        return this.fail(buf, start, 400, 'client sent HTTP/1.0 request with "Transfer-Encoding" header');
+      }
+      const k = te * 4;
+      if (hdr[k + 3] - hdr[k + 2] === 7 && nameIs(buf, start + hdr[k + 2], 'chunked')) {
+        if (cl >= 0) {
+          return this.fail(buf, start, 400, 'client sent "Content-Length" and "Transfer-Encoding" headers at the same time');
+        }
+        this.chunked = true;
+      } else {
+        return this.fail(buf, start, 501, `client sent unknown "Transfer-Encoding": "${this.headerValue(buf, start, te)}"`);
+      }
+    }
+    if (this.method === M_CONNECT) return this.fail(buf, start, 405, 'client sent CONNECT method');
+    if (this.method === M_TRACE) return this.fail(buf, start, 405, 'client sent TRACE method');
+    return lf + 1 - start;
+  }
+
+  private headerName(buf: Buffer, start: number, n: number): string {
+    const k = n * 4;
+    return buf.toString('latin1', start + this.hdr[k], start + this.hdr[k + 1]);
+  }
+
+  private headerValue(buf: Buffer, start: number, n: number): string {
+    const k = n * 4;
+    return buf.toString('latin1', start + this.hdr[k + 2], start + this.hdr[k + 3]);
+  }
+
+  /** nginx: 'client sent invalid header line: "<line up to the bad byte>\xHH..."' */
+  private badHeader(buf: Buffer, start: number, at: number): number {
+    const line = buf.toString('latin1', start + this.lineStart, at);
+    const hex = buf[at].toString(16).padStart(2, '0');
+    return this.fail(buf, start, 400, `client sent invalid header line: "${line}\\x${hex}..."`);
+  }
+
+  /** Record an error with the context nginx logs it with. */
+  private fail(buf: Buffer, start: number, status: number, msg: string): number {
     this.errorStatus = status;
     this.errorMsg = msg;
+    this.noteContext(buf, start);
     return -1;
   }
 
   /**
-   * Parse a complete head `buf[start, start+len)` (as found by scan()). Returns null on error
-   * (errorStatus/errorMsg say why).
+   * Fill the error* context fields from what has been scanned of the head at `buf[start..]`
+   * (also for a client that closes mid-head: nginx logs that with the same context).
+   */
+  noteContext(buf: Buffer, start: number): void {
+    const lineDone = this.phase !== P_LINE;
+    if (lineDone) {
+      this.errorRequest = buf.toString('latin1', start, start + this.reqEnd);
+    } else {
+      // what has arrived of the request line, up to the current buffer's end
+      const last = Math.min(buf.length, start + this.bufEnd);
+      let e = start;
+      while (e < last && buf[e] !== CR && buf[e] !== LF) e++;
+      this.errorRequest = buf.toString('latin1', start, e);
+    }
+    // nginx reads the header lines (and says so) from the end of the request line on;
+    // HTTP/0.9 requests never get there
+    this.errorAction = this.phase === P_HEADERS ? ACTION_HEADERS : ACTION_LINE;
+    const host = this.unique[U_HOST] - 1;
+    this.errorHost = host >= 0 ? this.headerValue(buf, start, host) : '';
+    this.errorReferer = this.referer >= 0 ? this.headerValue(buf, start, this.referer) : '';
+    this.errorUserAgent = this.userAgent >= 0 ? this.headerValue(buf, start, this.userAgent) : '';
+    // the status line and headers are skipped for HTTP/0.9, the body for HEAD
+    this.errorRaw = lineDone && this.v09;
+    this.errorHeadOnly = !this.errorRaw && this.method === M_HEAD;
+  }
+
+  /** The header lines ignored so far as invalid, with the context of each (for the log). */
+  invalidHeaders(buf: Buffer, start: number): InvalidHeader[] {
+    const inv = this.invalid;
+    if (inv === null) return [];
+    const out: InvalidHeader[] = [];
+    for (let k = 0; k < inv.length; k += 4) {
+      out.push({
+        line: buf.toString('latin1', start + inv[k], start + inv[k + 1]),
+        host: inv[k + 2] >= 0 ? this.headerValue(buf, start, inv[k + 2]) : '',
+        referer: inv[k + 3] >= 0 ? this.headerValue(buf, start, inv[k + 3]) : '',
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Build the request from a complete head `buf[start, start+len)` as found by scan() (which
+   * did every check). Returns null only when `len` is not a head length.
    */
   parse(buf: Buffer, start: number, len: number): ParsedHead | null {
+    if (len <= 0) return null;
     const rawHeader = buf.subarray(start, start + len);
     const s = rawHeader.toString('latin1');
-    let eol = s.indexOf('\n');
-    const lineEnd = eol > 0 && s.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
-    this.errorRequest = '';
-    this.errorHost = '';
-
-    // ---- request line: METHOD SP+ target [SP+ HTTP/x.y] SP* ----
-    let i = 0;
-    while (i < lineEnd) {
-      const c = s.charCodeAt(i);
-      if ((c >= 65 && c <= 90) || c === 95 || c === 45) i++;
-      else break;
-    }
-    if (i === 0 || i >= lineEnd || s.charCodeAt(i) !== 32) return this.bad('client sent invalid method');
-    const method = s.slice(0, i);
-    while (i < lineEnd && s.charCodeAt(i) === 32) i++;
-    const tStart = i;
-    while (i < lineEnd) {
-      const c = s.charCodeAt(i);
-      if (c === 32) break;
-      if (c < 33 || c === 127) return this.bad('client sent invalid request');
-      i++;
-    }
-    const target = s.slice(tStart, i);
-    if (target.length === 0) return this.bad('client sent invalid request');
-    while (i < lineEnd && s.charCodeAt(i) === 32) i++;
-
-    let version: number;
-    let protocol: string;
-    if (i === lineEnd) {
-      if (method !== 'GET') return this.bad('client sent invalid request');
-      version = 9;
-      protocol = '';
-    } else {
-      if (!s.startsWith('HTTP/', i)) return this.bad('client sent invalid request');
-      const pStart = i;
-      i += 5;
-      let major = 0;
-      let digits = 0;
-      let c = s.charCodeAt(i);
-      if (c < 49 || c > 57) return this.bad('client sent invalid request');
-      while (i < lineEnd && (c = s.charCodeAt(i)) >= 48 && c <= 57) { major = major * 10 + c - 48; i++; digits++; }
-      if (digits > 2 || s.charCodeAt(i) !== 46) return this.bad('client sent invalid request');
-      i++;
-      let minor = 0;
-      digits = 0;
-      while (i < lineEnd && (c = s.charCodeAt(i)) >= 48 && c <= 57) { minor = minor * 10 + c - 48; i++; digits++; }
-      if (digits === 0 || minor > 999) return this.bad('client sent invalid request');
-      protocol = s.slice(pStart, i);
-      while (i < lineEnd && s.charCodeAt(i) === 32) i++;
-      if (i !== lineEnd) return this.bad('client sent invalid request');
-      if (major > 1) {
-        this.errorStatus = 505;
-        this.errorMsg = 'client sent invalid version';
-        return null;
-      }
-      version = minor === 0 ? 10 : 11;
-    }
-
-    this.errorRequest = s.slice(0, lineEnd);
-
-    // ---- target: origin-form or absolute-form ----
-    let path: string;
-    let args = '';
-    let lineHost = '';
-    const hashAt = target.indexOf('#');
-    let body = hashAt >= 0 ? target.slice(0, hashAt) : target;
-    if (body.charCodeAt(0) !== 47) {
-      const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?]*)/.exec(body);
-      if (m === null) return this.bad('client sent invalid request');
-      const h = validateHost(m[1]);
-      if (h === null || h === '') return this.bad('client sent invalid host in request line');
-      lineHost = h;
-      body = body.slice(m[0].length);
-      if (body.charCodeAt(0) !== 47) body = '/' + body;
-    }
-    const q = body.indexOf('?');
-    if (q >= 0) {
-      path = body.slice(0, q);
-      args = body.slice(q + 1);
-    } else {
-      path = body;
-    }
-    const uri = normalizeUri(path);
-    if (uri === null) return this.bad('client sent invalid request');
-
-    // ---- header lines ----
-    const headers: Array<[string, string]> = [];
-    let host = '';
-    let haveHost = false;
-    let contentLength = -1;
-    let haveCl = false;
-    let te: string | null = null;
-    let conn = '';
-    let expectContinue = false;
-    let userAgent = '';
-    const invalidHeaders: Array<{ line: string; host: string }> = [];
-    // nginx: 'client sent invalid header line: "<line up to the bad byte>\xHH..."'
-    const badByte = (from: number, at: number): null =>
-      this.bad(`client sent invalid header line: "${s.slice(from, at)}\\x${s.charCodeAt(at).toString(16).padStart(2, '0')}..."`);
-    if (version !== 9) {
-      let ls = eol + 1;
-      for (;;) {
-        eol = s.indexOf('\n', ls);
-        if (eol < 0) break;
-        let le = eol;
-        if (le > ls && s.charCodeAt(le - 1) === CR) le--;
-        if (le === ls) break; // the empty line
-        // name
-        const nameStart = ls;
-        let j = ls;
-        let invalid = false;
-        for (; j < le; j++) {
-          const c = s.charCodeAt(j);
-          if (c === 58) break;
-          if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45) continue;
-          if (c <= 32 || c === 127) return badByte(nameStart, j);
-          invalid = true; // '_' and other odd characters: the header is ignored, like nginx
-        }
-        if (j === ls) return badByte(nameStart, j);
-        // a name running to the end of the line is a header with an empty value, as in nginx
-        let vs = j === le ? le : j + 1;
-        while (vs < le && (s.charCodeAt(vs) === 32 || s.charCodeAt(vs) === 9)) vs++;
-        let ve = le;
-        while (ve > vs && (s.charCodeAt(ve - 1) === 32 || s.charCodeAt(ve - 1) === 9)) ve--;
-        for (let k = vs; k < ve; k++) {
-          const c = s.charCodeAt(k);
-          if (c === 0 || c === CR) return badByte(nameStart, k);
-        }
-        ls = eol + 1;
-        if (invalid) {
-          invalidHeaders.push({ line: s.slice(nameStart, ve), host: this.errorHost });
-          continue;
-        }
-        const hname = s.slice(nameStart, j);
-        const value = s.slice(vs, ve);
-        headers.push([hname, value]);
-        const nl = hname.length;
-        if (nl === 4) {
-          if (hname.toLowerCase() === 'host') {
-            if (haveHost) return this.bad('client sent duplicate header line: "Host"');
-            haveHost = true;
-            this.errorHost = value;
-            const h = validateHost(value);
-            if (h === null || h === '') return this.bad('client sent invalid host header');
-            host = h;
-          }
-        } else if (nl === 10) {
-          const lower = hname.toLowerCase();
-          if (lower === 'connection') conn = value.toLowerCase();
-          else if (lower === 'user-agent') userAgent = value;
-        } else if (nl === 14) {
-          if (hname.toLowerCase() === 'content-length') {
-            if (haveCl) return this.bad('client sent duplicate header line: "Content-Length"');
-            haveCl = true;
-            contentLength = parseLength(value);
-            if (contentLength < 0) return this.bad('client sent invalid "Content-Length" header');
-          }
-        } else if (nl === 17) {
-          if (hname.toLowerCase() === 'transfer-encoding') {
-            if (te !== null) return this.bad('client sent duplicate header line: "Transfer-Encoding"');
-            te = value;
-          }
-        } else if (nl === 6) {
-          if (hname.toLowerCase() === 'expect' && value.toLowerCase() === '100-continue') expectContinue = true;
-        }
+    const version = this.version;
+    const headers: Array<[string, string]> = new Array(this.nhdr);
+    const hdr = this.hdr;
+    // nginx: each Connection header containing "close" or else "keep-alive" decides
+    let conn = 0; // 0 = none, 1 = close, 2 = keep-alive
+    for (let n = 0, k = 0; n < this.nhdr; n++, k += 4) {
+      const name = s.slice(hdr[k], hdr[k + 1]);
+      const value = s.slice(hdr[k + 2], hdr[k + 3]);
+      headers[n] = [name, value];
+      if (name.length === 10 && name.toLowerCase() === 'connection') {
+        const v = value.toLowerCase();
+        if (v.includes('close')) conn = 1;
+        else if (v.includes('keep-alive')) conn = 2;
       }
     }
-
-    if (lineHost !== '') host = lineHost;
-    if (!haveHost && version === 11) return this.bad('client sent HTTP/1.1 request without "Host" header');
-    let chunked = false;
-    if (te !== null) {
-      if (version < 11) return this.bad('client sent HTTP/1.0 request with "Transfer-Encoding" header');
-      if (haveCl) return this.bad('client sent "Content-Length" and "Transfer-Encoding" headers at the same time');
-      if (te.length === 7 && te.toLowerCase() === 'chunked') {
-        chunked = true;
-      } else {
-        this.errorStatus = 501;
-        this.errorMsg = `client sent unknown "Transfer-Encoding": "${te}"`;
-        return null;
-      }
-    }
+    const expect = this.unique[U_EXPECT] - 1;
+    const expectContinue = expect >= 0 && headers[expect][1].length === 12 && headers[expect][1].toLowerCase() === '100-continue';
     let keepAlive: boolean;
-    if (version === 11) keepAlive = !conn.includes('close');
-    else if (version === 10) keepAlive = !conn.includes('close') && conn.includes('keep-alive');
-    else keepAlive = false;
-
+    if (version === 9) keepAlive = false;
+    else if (conn === 0) keepAlive = version === 11;
+    else keepAlive = conn === 2;
     return {
-      method,
-      requestUri: target,
-      uri,
-      args,
+      method: s.slice(0, this.methodEnd),
+      requestUri: s.slice(this.tStart, this.tEnd),
+      uri: this.uri,
+      args: this.args,
       version,
-      protocol,
+      protocol: this.protoStart >= 0 ? s.slice(this.protoStart, this.reqEnd) : '',
       headers,
       rawHeader,
-      host,
-      contentLength,
-      chunked,
+      host: this.lineHost !== '' ? this.lineHost : this.hostValue,
+      contentLength: this.contentLength,
+      chunked: this.chunked,
       keepAlive,
       expectContinue,
-      userAgent,
-      invalidHeaders,
+      userAgent: this.userAgent >= 0 ? headers[this.userAgent][1] : '',
+      invalidHeaders: this.invalidHeaders(buf, start),
     };
   }
+}
 
-  private bad(msg: string): null {
-    this.errorStatus = 400;
-    this.errorMsg = msg;
-    return null;
+/** "TTP/" as bytes, indexed by state - RL_H */
+const HTTP_TAIL = [84, 84, 80, 47];
+
+/** the method kinds nginx checks for, from buf[start, start+len) */
+function methodKind(buf: Buffer, start: number, len: number): number {
+  const b = start;
+  switch (len) {
+    case 3:
+      return buf[b] === 71 && buf[b + 1] === 69 && buf[b + 2] === 84 ? M_GET : M_OTHER;
+    case 4:
+      return buf[b] === 72 && buf[b + 1] === 69 && buf[b + 2] === 65 && buf[b + 3] === 68 ? M_HEAD : M_OTHER;
+    case 5:
+      return bytesAre(buf, b, 'TRACE') ? M_TRACE : M_OTHER;
+    case 7:
+      return bytesAre(buf, b, 'CONNECT') ? M_CONNECT : M_OTHER;
+    default:
+      return M_OTHER;
   }
 }
 
-/** whether the request line buf[from, lf) has a third token (the protocol version) */
-function hasVersion(buf: Buffer, from: number, lf: number): boolean {
-  let i = from;
-  let end = lf;
-  if (end > from && buf[end - 1] === CR) end--;
-  while (end > i && buf[end - 1] === 32) end--;
-  // method
-  while (i < end && buf[i] !== 32) i++;
-  while (i < end && buf[i] === 32) i++;
-  // target
-  while (i < end && buf[i] !== 32) i++;
-  return i < end;
+function bytesAre(buf: Buffer, from: number, str: string): boolean {
+  for (let i = 0; i < str.length; i++) if (buf[from + i] !== str.charCodeAt(i)) return false;
+  return true;
 }
 
-/** non-negative decimal Content-Length, -1 when invalid */
+/**
+ * Whether buf[from, from + lower.length) is `lower` ignoring ASCII case. Only for bytes that
+ * are letters, digits or '-' (a valid header name, "chunked"): `| 0x20` folds just the letters.
+ */
+function nameIs(buf: Buffer, from: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((buf[from + i] | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** max value of nginx's off_t, as digits */
+const OFF_T_MAX = '9223372036854775807';
+
+/**
+ * Content-Length as nginx's ngx_atoof reads it: decimal digits only, at most 2^63 - 1;
+ * -1 when invalid. (Past 2^53 the value is approximate, which only limits compare against.)
+ */
 export function parseLength(v: string): number {
   const n = v.length;
-  if (n === 0 || n > 15) return n > 15 && /^[0-9]+$/.test(v) ? parseBig(v) : -1;
+  if (n === 0) return -1;
   let r = 0;
   for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i) - 48;
     if (c < 0 || c > 9) return -1;
     r = r * 10 + c;
   }
+  if (n <= 15) return r;
+  let z = 0;
+  while (z < n - 1 && v.charCodeAt(z) === 48) z++;
+  const digits = n - z;
+  if (digits > 19 || (digits === 19 && v.slice(z) > OFF_T_MAX)) return -1;
   return r;
 }
 
-function parseBig(v: string): number {
-  const r = Number(v);
-  return Number.isSafeInteger(r) ? r : -1;
+function parseLengthBytes(buf: Buffer, from: number, to: number): number {
+  if (to - from > 15) return parseLength(buf.toString('latin1', from, to));
+  if (to === from) return -1;
+  let r = 0;
+  for (let i = from; i < to; i++) {
+    const c = buf[i] - 48;
+    if (c < 0 || c > 9) return -1;
+    r = r * 10 + c;
+  }
+  return r;
 }
 
 /**
- * Validate a Host value the way nginx does and return it lowercased without port and
- * trailing dot; null when invalid.
+ * Validate a Host value the way nginx's ngx_http_validate_host does and return it lowercased
+ * (ASCII only) without port and trailing dot; null when nginx refuses it (including empty).
  */
 export function validateHost(h: string): string | null {
-  let dotAt = -2;
-  let portAt = -1;
-  let inBracket = false;
   const n = h.length;
+  let dotAt = -2;
+  let hostLen = n;
+  // 0: name, 1: inside an IP literal, 2: past the name (port and whatever follows)
+  let state = 0;
+  let upper = false;
   for (let i = 0; i < n; i++) {
     const c = h.charCodeAt(i);
     switch (c) {
@@ -388,32 +956,44 @@ export function validateHost(h: string): string | null {
         dotAt = i;
         break;
       case 58: // ':'
-        if (!inBracket) portAt = i;
+        if (state === 0) {
+          hostLen = i;
+          state = 2;
+        }
         break;
       case 91: // '['
-        if (i === 0) inBracket = true;
+        if (i === 0) state = 1;
         break;
       case 93: // ']'
-        inBracket = false;
-        portAt = -1;
+        if (state === 1) {
+          hostLen = i + 1;
+          state = 2;
+        }
         break;
-      case 47: // '/'
-      case 0:
-        return null;
       default:
-        if (c < 32 || c === 127) return null;
+        if (c <= SP || c === 127 || c === 47) return null;
+        if (c >= 65 && c <= 90) upper = true;
         break;
     }
   }
-  let end = portAt >= 0 ? portAt : n;
-  if (end > 0 && dotAt === end - 1) end--;
-  if (end === 0) return '';
-  const r = end === n ? h : h.slice(0, end);
-  for (let i = 0; i < r.length; i++) {
-    const c = r.charCodeAt(i);
-    if (c >= 65 && c <= 90) return r.toLowerCase();
+  if (dotAt === hostLen - 1) hostLen--;
+  if (hostLen <= 0) return null;
+  const r = hostLen === n ? h : h.slice(0, hostLen);
+  return upper ? asciiLower(r) : r;
+}
+
+/** lowercase A-Z only (nginx's ngx_strlow), leaving other latin1 letters alone */
+function asciiLower(s: string): string {
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) {
+      out += s.slice(last, i) + String.fromCharCode(c + 32);
+      last = i + 1;
+    }
   }
-  return r;
+  return out + s.slice(last);
 }
 
 /**

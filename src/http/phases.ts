@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import type { HttpExchange, HttpRequest } from './types.js';
 import { SubExchange, type CaptureResult } from './subrequest.js';
-import type { LocationConf, LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
+import type { LocationConf, LocSettings, LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
 import { accessAllowed } from '../conf/access.js';
 import { readRequestBody } from '../api/req.js';
@@ -163,11 +163,13 @@ export class Pipeline {
     const m = findLocation(r.server, r.uri);
     if (!m) {
       r.loc = null;
+      if (this.bodyTooLarge(r, r.server.settings)) return;
       return this.staticContent(r);
     }
     if (m.loc.internal && !r.internal) return this.finalize(r, 404);
     r.loc = m.loc;
     r.ex.setLimits(m.loc.settings);
+    if (this.bodyTooLarge(r, m.loc.settings)) return;
     if (m.loc.settings.luaCheckClientAbort) r.ex.abortOnEnd = true;
     r.captures = m.captures;
     if (m.named) {
@@ -240,6 +242,19 @@ export class Pipeline {
   }
 
   /** `return code [text]`: a body with the default type, a redirect page or an error page */
+  /**
+   * nginx refuses a declared body over client_max_body_size as soon as the location is known,
+   * whether or not anything would read it.
+   */
+  private bodyTooLarge(r: RequestCtx, s: LocSettings): boolean {
+    const n = r.req.contentLength;
+    if (r.internal || s.clientMaxBodySize <= 0 || n <= s.clientMaxBodySize) return false;
+    this.rt.logReq('error', `client intended to send too large body: ${n} bytes`, r);
+    r.ex.discardBody();
+    this.finalize(r, 413);
+    return true;
+  }
+
   doReturn(r: RequestCtx, code: number, text: string | undefined): void {
     if (code === 444) {
       r.terminate();
@@ -250,6 +265,8 @@ export class Pipeline {
       return this.finalize(r, code);
     }
     if (text !== undefined) {
+      // as ngx_http_send_response: the body is discarded first, and a broken one is a 400
+      if (!r.ex.discardBody()) return this.finalize(r, 400);
       r.status = code;
       const body = Buffer.from(text, 'latin1');
       r.headersOut.contentLength = body.length;

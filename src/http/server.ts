@@ -2,7 +2,7 @@
 // on it (pipelined requests wait in the input buffer until the previous response has ended).
 
 import net from 'node:net';
-import { HeadParser, toRequest } from './parser.js';
+import { ACTION_HEADERS, ACTION_LINE, HeadParser, toRequest, type InvalidHeader } from './parser.js';
 import { statusLine } from './status.js';
 import {
   errorPageBody, errorClosesConnection, errorSendsNothing, isMsie, MSIE_PADDING,
@@ -511,27 +511,25 @@ class Connection {
     this.off = off;
     if (off === buf.length) return false;
     const p = this.parser;
+    // the scan checks the head as it arrives: a bad byte is refused at once, as in nginx
     const len = p.scan(buf, off);
     if (len === 0) {
-      if (this.peerEnded) this.closeGracefully();
+      if (this.peerEnded) {
+        p.noteContext(buf, off);
+        this.server.log('info', `client prematurely closed connection${this.headContext(p.errorRequest, p.errorHost, p.errorAction, p.errorReferer)}`);
+        p.reset();
+        this.closeGracefully();
+      }
       return false;
     }
     if (len < 0) {
-      // a too long URI is found in the request line; anything else past it, among the headers
-      const lf = p.errorStatus === 414 ? -1 : buf.indexOf(10, off);
-      this.rejectHead(p.errorStatus, p.errorMsg, lf < 0 ? '' : buf.toString('latin1', off, lf).replace(/\r$/, ''), '');
+      this.logInvalidHeaders(p.invalidHeaders(buf, off), p.errorRequest);
+      this.rejectHead(p);
       return false;
     }
-    const h = p.parse(buf, off, len);
-    if (h === null) {
-      this.rejectHead(p.errorStatus, p.errorMsg, p.errorRequest, p.errorHost);
-      return false;
-    }
+    const h = p.parse(buf, off, len)!;
     if (h.invalidHeaders.length > 0) {
-      const reqLine = buf.toString('latin1', off, buf.indexOf(10, off)).replace(/\r$/, '');
-      for (const bad of h.invalidHeaders) {
-        this.server.log('info', `client sent invalid header line: "${bad.line}"${this.headContext(reqLine, bad.host)}`);
-      }
+      this.logInvalidHeaders(h.invalidHeaders, buf.toString('latin1', off, buf.indexOf(10, off)).replace(/\r$/, ''));
     }
     p.reset();
     this.off = off + len;
@@ -548,30 +546,51 @@ class Connection {
     return true;
   }
 
+  /** nginx logs each header line it ignores as invalid, at info */
+  private logInvalidHeaders(list: InvalidHeader[], reqLine: string): void {
+    for (const bad of list) {
+      this.server.log('info', `client sent invalid header line: "${bad.line}"${this.headContext(reqLine, bad.host, ACTION_HEADERS, bad.referer)}`);
+    }
+  }
+
   /**
    * The error-log context nginx appends while it reads a request head. (nginx also names the
    * server block between client and request; the logger we are given does not know it.)
+   * Without `action`, it is the request line's until that line is known.
    */
-  headContext(reqLine: string, host: string): string {
-    let c = reqLine === '' ? ' while reading client request line' : ' while reading client request headers';
-    c += `, client: ${this.remoteAddr}`;
+  headContext(reqLine: string, host: string, action?: string, referer = ''): string {
+    let c = ` while ${action ?? (reqLine === '' ? ACTION_LINE : ACTION_HEADERS)}, client: ${this.remoteAddr}`;
     if (reqLine !== '') c += `, request: "${reqLine}"`;
     if (host !== '') c += `, host: "${host}"`;
+    if (referer !== '') c += `, referrer: "${referer}"`;
     return c;
   }
 
-  /** A head that cannot be parsed: nginx's error page, then close. */
-  private rejectHead(status: number, msg: string, reqLine: string, host: string): void {
-    this.server.log('info', `${msg}${this.headContext(reqLine, host)}`);
-    this.parser.reset();
+  /**
+   * A head the parser refused: nginx's error page (the bare page for an HTTP/0.9 request, the
+   * head alone for HEAD, MSIE's padding after it), then close.
+   */
+  private rejectHead(p: HeadParser): void {
+    const status = p.errorStatus;
+    this.server.log('info', `${p.errorMsg}${this.headContext(p.errorRequest, p.errorHost, p.errorAction, p.errorReferer)}`);
+    const raw = p.errorRaw;
+    const headOnly = p.errorHeadOnly;
+    const msie = !raw && status >= 400 && isMsie(p.errorUserAgent);
+    p.reset();
     this.off = this.buf.length;
-    const body = errorPageBody(status, this.opts.serverToken);
-    const len = body ? body.length : 0;
-    let head = statusLine(status) + '\r\nServer: ' + this.opts.serverToken + '\r\nDate: ' + httpDate() + '\r\n';
-    if (body) head += 'Content-Type: text/html\r\n';
-    head += 'Content-Length: ' + len + '\r\nConnection: close\r\n\r\n';
-    this.queue(head, head.length);
-    if (body) this.queue(body, body.length);
+    const page = errorPageBody(status, this.opts.serverToken);
+    const pad = page !== null && msie ? MSIE_PADDING.length : 0;
+    const len = page !== null ? page.length + pad : 0;
+    if (!raw) {
+      let head = statusLine(status) + '\r\nServer: ' + this.opts.serverToken + '\r\nDate: ' + httpDate() + '\r\n';
+      if (page !== null) head += 'Content-Type: text/html\r\n';
+      head += 'Content-Length: ' + len + '\r\nConnection: close\r\n\r\n';
+      this.queue(head, head.length);
+    }
+    if (page !== null && !headOnly) {
+      this.queue(page, page.length);
+      if (pad > 0) this.queue(MSIE_PADDING, pad);
+    }
     this.flush();
     this.closeGracefully();
   }
@@ -695,17 +714,22 @@ const BODY_IDLE = 0; // nobody asked for it yet
 const BODY_READ = 1; // readBody() collecting
 const BODY_DISCARD = 2; // dropping it
 
-// chunked decoder states
-const CH_SIZE = 0;
-const CH_EXT = 1;
-const CH_SIZE_LF = 2;
-const CH_DATA = 3;
-const CH_DATA_CR = 4;
-const CH_DATA_LF = 5;
-const CH_TRAILER = 6; // at the start of a trailer line
-const CH_TRAILER_LINE = 7;
-const CH_TRAILER_LF = 8;
-const CH_LAST_LF = 9;
+// chunked decoder states (those of nginx's ngx_http_parse_chunked)
+const CH_START = 0; // the first digit of a chunk size
+const CH_SIZE = 1;
+const CH_EXT = 2; // chunk extension
+const CH_EXT_ALMOST = 3; // CR seen after the size line
+const CH_DATA = 4;
+const CH_AFTER_DATA = 5;
+const CH_AFTER_DATA_ALMOST = 6;
+const CH_LAST_EXT = 7; // extension of the last (zero) chunk
+const CH_LAST_EXT_ALMOST = 8;
+const CH_TRAILER = 9; // at the start of a trailer line
+const CH_TRAILER_ALMOST = 10;
+const CH_TRAILER_HEADER = 11;
+const CH_TRAILER_HEADER_ALMOST = 12;
+/** nginx refuses a chunk size over NGX_MAX_OFF_T_VALUE / 16 before taking another digit */
+const CHUNK_SIZE_MAX = 2 ** 59;
 
 /** One request/response on a connection. */
 class Exchange implements HttpExchange {
@@ -723,6 +747,8 @@ class Exchange implements HttpExchange {
   private continueSent = false;
   private readonly msie: boolean;
   noBody = false; // HEAD / 204 / 304 / 1xx: drop body bytes
+  /** the response is one of nginx's error pages (sendErrorPage) */
+  private errorPage = false;
   private chunkedOut = false;
   private abortCbs: Array<() => void> | null = null;
   /** conn.out entries before this index belong to earlier responses */
@@ -734,8 +760,7 @@ class Exchange implements HttpExchange {
   bodyComplete: boolean;
   bodyError = false;
   private bodyLeft: number; // content-length bytes left, or bytes left in current chunk
-  private chState = CH_SIZE;
-  private chSizeDigits = 0;
+  private chState = CH_START;
   private bodyChunks: Buffer[] = [];
   private bodySize = 0;
   private bodyMax = 0;
@@ -844,6 +869,19 @@ class Exchange implements HttpExchange {
     this.ended = true;
     const conn = this.conn;
     if (this.aborted) return;
+    if (!this.bodyComplete && this.req.chunked && this.bodyState === BODY_IDLE && !this.noBody && !this.errorPage &&
+        conn.ex === this && conn.bufLen() > 0) {
+      // ngx_lua discards an unread body before the response's last buffer goes out, reading
+      // what has arrived: a broken chunked body there aborts the request, and the response
+      // still held back (nginx's postpone_output) is never sent
+      this.bodyState = BODY_DISCARD;
+      conn.off += this.feedBody(conn.buf, conn.off);
+      this.bodyState = BODY_IDLE;
+      if (this.bodyError) {
+        this.terminate();
+        return;
+      }
+    }
     if (this.chunkedOut && !this.noBody) {
       conn.queue(LAST_CHUNK, 5);
       this.bytesSent += 5;
@@ -862,6 +900,9 @@ class Exchange implements HttpExchange {
 
   sendErrorPage(status: number, extraHeaders?: Array<[string, string]>): void {
     if (this.ended) return;
+    // an error page goes out even when the unread body turns out broken (nginx then only
+    // drops keep-alive)
+    this.errorPage = true;
     if (errorSendsNothing(status)) {
       this.ended = true;
       this.closeAfter = true;
@@ -1028,11 +1069,16 @@ class Exchange implements HttpExchange {
     }
   }
 
-  discardBody(): void {
+  discardBody(): boolean {
     if (this.bodyState === BODY_IDLE) {
       this.startDiscard();
-      this.conn.process();
+      // what already arrived is checked now (this may run inside the connection's own
+      // processing, which would not feed it): a broken chunked body is known at once
+      const conn = this.conn;
+      if (!this.bodyComplete && conn.bufLen() > 0) conn.off += this.feedBody(conn.buf, conn.off);
+      conn.process();
     }
+    return !this.bodyError;
   }
 
   /** Drop the rest of the body, reading it for at most lingering_time, lingering_timeout apart. */
@@ -1058,92 +1104,95 @@ class Exchange implements HttpExchange {
     }
     let p = off;
     while (p < end && !this.bodyComplete && !this.bodyError) {
-      const c = buf[p];
+      if (this.chState === CH_DATA) {
+        const take = Math.min(this.bodyLeft, end - p);
+        this.deliver(buf, p, p + take);
+        p += take;
+        this.bodyLeft -= take;
+        if (this.bodyLeft === 0) this.chState = CH_AFTER_DATA;
+        continue;
+      }
+      const c = buf[p++];
       switch (this.chState) {
+        case CH_START: {
+          const v = hex(c);
+          if (v < 0) return this.badChunk();
+          this.bodyLeft = v;
+          this.chState = CH_SIZE;
+          break;
+        }
         case CH_SIZE: {
+          if (this.bodyLeft >= CHUNK_SIZE_MAX) return this.badChunk();
           const v = hex(c);
           if (v >= 0) {
-            if (++this.chSizeDigits > 13) return this.badChunk(p);
             this.bodyLeft = this.bodyLeft * 16 + v;
-            p++;
-          } else if (this.chSizeDigits === 0) {
-            return this.badChunk(p);
           } else if (c === 13) {
-            this.chState = CH_SIZE_LF; p++;
+            this.chState = this.bodyLeft === 0 ? CH_LAST_EXT_ALMOST : CH_EXT_ALMOST;
           } else if (c === 10) {
-            p++; this.sizeDone();
+            this.chState = this.bodyLeft === 0 ? CH_TRAILER : CH_DATA;
           } else if (c === 59 || c === 32 || c === 9) {
-            this.chState = CH_EXT; p++;
+            this.chState = this.bodyLeft === 0 ? CH_LAST_EXT : CH_EXT;
           } else {
-            return this.badChunk(p);
+            return this.badChunk();
           }
           break;
         }
-        case CH_EXT: {
-          const lf = buf.indexOf(10, p);
-          if (lf < 0) { p = end; break; }
-          p = lf + 1;
-          this.sizeDone();
+        case CH_EXT:
+        case CH_LAST_EXT: {
+          // an extension runs to the end of the line; a CR must come right before the LF
+          const last = this.chState === CH_LAST_EXT;
+          if (c === 13) this.chState = last ? CH_LAST_EXT_ALMOST : CH_EXT_ALMOST;
+          else if (c === 10) this.chState = last ? CH_TRAILER : CH_DATA;
           break;
         }
-        case CH_SIZE_LF:
-          if (c !== 10) return this.badChunk(p);
-          p++;
-          this.sizeDone();
+        case CH_EXT_ALMOST:
+          if (c !== 10) return this.badChunk();
+          this.chState = CH_DATA;
           break;
-        case CH_DATA: {
-          const take = Math.min(this.bodyLeft, end - p);
-          this.deliver(buf, p, p + take);
-          p += take;
-          this.bodyLeft -= take;
-          if (this.bodyLeft === 0) this.chState = CH_DATA_CR;
-          break;
-        }
-        case CH_DATA_CR:
-          if (c === 13) { this.chState = CH_DATA_LF; p++; }
-          else if (c === 10) { this.chState = CH_SIZE; this.chSizeDigits = 0; p++; }
-          else return this.badChunk(p);
-          break;
-        case CH_DATA_LF:
-          if (c !== 10) return this.badChunk(p);
-          this.chState = CH_SIZE; this.chSizeDigits = 0; p++;
-          break;
-        case CH_TRAILER:
-          if (c === 13) { this.chState = CH_LAST_LF; p++; }
-          else if (c === 10) { p++; this.completeBody(); }
-          else { this.chState = CH_TRAILER_LINE; }
-          break;
-        case CH_TRAILER_LINE: {
-          const lf = buf.indexOf(10, p);
-          if (lf < 0) { p = end; break; }
-          p = lf + 1;
+        case CH_LAST_EXT_ALMOST:
+          if (c !== 10) return this.badChunk();
           this.chState = CH_TRAILER;
           break;
-        }
-        case CH_TRAILER_LF:
-        case CH_LAST_LF:
-          if (c !== 10) return this.badChunk(p);
-          p++;
+        case CH_AFTER_DATA:
+          if (c === 13) this.chState = CH_AFTER_DATA_ALMOST;
+          else if (c === 10) this.chState = CH_START;
+          else return this.badChunk();
+          break;
+        case CH_AFTER_DATA_ALMOST:
+          if (c !== 10) return this.badChunk();
+          this.chState = CH_START;
+          break;
+        case CH_TRAILER:
+          if (c === 13) this.chState = CH_TRAILER_ALMOST;
+          else if (c === 10) this.completeBody();
+          else this.chState = CH_TRAILER_HEADER;
+          break;
+        case CH_TRAILER_ALMOST:
+          if (c !== 10) return this.badChunk();
           this.completeBody();
+          break;
+        case CH_TRAILER_HEADER:
+          if (c === 13) this.chState = CH_TRAILER_HEADER_ALMOST;
+          else if (c === 10) this.chState = CH_TRAILER;
+          break;
+        case CH_TRAILER_HEADER_ALMOST:
+          if (c !== 10) return this.badChunk();
+          this.chState = CH_TRAILER;
           break;
       }
     }
     return p - off;
   }
 
-  private sizeDone(): void {
-    this.chState = this.bodyLeft === 0 ? CH_TRAILER : CH_DATA;
-  }
-
-  private badChunk(p: number): number {
+  private badChunk(): number {
     this.bodyError = true;
-    this.conn.server.log('info', 'client sent invalid chunked body');
+    const lc = this.logContext;
+    this.conn.server.log('error', 'client sent invalid chunked body', lc ? lc() : { client: this.conn.remoteAddr });
     const cb = this.bodyCb;
     this.bodyCb = null;
     this.bodyChunks = [];
     if (cb !== null) safeCall(() => cb(400, null));
     // nothing after a framing error can be trusted: swallow the rest of the input
-    void p;
     return this.conn.bufLen();
   }
 

@@ -82,7 +82,7 @@ export class SubExchange implements HttpExchange {
     process.nextTick(cb, null, this.body);
   }
 
-  discardBody(): void {}
+  discardBody(): boolean { return true; }
 
   forceClose(): void {}
 

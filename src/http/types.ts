@@ -66,7 +66,7 @@ export interface HttpExchange {
   /** read the whole request body (dechunked); cb(null, body) or cb(status) with 400/413 */
   readBody(maxSize: number, cb: (errStatus: number | null, body: Buffer | null) => void): void;
   /** body bytes are ignored (request ended without reading them); keeps keep-alive working */
-  discardBody(): void;
+  discardBody(): boolean;
   /** close the connection after this response regardless of keep-alive */
   forceClose(): void;
   /** drop whatever is not yet written and close the connection at once (no last chunk) */
