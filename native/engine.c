@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "limits.h"
 
 /* What a JS function returns to the trampoline besides a result count. */
 #define RC_ERROR (-1) /* raise the value on top of the stack */
@@ -143,7 +144,7 @@ static const uint8_t *arg_bytes(napi_env env, napi_value v, size_t *len) {
 
 int engine_try(void (*fn)(void *), void *ud);
 
-enum { OP_PUSHSTR, OP_CREATETABLE, OP_NEWTHREAD, OP_NEWUSERDATA, OP_PUSHFN, OP_TOLSTRING, OP_TRACEBACK };
+enum { OP_PUSHSTR, OP_CREATETABLE, OP_NEWTHREAD, OP_NEWUSERDATA, OP_PUSHFN, OP_TOLSTRING, OP_TRACEBACK, OP_COLLECT };
 typedef struct {
   lua_State *L;
   int op;
@@ -168,6 +169,7 @@ static void aop_run(void *ud) {
   case OP_PUSHFN: lua_pushcclosure(L, trampoline, o->a); break;
   case OP_TOLSTRING: o->s = lua_tolstring(L, o->a, &o->n); break;
   case OP_TRACEBACK: luaL_traceback(L, o->L1, NULL, o->a); break;
+  case OP_COLLECT: lua_gc(L, LUA_GCCOLLECT, 0); break;
   }
 }
 
@@ -175,12 +177,25 @@ static void report_finalizer_error(napi_env env, lua_State *L, int top);
 
 static void guarded(napi_env env, aop_t *o) {
   int top = lua_gettop(o->L);
+  vmx_t *x = vmx_of(o->L);
+  vmx_exempt(x, 1);
   for (int tries = 0; engine_try(aop_run, o) != 0; tries++) {
     /* each retry has one finalizer less to run; what fails this often is no finalizer but the
      * allocation itself (out of memory), which cannot be completed from here */
     if (tries > 10000) napi_fatal_error("ngxlua", NAPI_AUTO_LENGTH, "a Lua allocation made from JS keeps failing (out of memory?)", NAPI_AUTO_LENGTH);
     report_finalizer_error(env, o->L, top);
   }
+  vmx_exempt(x, 0);
+}
+
+/* Before an entry into Lua: once lua_max_memory was passed, collect what the failed
+ * code left behind, so that the next handler has the room. */
+static void enter_lua(napi_env env, lua_State *L) {
+  if (vmx_take_collect(vmx_of(L))) {
+    aop_t o = {.L = L, .op = OP_COLLECT};
+    guarded(env, &o);
+  }
+  vmx_enter(L);
 }
 
 static void push_bytes(napi_env env, lua_State *L, const char *p, size_t n) {
@@ -224,17 +239,21 @@ static int trampoline(lua_State *L) {
 static napi_value js_newstate(napi_env env, napi_callback_info info) {
   (void)info;
   lua_State *L = luaL_newstate();
-  if (!L) {
+  if (!L || !vmx_attach(L)) {
+    if (L) lua_close(L);
     napi_throw_error(env, NULL, "ngxlua: luaL_newstate failed (out of memory)");
     return NULL;
   }
   luaL_openlibs(L);
+  vmx_open(L);
   return ret_ptr(env, L);
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
   ARGS(1);
-  lua_close(arg_L(env, argv[0]));
+  lua_State *L = arg_L(env, argv[0]);
+  vmx_detach(L);
+  lua_close(L);
   return ret_undef(env);
 }
 
@@ -375,7 +394,22 @@ static napi_value js_newuserdata(napi_env env, napi_callback_info info) {
 FN_LI(ref, return ret_i(env, luaL_ref(L, a)))
 FN_LII(unref, luaL_unref(L, a, b); return ret_undef(env))
 /* resume(co, nargs): the status in the low 3 bits, the count of values left on co above them */
-FN_LI(resume, int st = lua_resume(L, a); return ret_i(env, st | (lua_gettop(L) << 3)))
+static napi_value js_resume(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_State *L = arg_L(env, argv[0]);
+  int nargs = arg_i(env, argv[1]);
+  enter_lua(env, L);
+  int st = lua_resume(L, nargs);
+  vmx_leave(L);
+  return ret_i(env, st | (lua_gettop(L) << 3));
+}
+
+/* setlimits(L, lua_max_running_time ms, lua_max_memory bytes): 0 = off */
+static napi_value js_setlimits(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_State *L = arg_L(env, argv[0]);
+  return ret_i(env, vmx_set_limits(vmx_of(L), arg_d(env, argv[1]), arg_d(env, argv[2])));
+}
 /* startref(co, ref): an empty stack with registry[ref] (the function to run) on it */
 FN_LI(startref, lua_settop(L, 0); lua_rawgeti(L, LUA_REGISTRYINDEX, a); return ret_undef(env))
 
@@ -567,7 +601,10 @@ static napi_value js_pushfn(napi_env env, napi_callback_info info) {
 static napi_value js_pcall(napi_env env, napi_callback_info info) {
   ARGS(4);
   lua_State *L = arg_L(env, argv[0]);
-  return ret_i(env, lua_pcall(L, arg_i(env, argv[1]), arg_i(env, argv[2]), arg_i(env, argv[3])));
+  enter_lua(env, L);
+  int st = lua_pcall(L, arg_i(env, argv[1]), arg_i(env, argv[2]), arg_i(env, argv[3]));
+  vmx_leave(L);
+  return ret_i(env, st);
 }
 
 /* load(L, code, chunkname) */
@@ -578,7 +615,11 @@ static napi_value js_load(napi_env env, napi_callback_info info) {
   const uint8_t *code = arg_bytes(env, argv[1], &n);
   char buf[512];
   char *name = arg_utf8(env, argv[2], buf, sizeof buf);
+  /* compiling is bounded by the code's size: lua_max_memory does not stop it */
+  vmx_t *x = vmx_of(L);
+  vmx_exempt(x, 1);
   int rc = luaL_loadbuffer(L, code ? (const char *)code : "", n, name);
+  vmx_exempt(x, 0);
   free_if(name, buf);
   return ret_i(env, rc);
 }
@@ -719,7 +760,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(resume), EXPORT(startref), EXPORT(xmove), EXPORT(pushnumber),
       EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
       EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
-      EXPORT(pcall), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
+      EXPORT(pcall), EXPORT(setlimits), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -785,6 +785,8 @@ const specs: DirectiveSpec[] = [
         luaRegexCacheMaxEntries: 1024,
         luaMaxRunningTimers: 256,
         luaYieldEverywhere: false,
+        luaMaxRunningTime: 0,
+        luaMaxMemory: 0,
         declaredVars: new Set(),
         servers: [],
       };
@@ -1027,6 +1029,24 @@ const specs: DirectiveSpec[] = [
   httpNumber('lua_max_pending_timers', 'luaMaxPendingTimers'),
   httpNumber('lua_max_running_timers', 'luaMaxRunningTimers'),
   httpNumber('lua_regex_match_limit', 'luaRegexMatchLimit'),
+  {
+    name: 'lua_max_running_time',
+    ctx: HTTP,
+    args: [1, 1],
+    handler(d, _b, c, st) {
+      once(scopeOf(c).seen, d);
+      st.http!.luaMaxRunningTime = timeValue(d);
+    },
+  },
+  {
+    name: 'lua_max_memory',
+    ctx: HTTP,
+    args: [1, 1],
+    handler(d, _b, c, st) {
+      once(scopeOf(c).seen, d);
+      st.http!.luaMaxMemory = sizeValue(d);
+    },
+  },
   httpNumber('lua_regex_cache_max_entries', 'luaRegexCacheMaxEntries'),
   {
     name: 'lua_yield_everywhere',

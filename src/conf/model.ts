@@ -201,6 +201,9 @@ export interface HttpConf {
   luaRegexCacheMaxEntries: number;
   /** our extension: lua_yield_everywhere */
   luaYieldEverywhere: boolean;
+  /** our extensions: lua_max_running_time (ms) and lua_max_memory (bytes); 0 = off */
+  luaMaxRunningTime: number;
+  luaMaxMemory: number;
   /** variables declared anywhere with `set` (nginx declares them at config time) */
   declaredVars: Set<string>;
   servers: ServerConf[];

@@ -238,7 +238,11 @@ export class Scheduler {
       this.entryEnded(th, { kind: 'done' });
       return;
     }
-    this.entryEnded(th, { kind: 'error', error: this.errorReport(th.co) });
+    const report = this.errorReport(th.co);
+    // the entry's coroutine died: what its stack still holds (perhaps what ran it out of
+    // memory) must not outlive the report
+    vm.setTop(th.co, 0);
+    this.entryEnded(th, { kind: 'error', error: report });
   }
 
   /** The error on top of co with its traceback, as ngx_lua logs it. */

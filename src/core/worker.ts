@@ -63,6 +63,11 @@ export class Worker {
     installNgxApi(rt);
     const w = new Worker(rt);
     const http = conf.http;
+    if (http && (http.luaMaxRunningTime > 0 || http.luaMaxMemory > 0)) {
+      if (!vm.setLimits(http.luaMaxRunningTime, http.luaMaxMemory)) throw new InitError('lua_max_running_time: cannot start the watchdog thread');
+      // the registry of compiled traces that lets the watchdog stop a hot compiled loop
+      rt.runBootChunk('limits.lua', {});
+    }
     if (http?.initByLua) {
       if (http.luaYieldEverywhere) await w.runInitThread();
       else w.runInit();

@@ -81,6 +81,7 @@ interface Engine {
   setfield(L: number, i: number, k: string): void;
   pushfn(L: number, id: number, nup: number): void;
   pcall(L: number, nargs: number, nres: number, errfunc: number): number;
+  setlimits(L: number, runningMs: number, memoryBytes: number): number;
   load(L: number, code: Uint8Array, name: string): number;
   traceback(L: number, L1: number, level: number): string;
   argerror(L: number, narg: number, msg: string): void;
@@ -137,6 +138,14 @@ export class LuaVM {
 
   private constructor() {
     this.L = E.newstate();
+  }
+
+  /**
+   * lua_max_running_time and lua_max_memory (0 = off) for every entry into this state. False
+   * when the watchdog thread cannot be started.
+   */
+  setLimits(runningMs: number, memoryBytes: number): boolean {
+    return E.setlimits(this.L, runningMs, memoryBytes) === 0;
   }
 
   /** Frees the state and the JS functions registered for it. */
