@@ -116,8 +116,9 @@ export interface Ngx {
 /**
  * ngxlua on a fresh prefix: `conf` is the text inside `http { }` (without it); the server block
  * must `listen 127.0.0.1:{{PORT}}`. error_log at info, daemon off, lua_package_path has LUA_DIR.
+ * `events` replaces the whole events block (default: worker_connections 4096).
  */
-export async function startNgx(httpBody: string, main = ''): Promise<Ngx> {
+export async function startNgx(httpBody: string, main = '', events = 'events { worker_connections 4096; }'): Promise<Ngx> {
   const port = await freePort();
   const prefix = tempDir('prefix');
   for (const d of ['conf', 'logs']) mkdirSync(path.join(prefix, d));
@@ -127,7 +128,7 @@ worker_processes 1;
 error_log logs/error.log info;
 pid logs/nginx.pid;
 ${main}
-events { worker_connections 4096; }
+${events}
 http {
     access_log off;
     default_type text/plain;
