@@ -20,6 +20,8 @@
 #include <lualib.h>
 #include <luajit.h>
 #include <dlfcn.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,6 +406,18 @@ static napi_value js_resume(napi_env env, napi_callback_info info) {
   return ret_i(env, st | (lua_gettop(L) << 3));
 }
 
+/* collect(L, trim): a full garbage collection (finalizers guarded); with trim, free pages of
+ * the C heap go back to the system too */
+static napi_value js_collect(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  aop_t o = {.L = arg_L(env, argv[0]), .op = OP_COLLECT};
+  guarded(env, &o);
+  bool trim = false;
+  napi_get_value_bool(env, argv[1], &trim);
+  if (trim) malloc_trim(0);
+  return ret_undef(env);
+}
+
 /* setlimits(L, lua_max_running_time ms, lua_max_memory bytes): 0 = off */
 static napi_value js_setlimits(napi_env env, napi_callback_info info) {
   ARGS(3);
@@ -743,6 +757,10 @@ static napi_value init(napi_env env, napi_value exports) {
   /* and our own, for the nginx functions that libraries reach through ffi.C (ngx_exports.c) */
   Dl_info self;
   if (dladdr((void *)init, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  /* glibc raises its mmap threshold to the size of each large block freed, after which
+   * large buffers (a response a client did not read, a big request body) come from the heap
+   * and their memory is kept after they are freed. A fixed threshold gives it back at once. */
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   inst_t *in = calloc(1, sizeof *in);
   if (!in) return NULL;
   in->env = env;
@@ -760,7 +778,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(resume), EXPORT(startref), EXPORT(xmove), EXPORT(pushnumber),
       EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
       EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
-      EXPORT(pcall), EXPORT(setlimits), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
+      EXPORT(pcall), EXPORT(setlimits), EXPORT(collect), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,4 +1,6 @@
 // Boots one worker: the Lua VM with the ngx API, init_by_lua, the listeners, init_worker_by_lua.
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { LuaVM, LUA_OK } from '../lua/vm.js';
 import { Runtime } from './runtime.js';
 import { LuaContext } from './thread.js';
@@ -166,6 +168,7 @@ export class Worker {
         ...connLimits(first.settings),
         clientHeaderTimeout: first.settings.clientHeaderTimeout,
         budget: this.budget,
+        reclaim: () => this.reclaim(),
         // server_tokens off names the product without its version, as nginx does
         serverToken: first.settings.serverTokens ? SERVER_TOKEN : SERVER_TOKEN.replace(/\/.*/, ''),
         log: (level, msg, ctx) => rt.log.log(level, msg, ctx),
@@ -184,6 +187,23 @@ export class Worker {
   }
 
   private pipeline: Pipeline | null = null;
+  private reclaimAt = 0;
+
+  /**
+   * A connection closed with a large response it never took: collect the Lua heap and V8's
+   * (whose buffers hold the bytes) now, instead of keeping that memory while the process is
+   * idle. At most once a second, and after the socket has released its buffers.
+   */
+  private reclaim(): void {
+    const now = Date.now();
+    if (now - this.reclaimAt < 1000) return;
+    this.reclaimAt = now;
+    setTimeout(() => {
+      if (this.rt.exiting) return;
+      fullGc()?.();
+      this.rt.vm.collect(true);
+    }, 20).unref();
+  }
 
   /**
    * Serve a request that arrived elsewhere (a host application's node:http server): the
@@ -222,3 +242,17 @@ export class Worker {
 }
 
 export class InitError extends Error {}
+
+let gcFn: (() => void) | null | undefined;
+/** V8's collector, exposed once on demand (null if this Node refuses). */
+function fullGc(): (() => void) | null {
+  if (gcFn === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      gcFn = runInNewContext('gc') as () => void;
+    } catch {
+      gcFn = null;
+    }
+  }
+  return gcFn;
+}

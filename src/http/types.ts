@@ -117,6 +117,12 @@ export interface ServerOptions extends Partial<ConnLimits> {
   clientHeaderTimeout?: number;
   /** worker_connections, shared by every listener of the worker (default: unlimited) */
   budget?: ConnBudget;
+  /**
+   * A connection closed holding a large unsent response, or the server became idle after many
+   * requests: what they left (buffers, Lua strings) is garbage now, best collected before the
+   * process sits idle with it.
+   */
+  reclaim?: () => void;
   /** log a line to the error log (for client-side errors nginx reports at info) */
   log?: (level: 'info' | 'warn' | 'error' | 'alert', msg: string, ctx?: LogCtx) => void;
 }

@@ -82,6 +82,7 @@ interface Engine {
   pushfn(L: number, id: number, nup: number): void;
   pcall(L: number, nargs: number, nres: number, errfunc: number): number;
   setlimits(L: number, runningMs: number, memoryBytes: number): number;
+  collect(L: number, trim: boolean): void;
   load(L: number, code: Uint8Array, name: string): number;
   traceback(L: number, L1: number, level: number): string;
   argerror(L: number, narg: number, msg: string): void;
@@ -146,6 +147,11 @@ export class LuaVM {
    */
   setLimits(runningMs: number, memoryBytes: number): boolean {
     return E.setlimits(this.L, runningMs, memoryBytes) === 0;
+  }
+
+  /** A full garbage collection of the Lua heap; `trim` also returns the C heap's free pages. */
+  collect(trim = false): void {
+    E.collect(this.L, trim);
   }
 
   /** Frees the state and the JS functions registered for it. */

@@ -104,6 +104,16 @@ function commandFor(bin) {
   return /\.(m?js|cjs)$/.test(bin) ? { cmd: process.execPath, args: [bin] } : { cmd: bin, args: [] };
 }
 
+/** VmRSS of a process in MB (one decimal), or null when it is gone. */
+function rssMb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
 async function startEngine(name, bin, port) {
   installExitHook();
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), `ngxlua-fuzz-${name}-`));
@@ -276,6 +286,7 @@ export async function runFuzz(opts = {}) {
     engines.push(await startEngine('ref', refBin, refPort));
     engines.push(await startEngine('ours', oursBin, oursPort));
     log(`ref on 127.0.0.1:${refPort}, ours on 127.0.0.1:${oursPort}; ${count} requests, seed ${seed}, concurrency ${concurrency}, timeout ${timeoutMs} ms`);
+    for (const st of engines) st.rssBefore = rssMb(st.child.pid);
     const progress = { ref: 0, ours: 0 };
     const ticker = setInterval(() => log(`  progress: ref ${progress.ref}/${count}, ours ${progress.ours}/${count} (${((Date.now() - t0) / 1000).toFixed(0)} s)`), 15000);
     try {
@@ -308,6 +319,9 @@ export async function runFuzz(opts = {}) {
         });
       }
     }
+    // RSS once the connections are gone: give the engines a moment to release them
+    await sleep(2000);
+    for (const st of engines) st.rssAfter = rssMb(st.child.pid);
     for (const st of engines) {
       if (st.exited) problems.push(`${st.name} exited during the run (code ${st.code}, signal ${st.signal}): ${st.stderr.slice(-1000)}`);
       const alerts = errorLogTail(st);
@@ -336,6 +350,7 @@ export async function runFuzz(opts = {}) {
   const diffs = results.filter((r) => answered(r.ref.cls) && r.ours.cls !== r.ref.cls);
   return {
     count, seed, concurrency, timeoutMs, elapsedMs: Date.now() - t0,
+    rss: Object.fromEntries(engines.map((st) => [st.name, { before: st.rssBefore, after: st.rssAfter }])),
     results,
     classes: { ref: countClasses(results.map((r) => r.ref)), ours: countClasses(results.map((r) => r.ours)) },
     cross, diffs, problems,
@@ -389,6 +404,10 @@ export function formatReport(res, { maxDiffs = 40 } = {}) {
   const rows = ordered(Object.keys(res.cross));
   const cols = ordered(Object.values(res.cross).flatMap((o) => Object.keys(o)));
   out.push(table(rows, cols, (r, c) => res.cross[r]?.[c], 'ref\\ours'));
+  if (res.rss) {
+    out.push('', 'RSS (MB) before the run / 2 s after it:');
+    for (const [n, r] of Object.entries(res.rss)) out.push(`  ${n.padEnd(5)} ${r.before ?? '?'} / ${r.after ?? '?'}`);
+  }
   out.push('', `differences (ref answered, ours in another class): ${res.diffs.length}`);
   if (res.diffs.length) {
     const pairs = {};
