@@ -406,15 +406,20 @@ static napi_value js_resume(napi_env env, napi_callback_info info) {
   return ret_i(env, st | (lua_gettop(L) << 3));
 }
 
-/* collect(L, trim): a full garbage collection (finalizers guarded); with trim, free pages of
- * the C heap go back to the system too */
+void engine_low_memory(void); /* heap.cc */
+
+/* collect(L, trim): a full garbage collection (finalizers guarded); with trim, V8 collects and
+ * shrinks its heap too and free pages of the C heap go back to the system */
 static napi_value js_collect(napi_env env, napi_callback_info info) {
   ARGS(2);
   aop_t o = {.L = arg_L(env, argv[0]), .op = OP_COLLECT};
   guarded(env, &o);
   bool trim = false;
   napi_get_value_bool(env, argv[1], &trim);
-  if (trim) malloc_trim(0);
+  if (trim) {
+    engine_low_memory();
+    malloc_trim(0);
+  }
   return ret_undef(env);
 }
 

@@ -1,6 +1,4 @@
 // Boots one worker: the Lua VM with the ngx API, init_by_lua, the listeners, init_worker_by_lua.
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { LuaVM, LUA_OK } from '../lua/vm.js';
 import { Runtime } from './runtime.js';
 import { LuaContext } from './thread.js';
@@ -190,9 +188,10 @@ export class Worker {
   private reclaimAt = 0;
 
   /**
-   * A connection closed with a large response it never took: collect the Lua heap and V8's
-   * (whose buffers hold the bytes) now, instead of keeping that memory while the process is
-   * idle. At most once a second, and after the socket has released its buffers.
+   * A connection closed with a large response it never took, or a burst of requests ended:
+   * collect the Lua heap and V8's (whose buffers hold the bytes, and whose young generation
+   * grew) now, instead of keeping that memory while the process is idle. At most once a
+   * second, and after the socket has released its buffers.
    */
   private reclaim(): void {
     const now = Date.now();
@@ -200,7 +199,6 @@ export class Worker {
     this.reclaimAt = now;
     setTimeout(() => {
       if (this.rt.exiting) return;
-      fullGc()?.();
       this.rt.vm.collect(true);
     }, 20).unref();
   }
@@ -242,17 +240,3 @@ export class Worker {
 }
 
 export class InitError extends Error {}
-
-let gcFn: (() => void) | null | undefined;
-/** V8's collector, exposed once on demand (null if this Node refuses). */
-function fullGc(): (() => void) | null {
-  if (gcFn === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      gcFn = runInNewContext('gc') as () => void;
-    } catch {
-      gcFn = null;
-    }
-  }
-  return gcFn;
-}

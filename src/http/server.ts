@@ -30,8 +30,8 @@ export const DEFAULT_LIMITS: Readonly<ConnLimits> = {
 const TIMED_OUT = 'client timed out (110: Connection timed out)';
 /** a connection that closes with this much output unsent asks for its memory back (opts.reclaim) */
 const RECLAIM_AT = 1 << 20;
-/** ... as does a server that becomes idle after this many requests */
-const RECLAIM_AFTER = 1000;
+/** ... as does a server that becomes idle after this many connections and requests */
+const RECLAIM_AFTER = 500;
 
 // what a connection's deadline is for
 const T_NONE = 0; // a request is being handled (its own parts time themselves)
@@ -71,8 +71,10 @@ export class HttpServer {
   private readonly conns = new Set<Connection>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private holdsSlot = false;
-  /** requests started since the server was last idle and reclaimed */
+  /** connections accepted and requests started since the server was last idle and reclaimed */
   served = 0;
+  /** since when the server has had no connection (0 = it has some) */
+  private emptySince = 0;
   private closePromise: Promise<void> | null = null;
   private onAllClosed: (() => void) | null = null;
 
@@ -173,6 +175,7 @@ export class HttpServer {
       }
       b.used++;
     }
+    this.served++;
     const c = new Connection(this, sock);
     this.conns.add(c);
   }
@@ -207,9 +210,12 @@ export class HttpServer {
   private sweep(): void {
     const now = Date.now();
     for (const c of this.conns) c.tick(now);
-    // a burst of traffic is over: give back what it left for the garbage collectors, rather
-    // than hold it while idle
-    if (this.conns.size === 0 && this.served >= RECLAIM_AFTER) {
+    // a burst of traffic is over (no connection for a second): give back what it left for the
+    // garbage collectors, rather than hold it while idle. A full collection pauses the
+    // process, so a server under load, whose connections come and go, never gets here.
+    if (this.conns.size > 0) this.emptySince = 0;
+    else if (this.emptySince === 0) this.emptySince = now;
+    else if (now - this.emptySince >= 1000 && this.served >= RECLAIM_AFTER) {
       this.served = 0;
       this.opts.reclaim?.();
     }

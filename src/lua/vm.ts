@@ -95,8 +95,11 @@ const E = createRequire(import.meta.url)('../../../build/Release/ngxlua_engine.n
 export const ENGINE_VERSION = E.version();
 
 // Strings leave Lua by a copy into this JS-owned buffer (one per thread, shared by its VMs).
-let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+const SCRATCH_SIZE = 64 * 1024;
+let scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
 E.setscratch(scratch);
+/** A scratch buffer grown past this for one big string goes back to SCRATCH_SIZE after it. */
+const SCRATCH_KEEP = 1024 * 1024;
 
 // Lua -> JS calls go through one dispatcher: functions are numbered, owners kept for diagnostics.
 // The trampoline passes the call's state, function id and argument count in callbuf rather than
@@ -322,6 +325,7 @@ export class LuaVM {
     if (n < 0) return null;
     const b = Buffer.allocUnsafe(n);
     scratch.copy(b, 0, 0, n);
+    this.shrinkScratch();
     return b;
   }
 
@@ -338,6 +342,7 @@ export class LuaVM {
     }
     const b = Buffer.allocUnsafe(n);
     scratch.copy(b, 0, 0, n);
+    this.shrinkScratch();
     return b;
   }
 
@@ -349,7 +354,11 @@ export class LuaVM {
   /** A view (not a copy) of the string at idx: valid only until the next VM call. */
   viewBuffer(L: number, idx: number): Buffer | null {
     const n = this.scratchCopy(L, idx);
-    return n < 0 ? null : scratch.subarray(0, n);
+    if (n < 0) return null;
+    const v = scratch.subarray(0, n);
+    // the view keeps a grown buffer alive for as long as the caller holds it
+    this.shrinkScratch();
+    return v;
   }
 
   private scratchCopy(L: number, idx: number): number {
@@ -359,6 +368,13 @@ export class LuaVM {
       n = E.tobuf(L, idx);
     }
     return n;
+  }
+
+  /** One big string must not keep a buffer of its size for the life of the process. */
+  private shrinkScratch(): void {
+    if (scratch.length <= SCRATCH_KEEP) return;
+    scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
+    E.setscratch(scratch);
   }
 
   private growScratch(n: number): void {

@@ -10,7 +10,8 @@
 //     reuses (closes) idle ones and says so in the error log, fewer than 64 stay open, and a new
 //     request is still answered;
 //  4. memory: a client that asks for a 20 MB body and never reads it for 3 s, three times; the
-//     process's RSS is recorded (baseline / peak / settled) and must come back below a loose bound.
+//     process's RSS is recorded (baseline / peak / settled) and must come back within 20% of the
+//     baseline once the connections are closed.
 // No timing assertions except "closed at all, within a generous bound"; the numbers are printed
 // as test diagnostics. Every server is on 127.0.0.1; every loop is bounded in count and time.
 import { test, after } from 'node:test';
@@ -362,12 +363,12 @@ test('memory: a client that never reads a 20 MB response, three times; RSS comes
     peaks.push(peak);
     s.destroy();
   }
-  // settle: poll up to 5 s, stop early once RSS no longer falls for a second
+  // settle: poll up to 10 s, until RSS is back within 20% of the baseline
   const samples: number[] = [];
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 40; i++) {
     await sleep(250);
     samples.push(rssKb(ngx.pid));
-    if (samples.length >= 5 && samples[samples.length - 1] >= samples[samples.length - 5]) break;
+    if (samples[samples.length - 1] <= baseline * 1.2) break;
   }
   const final = samples[samples.length - 1];
   const after = await get(ngx.port, '/small', 10000);
@@ -375,5 +376,5 @@ test('memory: a client that never reads a 20 MB response, three times; RSS comes
   report(t, `RSS MB: baseline ${mb(baseline)}; peak while unread ${peaks.map(mb).join(' / ')}; after close ${mb(final)} (min ${mb(Math.min(...samples))} over ${samples.length} samples); final-baseline ${mb(final - baseline)}`);
   assert.ok(ngx.alive(), `ngxlua died:\n${ngx.output()}`);
   assert.equal(after.status, 200);
-  assert.ok(final < baseline + 150 * 1024, `RSS after close ${mb(final)} MB, baseline ${mb(baseline)} MB`);
+  assert.ok(final <= baseline * 1.2, `RSS after close ${mb(final)} MB, more than 20% over the baseline ${mb(baseline)} MB`);
 });
