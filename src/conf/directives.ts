@@ -94,6 +94,8 @@ export interface LoadState {
   visitor: (ctx: Ctx) => Visitor;
   /** parse another conf file into the same context (include) */
   include: (path: string, ctx: Ctx, from: ConfPos) => void;
+  /** parse another conf file with a visitor of the caller's (include inside `types`) */
+  includeWith: (path: string, visit: Visitor, from: ConfPos) => void;
 }
 
 export interface Ctx {
@@ -836,7 +838,51 @@ const specs: DirectiveSpec[] = [
     },
   },
   { name: 'location', ctx: SRV | LOC, args: [1, 2], block: true, handler: locationDirective },
-  { name: 'types', ctx: SL, args: [0, 0], block: true, handler() { /* body skipped: MIME types are not used */ } },
+  {
+    name: 'types',
+    ctx: SL,
+    args: [0, 0],
+    block: true,
+    handler(d, body, c, st) {
+      const sc = scopeOf(c);
+      once(sc.seen, d);
+      const types = new Map<string, string>();
+      // inside: `mime/type ext ...;` lines, and `include` of files made of them (mime.types)
+      const visit: Visitor = (t, tb) => {
+        if (t.block || tb) fail(t, `unexpected "{"`);
+        if (t.name === 'include') {
+          if (t.args.length !== 1) fail(t, `invalid number of arguments in "include" directive`);
+          st.includeWith(t.args[0], visit, pos(t));
+          return;
+        }
+        if (t.args.length === 0) fail(t, `invalid number of arguments in "${t.name}" directive`);
+        for (const ext of t.args) types.set(ext.toLowerCase(), t.name);
+      };
+      body!.read(visit);
+      sc.settings.types = types;
+    },
+  },
+  {
+    name: 'alias',
+    ctx: LOC,
+    args: [1, 1],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      if (sc.settings.alias !== undefined) fail(d, `"alias" directive is duplicate`);
+      if (sc.settings.root !== undefined) fail(d, `"alias" directive is duplicate, "root" directive was specified earlier`);
+      sc.settings.alias = d.args[0];
+    },
+  },
+  {
+    name: 'try_files',
+    ctx: SRV | LOC,
+    args: [2, Infinity],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      once(sc.seen, d);
+      sc.settings.tryFiles = d.args;
+    },
+  },
   setting('default_type', SL, 'defaultType', 'str'),
   setting('client_max_body_size', SL, 'clientMaxBodySize', 'offset'),
   setting('client_body_buffer_size', SL, 'clientBodyBufferSize', 'size'),
@@ -916,6 +962,7 @@ const specs: DirectiveSpec[] = [
     handler(d, _b, c) {
       const sc = scopeOf(c);
       once(sc.seen, d);
+      if (sc.settings.alias !== undefined) fail(d, `"root" directive is duplicate, "alias" directive was specified earlier`);
       sc.settings.root = d.args[0];
     },
   },
@@ -1083,7 +1130,6 @@ export const IGNORED_DIRECTIVES: readonly string[] = [
   'use',
   'multi_accept',
   'accept_mutex',
-  'types',
   'access_log',
   'log_format',
   'sendfile',

@@ -1,6 +1,7 @@
 // Load nginx.conf (plus `-g` directives) into the merged MainConf model.
 
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { COMMAND_LINE, ConfError, type ConfPos } from './errors.js';
 import {
@@ -16,6 +17,9 @@ import type { HttpConf, LocationConf, LocSettings, LuaHandler, LuaPhase, MainCon
 import { compileTemplate } from './template.js';
 import { isBuiltinVar } from './varnames.js';
 import { parseFile, parseString, type Visitor } from './parser.js';
+
+/** conf/mime.types of the package (dist/src/conf -> the package root) */
+const SHIPPED_MIME_TYPES = fileURLToPath(new URL('../../../conf/mime.types', import.meta.url));
 
 export interface LoadOptions {
   /** the prefix directory (`-p`); relative paths in the conf are resolved against it */
@@ -185,11 +189,17 @@ export function loadConf(opts: LoadOptions): MainConf {
     defaultServers: new Map(),
     visitor: (ctx: Ctx): Visitor => (d, body) => dispatch(d, body, ctx, st),
     include(path: string, ctx: Ctx, from: ConfPos) {
+      st.includeWith(path, st.visitor(ctx), from);
+    },
+    includeWith(path: string, visit: Visitor, from: ConfPos) {
       // as nginx's ngx_conf_full_name: the prefix and the path joined, `..` left as written
       // (error messages and chunk names show it so)
-      const full = isAbsolute(path) ? path : `${confDir}/${path}`;
+      let full = isAbsolute(path) ? path : `${confDir}/${path}`;
+      // a conf written for nginx includes the mime.types nginx installs next to it; without
+      // one there, ngxlua's own (conf/mime.types in the package) stands in
+      if (path === 'mime.types' && !existsSync(full)) full = SHIPPED_MIME_TYPES;
       const files = hasGlob(full) ? expandGlob(full) : [full];
-      for (const f of files) parseFile(f, st.visitor(ctx), from);
+      for (const f of files) parseFile(f, visit, from);
     },
   };
 

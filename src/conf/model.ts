@@ -113,6 +113,12 @@ export interface LocSettings {
   root?: string;
   /** `index` files */
   index?: string[];
+  /** `alias` path (replaces the location's prefix) */
+  alias?: string;
+  /** `try_files file ... uri|=code` */
+  tryFiles?: string[];
+  /** `types { type ext ...; }`: extension (lowercase) -> MIME type; unset = nginx's built-in three */
+  types?: Map<string, string>;
   /** allow/deny rules (the innermost level that has any replaces the outer ones) */
   access?: AccessRule[];
   /** absolute_redirect (on): relative `return`/`rewrite` redirects get scheme://host[:port] */

@@ -131,6 +131,8 @@ export class RequestCtx {
   uriChanges = 0;
   uri: string;
   args: string;
+  /** try_files ran (an internal redirect it made must not run it again on the same request) */
+  triedFiles = false;
   readonly connNumber: number;
   /** output queued during one Lua run, written when the run yields or ends */
   private outQueue: Buffer[] = [];

@@ -6,6 +6,7 @@ import type { HttpExchange, HttpRequest } from './types.js';
 import { SubExchange, type CaptureResult } from './subrequest.js';
 import type { LocationConf, LocSettings, LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
+import { serveStatic, type StaticHost } from './static.js';
 import { accessAllowed } from '../conf/access.js';
 import { readRequestBody } from '../api/req.js';
 import { compileTemplate, expandTemplate } from '../conf/template.js';
@@ -31,6 +32,7 @@ export class Pipeline {
 
   constructor(private readonly rt: Runtime) {
     this.sync = new SyncRunner(rt);
+    this.staticHost = this.makeStaticHost();
     rt.subrequest = (parent, spec, done) => this.subrequest(parent, spec, done);
     rt.sched.afterRun = (th) => {
       const r = th.ctx.req;
@@ -230,18 +232,28 @@ export class Pipeline {
     this.staticContent(r);
   }
 
-  /** No content handler: nginx's static module looks under `<prefix>html`. */
+  /** No content handler: nginx's static module serves the file (src/http/static.ts). */
   private staticContent(r: RequestCtx): void {
-    const root = this.rt.conf.prefix + 'html';
-    if (r.uri.endsWith('/')) {
-      this.rt.logReq('error', `directory index of "${root}${r.uri}" is forbidden`, r);
-      return this.finalize(r, 403);
-    }
-    this.rt.logReq('error', `open() "${root}${r.uri}" failed (2: No such file or directory)`, r);
-    this.finalize(r, 404);
+    serveStatic(this.staticHost, r);
   }
 
-  /** `return code [text]`: a body with the default type, a redirect page or an error page */
+  private readonly staticHost: StaticHost;
+
+  private makeStaticHost(): StaticHost {
+    return {
+      finalize: (r, status) => this.finalize(r, status),
+      internalRedirect: (r, uri, args) => this.internalRedirect(r, uri, args),
+      respond: (r, body) => {
+        sendHeaders(r);
+        if (body) output(r, body);
+        sendEof(r);
+        this.logPhase(r);
+      },
+      logError: (r, msg) => this.rt.logReq('error', msg, r),
+      prefix: this.rt.conf.prefix,
+    };
+  }
+
   /**
    * nginx refuses a declared body over client_max_body_size as soon as the location is known,
    * whether or not anything would read it.
@@ -255,6 +267,7 @@ export class Pipeline {
     return true;
   }
 
+  /** `return code [text]`: a body with the default type, a redirect page or an error page */
   doReturn(r: RequestCtx, code: number, text: string | undefined): void {
     if (code === 444) {
       r.terminate();

@@ -429,6 +429,22 @@ ${servers}
 `;
 }
 
+/** a fixed mtime for the files cases create, so that Last-Modified and ETag agree across engines */
+const FILE_MTIME = new Date('2024-01-02T03:04:05Z');
+
+/** Write the files the cases ask for (`files: { 'html/x.txt': 'text' }`) under the prefix. */
+function writeFiles(prefix, cases) {
+  for (const c of cases) {
+    for (const [rel, content] of Object.entries(c.files ?? {})) {
+      const f = path.join(prefix, rel);
+      if (rel.endsWith('/')) { fs.mkdirSync(f, { recursive: true }); continue; }
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, content);
+      fs.utimesSync(f, FILE_MTIME, FILE_MTIME);
+    }
+  }
+}
+
 function makePrefix(tag) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ngxlua-conf-${tag}-`));
   for (const d of ['conf', 'logs', 'tmp']) fs.mkdirSync(path.join(dir, d));
@@ -575,6 +591,7 @@ async function runGroup(engine, file, group, opts) {
   const prefix = makePrefix(engine.name);
   const conf = confText(group, ports);
   fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), conf);
+  writeFiles(prefix, group.cases);
   const state = startEngine(engine, prefix);
   const err = await waitPorts(state, ports);
   if (err) {
