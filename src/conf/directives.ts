@@ -863,6 +863,42 @@ const specs: DirectiveSpec[] = [
     },
   },
   {
+    name: 'add_header',
+    ctx: SL | LIF,
+    args: [2, 3],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      if (d.args[2] !== undefined && d.args[2] !== 'always') fail(d, `invalid parameter "${d.args[2]}"`);
+      const list = (sc.settings.addHeaders ??= []);
+      list.push({ name: d.args[0], value: compileTemplate(d.args[1], pos(d)), always: d.args[2] === 'always' });
+    },
+  },
+  {
+    name: 'expires',
+    ctx: SL | LIF,
+    args: [1, 2],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      once(sc.seen, d);
+      let v = d.args[0];
+      if (d.args.length === 2) {
+        if (v !== 'modified') fail(d, `invalid value "${v}" in "${d.name}" directive`);
+        v = d.args[1];
+      }
+      if (v === 'off') {
+        // kept as a value: an inner level's off must override an outer level's time
+        sc.settings.expires = { kind: 'off', ms: 0 };
+      } else if (v === 'epoch' || v === 'max') {
+        sc.settings.expires = { kind: v, ms: 0 };
+      } else {
+        const neg = v.startsWith('-');
+        const t = parseTime(neg ? v.slice(1) : v.replace(/^\+/, ''));
+        if (t === null) fail(d, `invalid value "${d.args[d.args.length - 1]}" in "${d.name}" directive`);
+        sc.settings.expires = { kind: 'time', ms: neg ? -t : t };
+      }
+    },
+  },
+  {
     name: 'alias',
     ctx: LOC,
     args: [1, 1],

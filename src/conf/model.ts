@@ -113,6 +113,10 @@ export interface LocSettings {
   root?: string;
   /** `index` files */
   index?: string[];
+  /** `add_header`s of the innermost level that has any */
+  addHeaders?: Array<{ name: string; value: Template; always: boolean }>;
+  /** `expires` */
+  expires?: { kind: 'off' | 'time' | 'epoch' | 'max'; ms: number };
   /** `alias` path (replaces the location's prefix) */
   alias?: string;
   /** `try_files file ... uri|=code` */

@@ -6,6 +6,7 @@ import type { RequestCtx } from './request.js';
 import type { ResponseHead } from '../http/types.js';
 import { errorPageBody } from '../http/errpage.js';
 import { SERVER_TOKEN } from './version.js';
+import { applyHeaders } from '../http/headers.js';
 
 /** Queue `step` behind a filter that is still running; false when nothing is waiting. */
 function waitBehind(r: RequestCtx, step: () => void): boolean {
@@ -45,6 +46,7 @@ function throughFilter<T>(r: RequestCtx, start: (done: (v: T) => void) => boolea
 
 function buildHead(r: RequestCtx): void {
   r.headersSent = true;
+  applyHeaders(r, r.status);
   const h = r.headersOut;
   const head: ResponseHead = {
     status: r.status,
@@ -155,6 +157,7 @@ export function sendSpecial(r: RequestCtx, status: number): void {
     r.finalStatus = st;
     r.headersSent = true;
     r.eofSent = true;
+    applyHeaders(r, st);
     const extra: Array<[string, string]> = [];
     for (const [n, v] of r.headersOut.list) extra.push([n, v]);
     r.ex.sendErrorPage(st, extra);
