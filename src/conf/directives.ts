@@ -25,6 +25,7 @@ import { parseAccessRule } from './access.js';
 import { compileRegex } from './regex.js';
 import { compileTemplate } from './template.js';
 import { parseNumber, parseSize, parseTime } from './units.js';
+import { echoDirectives } from './echo.js';
 
 // ---- contexts -------------------------------------------------------------------------
 
@@ -1153,6 +1154,12 @@ const specs: DirectiveSpec[] = [
   setting('rewrite_by_lua_no_postpone', HTTP, 'rewriteByLuaNoPostpone', 'flag'),
   setting('access_by_lua_no_postpone', HTTP, 'accessByLuaNoPostpone', 'flag'),
   ...luaDirectives(),
+  ...(echoDirectives({
+    ctx: LOC | LIF,
+    template: (s, at) => compileTemplate(s, at),
+    fail,
+    settingsOf: (c) => scopeOf(c as Ctx).settings,
+  }) as DirectiveSpec[]),
 ];
 
 export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map(specs.map((s) => [s.name, s]));

@@ -71,6 +71,19 @@ export type IfCondition =
   /** `(-f path)`, `-d`, `-e`, `-x` and their `!` forms */
   | { kind: 'file'; test: 'f' | 'd' | 'e' | 'x'; path: Template; negate: boolean };
 
+/** One command of the echo module's content handler (src/conf/echo.ts, src/http/echo.ts). */
+export type EchoCmd =
+  | { op: 'echo'; args: Template[]; nl: boolean }
+  | { op: 'duplicate'; count: Template; text: Template }
+  | { op: 'flush' }
+  | { op: 'sleep'; seconds: Template }
+  | { op: 'reset_timer' }
+  | { op: 'status'; code: number }
+  | { op: 'exec'; uri: Template; args: Template | null }
+  | { op: 'location'; async: boolean; method: string; uri: Template; args: Template | null; body: Template | null }
+  | { op: 'read_body' }
+  | { op: 'request_body' };
+
 /** Settings that merge http -> server -> location. */
 export interface LocSettings {
   defaultType: string;
@@ -113,6 +126,8 @@ export interface LocSettings {
   root?: string;
   /** `index` files */
   index?: string[];
+  /** the echo module's commands: the location's content when it has no other handler */
+  echo?: EchoCmd[];
   /** `add_header`s of the innermost level that has any */
   addHeaders?: Array<{ name: string; value: Template; always: boolean }>;
   /** `expires` */

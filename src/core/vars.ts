@@ -67,7 +67,8 @@ export function getVar(r: RequestCtx, name: string): string | null {
       // an absolute-form target (GET http://host/path) keeps only its path and query
       return q.requestUri.charCodeAt(0) === 47 ? q.requestUri : q.requestUri.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?]*/, '') || '/';
     case 'request_method':
-      return r.method;
+      // nginx reads the main request's method, also in a subrequest
+      return (r.main ?? r).method;
     case 'request':
       return `${q.method} ${q.requestUri} ${q.protocol}`;
     case 'server_protocol':
@@ -105,9 +106,15 @@ export function getVar(r: RequestCtx, name: string): string | null {
       return headerValues(r, 'content_length')[0] ?? (r.req.chunked && r.body !== undefined ? String(r.body?.length ?? 0) : null);
     case 'request_body':
       return r.body ? r.body.toString('latin1') : null;
-    case 'body_bytes_sent':
     case 'bytes_sent':
       return String(r.ex.bytesSent);
+    case 'body_bytes_sent':
+      return String(Math.max(0, r.ex.bytesSent - r.ex.headBytes));
+    case 'connection_requests':
+      return String(r.ex.connectionRequests);
+    case 'request_length':
+      // the head as received plus the body bytes read
+      return String(q.rawHeader.length + (r.body ? r.body.length : 0));
     case 'nginx_version':
       return NGINX_VERSION;
     case 'pid':

@@ -56,6 +56,8 @@ export class NodeHttpExchange implements HttpExchange {
   headSent = false;
   aborted = false;
   bytesSent = 0;
+  headBytes = 0;
+  readonly connectionRequests = 1;
   abortOnEnd = false;
   private ended = false;
   private noBody = false;

@@ -7,6 +7,7 @@ import { SubExchange, type CaptureResult } from './subrequest.js';
 import type { LocationConf, LocSettings, LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
 import { serveStatic, type StaticHost } from './static.js';
+import { runEcho } from './echo.js';
 import { accessAllowed } from '../conf/access.js';
 import { readRequestBody } from '../api/req.js';
 import { compileTemplate, expandTemplate } from '../conf/template.js';
@@ -70,6 +71,7 @@ export class Pipeline {
     const r = new RequestCtx(ex, parent.server);
     r.internal = true;
     r.isSubrequest = true;
+    r.main = parent.main ?? parent;
     if (spec.shareAllVars) r.vars = parent.vars ??= new Map();
     else if (spec.copyAllVars && parent.vars) r.vars = new Map(parent.vars);
     if (spec.vars) {
@@ -228,6 +230,10 @@ export class Pipeline {
     }
     if (loc.handlers.content) {
       return this.runLua(r, 'content', loc.handlers.content, () => this.finishContent(r));
+    }
+    const echo = loc.settings.echo;
+    if (echo && echo.length > 0) {
+      return runEcho(this.rt, { finalize: (x, s) => this.finalize(x, s), internalRedirect: (x, u, a) => this.internalRedirect(x, u, a), logPhase: (x) => this.logPhase(x) }, r, echo);
     }
     this.staticContent(r);
   }

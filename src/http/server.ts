@@ -777,6 +777,8 @@ class Exchange implements HttpExchange {
   /** conn.out entries before this index belong to earlier responses */
   private outMark = 0;
   logContext: (() => LogCtx) | null = null;
+  headBytes = 0;
+  readonly connectionRequests: number;
 
   // request body
   bodyState = BODY_IDLE;
@@ -796,6 +798,7 @@ class Exchange implements HttpExchange {
     this.req = req;
     this.expectContinue = expectContinue;
     this.msie = msie;
+    this.connectionRequests = conn.requests;
     this.bodyComplete = !req.chunked && req.contentLength <= 0;
     this.bodyLeft = req.chunked ? 0 : Math.max(0, req.contentLength);
     this.outMark = conn.out.length;
@@ -853,6 +856,7 @@ class Exchange implements HttpExchange {
     s += '\r\n';
     // header values are latin1 strings: one byte per char
     this.bytesSent += s.length;
+    this.headBytes = s.length;
     conn.queue(s, s.length);
   }
 

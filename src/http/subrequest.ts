@@ -20,6 +20,8 @@ export class SubExchange implements HttpExchange {
   aborted = false;
   abortOnEnd = false;
   bytesSent = 0;
+  headBytes = 0;
+  readonly connectionRequests = 1;
   private status = 200;
   private headers: Array<[string, string]> = [];
   private readonly chunks: Buffer[] = [];

@@ -77,6 +77,10 @@ export interface HttpExchange {
   onAbort(cb: () => void): void;
   /** bytes written to the socket for this response (for $bytes_sent) */
   readonly bytesSent: number;
+  /** ... of which the status line and headers ($body_bytes_sent is the rest) */
+  readonly headBytes: number;
+  /** the number of this request on its connection ($connection_requests) */
+  readonly connectionRequests: number;
   /** the location's keep-alive, timeout and lingering settings for this request */
   setLimits(limits: ConnLimits): void;
   /** the request's error-log context, for lines the server writes (e.g. send timeouts) */

@@ -17,6 +17,8 @@ const CASES_DIR = path.join(HERE, 'cases');
 const MODULES = [
   '/usr/lib/nginx/modules/ndk_http_module.so',
   '/usr/lib/nginx/modules/ngx_http_lua_module.so',
+  // the echo module, which OpenResty's own suites load (Debian's libnginx-mod-http-echo)
+  ...['/usr/lib/nginx/modules/ngx_http_echo_module.so'].filter((m) => fs.existsSync(m)),
 ];
 
 const ENGINES = {
