@@ -17,6 +17,7 @@ import type {
   LuaHandler,
   LuaPhase,
   MainConf,
+  MapDef,
   RewriteStmt,
   ServerConf,
 } from './model.js';
@@ -788,6 +789,7 @@ const specs: DirectiveSpec[] = [
         luaRegexCacheMaxEntries: 1024,
         luaMaxRunningTimers: 256,
         luaYieldEverywhere: false,
+        maps: new Map(),
         luaMaxRunningTime: 0,
         luaMaxMemory: 0,
         declaredVars: new Set(),
@@ -1113,6 +1115,42 @@ const specs: DirectiveSpec[] = [
   httpNumber('lua_max_pending_timers', 'luaMaxPendingTimers'),
   httpNumber('lua_max_running_timers', 'luaMaxRunningTimers'),
   httpNumber('lua_regex_match_limit', 'luaRegexMatchLimit'),
+  {
+    name: 'map',
+    ctx: HTTP,
+    args: [2, 2],
+    block: true,
+    handler(d, body, _c, st) {
+      const [src, dst] = d.args;
+      if (!dst.startsWith('$')) fail(d, `invalid variable name "${dst}"`);
+      const name = dst.slice(1).toLowerCase();
+      const def: MapDef = { source: compileTemplate(src, pos(d)), exact: new Map(), regexes: [], default: null, volatile: false };
+      const visit: Visitor = (m, mb) => {
+        if (m.block || mb) fail(m, `unexpected "{"`);
+        if (m.name === 'include' && m.args.length === 1) return st.includeWith(m.args[0], visit, pos(m));
+        if (m.args.length === 0 && (m.name === 'volatile' || m.name === 'hostnames')) {
+          if (m.name === 'volatile') def.volatile = true;
+          return;
+        }
+        if (m.args.length !== 1) fail(m, `invalid number of the map parameters`);
+        const value = compileTemplate(m.args[0], pos(m));
+        if (m.name === 'default') {
+          if (def.default !== null) fail(m, `duplicate default map parameter`);
+          def.default = value;
+        } else if (m.name.startsWith('~')) {
+          const caseless = m.name.startsWith('~*');
+          def.regexes.push({ re: compileRegex(m.name.slice(caseless ? 2 : 1), caseless, pos(m)), value });
+        } else {
+          const key = (m.name.startsWith('\\') ? m.name.slice(1) : m.name).toLowerCase();
+          if (def.exact.has(key)) fail(m, `duplicate "${m.name}" variable`);
+          def.exact.set(key, value);
+        }
+      };
+      body!.read(visit);
+      st.http!.maps.set(name, def);
+      st.http!.declaredVars.add(name);
+    },
+  },
   {
     name: 'lua_max_running_time',
     ctx: HTTP,

@@ -250,6 +250,7 @@ function finishHttp(st: LoadState): void {
 
   for (const sb of st.servers) {
     const s = sb.conf;
+    if (http.maps.size > 0) s.maps = http.maps;
     s.settings = mergeSettings(httpSettings, sb.scope.settings);
     s.handlers = mergeHandlers(httpHandlers, sb.scope.handlers);
     s.rewrite = sb.scope.rewrite;

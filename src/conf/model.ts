@@ -189,7 +189,20 @@ export interface ListenConf {
   line: number;
 }
 
+/** `map $source $name { ... }` (nginx's map module) */
+export interface MapDef {
+  source: Template;
+  /** exact keys, lowercased (nginx matches them case-insensitively) */
+  exact: Map<string, Template>;
+  /** `~re` / `~*re` keys, tried in conf order after the exact ones */
+  regexes: Array<{ re: RegExp; value: Template }>;
+  default: Template | null;
+  volatile: boolean;
+}
+
 export interface ServerConf {
+  /** the http block's maps, by variable name (shared by every server) */
+  maps?: Map<string, MapDef>;
   listens: ListenConf[];
   /** exact names, `*.example.com` / `example.*` wildcards and `~regex` names, as written */
   serverNames: string[];
@@ -226,6 +239,8 @@ export interface HttpConf {
   luaRegexCacheMaxEntries: number;
   /** our extension: lua_yield_everywhere */
   luaYieldEverywhere: boolean;
+  /** map blocks, by the variable they define */
+  maps: Map<string, MapDef>;
   /** our extensions: lua_max_running_time (ms) and lua_max_memory (bytes); 0 = off */
   luaMaxRunningTime: number;
   luaMaxMemory: number;

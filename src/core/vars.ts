@@ -2,6 +2,8 @@
 import { hostname } from 'node:os';
 import type { RequestCtx } from './request.js';
 import { errlogTime } from '../util/time.js';
+import type { MapDef } from '../conf/model.js';
+import { expandTemplate } from '../conf/template.js';
 
 const HOSTNAME = hostname();
 export const NGINX_VERSION = '1.22.1';
@@ -43,6 +45,32 @@ function findCookie(r: RequestCtx, name: string): string | null {
   return null;
 }
 
+/** A map variable: its source looked up among exact keys, then regexes, then default (cached per request unless volatile). */
+function mapValue(r: RequestCtx, name: string, m: MapDef): string {
+  const cached = m.volatile ? undefined : r.mapCache?.get(name);
+  if (cached !== undefined) return cached;
+  const get = (n: string) => getVar(r, n);
+  const src = expandTemplate(m.source, get);
+  let out: string;
+  const exact = m.exact.get(src.toLowerCase());
+  if (exact !== undefined) {
+    out = expandTemplate(exact, get);
+  } else {
+    out = '';
+    let found = false;
+    for (const { re, value } of m.regexes) {
+      const hit = re.exec(src);
+      if (hit === null) continue;
+      out = expandTemplate(value, (n) => (/^\d+$/.test(n) ? hit[Number(n)] ?? '' : hit.groups?.[n] ?? getVar(r, n)));
+      found = true;
+      break;
+    }
+    if (!found && m.default !== null) out = expandTemplate(m.default, get);
+  }
+  if (!m.volatile) (r.mapCache ??= new Map()).set(name, out);
+  return out;
+}
+
 function requestTime(r: RequestCtx): string {
   return ((Date.now() - r.req.startTime) / 1000).toFixed(3);
 }
@@ -53,6 +81,8 @@ export function getVar(r: RequestCtx, name: string): string | null {
     const v = r.vars.get(name);
     if (v !== undefined) return v;
   }
+  const map = r.server.maps?.get(name);
+  if (map !== undefined) return mapValue(r, name, map);
   const q = r.req;
   switch (name) {
     case 'uri':
