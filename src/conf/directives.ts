@@ -27,6 +27,7 @@ import { compileRegex } from './regex.js';
 import { compileTemplate } from './template.js';
 import { parseNumber, parseSize, parseTime } from './units.js';
 import { echoDirectives } from './echo.js';
+import { headersMoreDirectives } from './headers_more.js';
 
 // ---- contexts -------------------------------------------------------------------------
 
@@ -1192,6 +1193,12 @@ const specs: DirectiveSpec[] = [
   setting('rewrite_by_lua_no_postpone', HTTP, 'rewriteByLuaNoPostpone', 'flag'),
   setting('access_by_lua_no_postpone', HTTP, 'accessByLuaNoPostpone', 'flag'),
   ...luaDirectives(),
+  ...(headersMoreDirectives({
+    ctx: HTTP | SRV | LOC | LIF,
+    template: (s, at) => compileTemplate(s, at),
+    fail,
+    settingsOf: (c) => scopeOf(c as Ctx).settings,
+  }) as DirectiveSpec[]),
   ...(echoDirectives({
     ctx: LOC | LIF,
     template: (s, at) => compileTemplate(s, at),

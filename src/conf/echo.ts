@@ -3,31 +3,17 @@
 // location's settings; src/http/echo.ts runs them.
 
 import type { Directive } from './parser.js';
-import type { EchoCmd, LocSettings, Template } from './model.js';
+import type { EchoCmd, Template } from './model.js';
 import type { ConfPos } from './errors.js';
+import type { ModuleConfHelpers, ModuleDirective } from './modspec.js';
 
-/** What the directive table lends the module (it lives in directives.ts). */
-export interface EchoConfHelpers {
-  ctx: number;
-  template: (s: string, at: ConfPos) => Template;
-  fail: (d: Directive, msg: string) => never;
-  settingsOf: (c: unknown) => Partial<LocSettings>;
-}
-
-interface Spec {
-  name: string;
-  ctx: number;
-  args: [number, number];
-  handler: (d: Directive, body: unknown, c: unknown) => void;
-}
-
-export function echoDirectives(h: EchoConfHelpers): Spec[] {
+export function echoDirectives(h: ModuleConfHelpers): ModuleDirective[] {
   const at = (d: Directive): ConfPos => ({ file: d.file, line: d.line });
   const add = (c: unknown, cmd: EchoCmd) => {
     const s = h.settingsOf(c);
     (s.echo ??= []).push(cmd);
   };
-  const spec = (name: string, args: [number, number], make: (d: Directive) => EchoCmd): Spec => ({
+  const spec = (name: string, args: [number, number], make: (d: Directive) => EchoCmd): ModuleDirective => ({
     name,
     ctx: h.ctx,
     args,

@@ -84,6 +84,19 @@ export type EchoCmd =
   | { op: 'read_body' }
   | { op: 'request_body' };
 
+/** One more_set_headers / more_clear_headers (input or output) of the headers-more module. */
+export interface MoreHeadersCmd {
+  clear: boolean;
+  /** -s: only for these statuses */
+  statuses: number[] | null;
+  /** -t: only for these content types */
+  types: string[] | null;
+  /** -r (input): only replace headers that are there */
+  replaceOnly: boolean;
+  /** null value: remove; `Name*` in a clear: every header starting with Name */
+  headers: Array<{ name: string; value: Template | null }>;
+}
+
 /** Settings that merge http -> server -> location. */
 export interface LocSettings {
   defaultType: string;
@@ -126,6 +139,9 @@ export interface LocSettings {
   root?: string;
   /** `index` files */
   index?: string[];
+  /** headers-more commands of the innermost level that has any */
+  moreHeaders?: MoreHeadersCmd[];
+  moreInputHeaders?: MoreHeadersCmd[];
   /** the echo module's commands: the location's content when it has no other handler */
   echo?: EchoCmd[];
   /** `add_header`s of the innermost level that has any */

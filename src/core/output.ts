@@ -7,6 +7,14 @@ import type { ResponseHead } from '../http/types.js';
 import { errorPageBody } from '../http/errpage.js';
 import { SERVER_TOKEN } from './version.js';
 import { applyHeaders } from '../http/headers.js';
+import { applyMoreHeaders } from '../http/headers_more.js';
+
+/** headers-more's filter, once per response, before Lua's header filter (the reference's order) */
+function moreHeaders(r: RequestCtx, status: number): void {
+  if (r.moreHeadersDone) return;
+  r.moreHeadersDone = true;
+  applyMoreHeaders(r, status, r.loc?.settings.defaultType ?? r.server.settings.defaultType);
+}
 
 /** Queue `step` behind a filter that is still running; false when nothing is waiting. */
 function waitBehind(r: RequestCtx, step: () => void): boolean {
@@ -88,6 +96,7 @@ export function sendHeaders(r: RequestCtx): boolean {
   if (r.headersSent) return true;
   if (r.outWait) return false;
   if (r.status === 0) r.status = 200;
+  moreHeaders(r, r.status);
   const f = r.filters?.header;
   if (!f) {
     buildHead(r);
@@ -151,6 +160,7 @@ export function sendSpecial(r: RequestCtx, status: number): void {
   if (r.eofSent) return;
   if (waitBehind(r, () => sendSpecial(r, status))) return;
   r.status = status;
+  moreHeaders(r, status);
   const finish = () => {
     if (r.filterFailed) return r.terminate();
     const st = r.status;

@@ -112,6 +112,8 @@ export class RequestCtx {
   sharedCtx = false;
   /** a subrequest of ngx.location.capture */
   isSubrequest = false;
+  /** headers-more's output commands ran */
+  moreHeadersDone = false;
   /** map variables evaluated for this request */
   mapCache: Map<string, string> | undefined;
   /** a subrequest's main request (null for the main request itself) */

@@ -8,6 +8,7 @@ import type { LocationConf, LocSettings, LuaHandler, LuaPhase, RewriteStmt, Serv
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
 import { serveStatic, type StaticHost } from './static.js';
 import { runEcho } from './echo.js';
+import { applyMoreInputHeaders } from './headers_more.js';
 import { accessAllowed } from '../conf/access.js';
 import { readRequestBody } from '../api/req.js';
 import { compileTemplate, expandTemplate } from '../conf/template.js';
@@ -176,6 +177,7 @@ export class Pipeline {
     if (this.bodyTooLarge(r, m.loc.settings)) return;
     if (m.loc.settings.luaCheckClientAbort) r.ex.abortOnEnd = true;
     r.captures = m.captures;
+    applyMoreInputHeaders(r);
     if (m.named) {
       if (!r.vars) r.vars = new Map();
       for (const [k, v] of Object.entries(m.named)) r.vars.set(k, v);

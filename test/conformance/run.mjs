@@ -17,8 +17,9 @@ const CASES_DIR = path.join(HERE, 'cases');
 const MODULES = [
   '/usr/lib/nginx/modules/ndk_http_module.so',
   '/usr/lib/nginx/modules/ngx_http_lua_module.so',
-  // the echo module, which OpenResty's own suites load (Debian's libnginx-mod-http-echo)
-  ...['/usr/lib/nginx/modules/ngx_http_echo_module.so'].filter((m) => fs.existsSync(m)),
+  // the echo and headers-more modules, which OpenResty's own suites load (Debian's
+  // libnginx-mod-http-echo and libnginx-mod-http-headers-more-filter)
+  ...['/usr/lib/nginx/modules/ngx_http_echo_module.so', '/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so'].filter((m) => fs.existsSync(m)),
 ];
 
 const ENGINES = {

@@ -1,0 +1,21 @@
+// What the directive table (directives.ts) lends a module whose directives live in a file of
+// their own (echo.ts, headers_more.ts), and the shape of what such a module returns. Kept
+// apart so that those files need not import directives.ts, which imports them.
+
+import type { Directive } from './parser.js';
+import type { LocSettings, Template } from './model.js';
+import type { ConfPos } from './errors.js';
+
+export interface ModuleConfHelpers {
+  ctx: number;
+  template: (s: string, at: ConfPos) => Template;
+  fail: (d: Directive, msg: string) => never;
+  settingsOf: (c: unknown) => Partial<LocSettings>;
+}
+
+export interface ModuleDirective {
+  name: string;
+  ctx: number;
+  args: [number, number];
+  handler: (d: Directive, body: unknown, c: unknown) => void;
+}
