@@ -42,3 +42,26 @@ package.preload["ngx.errlog"] = module({
     set_filter_level = function() return nil, "directive \"lua_capture_error_log\" is not set" end,
     get_logs = function() return nil, "directive \"lua_capture_error_log\" is not set" end,
 })
+
+-- ngx.balancer: the checks lua-resty-core makes before its FFI calls, in Lua; the rest in C
+local function timeout(v, what)
+    if not v then return 0 end
+    if type(v) ~= "number" or v <= 0 then error("bad " .. what .. " timeout", 3) end
+    return v * 1000
+end
+
+package.preload["ngx.balancer"] = module({
+    set_current_peer = function(addr, port)
+        if port ~= nil and type(port) ~= "number" then port = tonumber(port) end
+        return C.balancer_set_current_peer(addr, port)
+    end,
+    set_more_tries = C.balancer_set_more_tries,
+    get_last_failure = C.balancer_get_last_failure,
+    set_timeouts = function(connect, send, read)
+        local c, s, r = timeout(connect, "connect"), timeout(send, "send"), timeout(read, "read")
+        local ok, err = C.balancer_set_timeouts(c, s, r)
+        if ok then return true end
+        return false, err
+    end,
+    recreate_request = C.balancer_recreate_request,
+})

@@ -27,7 +27,7 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   return {
     exit: (L) => {
-      const ctx = rt.check(L, CTX_OUTPUT | Ctx.TIMER | Ctx.HEADER_FILTER);
+      const ctx = rt.check(L, CTX_OUTPUT | Ctx.TIMER | Ctx.HEADER_FILTER | Ctx.BALANCER);
       const n = vm.toNumberOrNull(L, 1);
       if (n === null) return vm.argError(L, 1, `number expected, got ${vm.type(L, 1) === 0 ? 'no value' : 'string'}`);
       const status = Math.trunc(n);
@@ -35,7 +35,8 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
         return vm.error(L, "bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE");
       }
       ctx.exitCode = status;
-      if (ctx.kind === 'header_filter') return 0;
+      // where nothing may yield, the handler goes on and its caller reads the code afterwards
+      if (ctx.kind === 'header_filter' || ctx.kind === 'balancer') return 0;
       return rt.sched.yieldExit(L);
     },
     redirect: (L) => {

@@ -6,7 +6,7 @@ import { LUA_OK, LUA_YIELD, T_FUNCTION, T_THREAD, type JsLuaFn } from '../lua/vm
 import type { CtxKind } from '../core/thread.js';
 
 /** handlers ngx_lua runs on the VM's main thread rather than in a coroutine */
-const MAIN_THREAD_KINDS = new Set<CtxKind>(['set', 'header_filter', 'body_filter', 'log', 'init']);
+const MAIN_THREAD_KINDS = new Set<CtxKind>(['set', 'header_filter', 'body_filter', 'log', 'init', 'balancer']);
 
 export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;

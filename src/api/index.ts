@@ -10,6 +10,7 @@ import { registerTime } from './time.js';
 import { registerSleep } from './sleep.js';
 import { registerLog } from './log.js';
 import { registerMisc } from './misc.js';
+import { registerBalancer } from './balancer.js';
 import { registerString } from './string.js';
 import { registerPackage } from './package.js';
 import { registerArg } from './arg.js';
@@ -59,7 +60,7 @@ function ngxFields(rt: Runtime, prims: Record<string, JsLuaFn>): Record<string, 
 export function installNgxApi(rt: Runtime): void {
   const prims: Record<string, JsLuaFn> = {};
   for (const reg of [registerOutput, registerControl, registerHeader, registerVar, registerReq, registerTime,
-    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerTimer, registerCoroutine, registerThread, registerLocation]) {
+    registerSleep, registerLog, registerMisc, registerString, registerPackage, registerArg, registerTimer, registerCoroutine, registerThread, registerLocation, registerBalancer]) {
     Object.assign(prims, reg(rt));
   }
   Object.assign(prims, ngxFields(rt, prims));

@@ -28,17 +28,12 @@ import { compileTemplate } from './template.js';
 import { parseNumber, parseSize, parseTime } from './units.js';
 import { echoDirectives } from './echo.js';
 import { headersMoreDirectives } from './headers_more.js';
+import { proxyDirectives } from './proxy.js';
 
 // ---- contexts -------------------------------------------------------------------------
 
-export const MAIN = 1;
-export const EVENTS = 2;
-export const HTTP = 4;
-export const SRV = 8;
-export const LOC = 16;
-export const SIF = 32;
-export const LIF = 64;
-export const ANY = 127;
+import { MAIN, EVENTS, HTTP, SRV, LOC, SIF, LIF, ANY } from './modspec.js';
+export { MAIN, EVENTS, HTTP, SRV, LOC, SIF, LIF, ANY };
 
 export type CtxType = 'main' | 'events' | 'http' | 'server' | 'location' | 'sif' | 'lif';
 const CTX_BIT: Record<CtxType, number> = { main: MAIN, events: EVENTS, http: HTTP, server: SRV, location: LOC, sif: SIF, lif: LIF };
@@ -239,6 +234,7 @@ const PHASE_TAG: Record<LuaPhase, string> = {
   header_filter: 'header_filter_by_lua',
   body_filter: 'body_filter_by_lua',
   log: 'log_by_lua',
+  balancer: 'balancer_by_lua',
 };
 
 function md5(s: string): string {
@@ -794,6 +790,7 @@ const specs: DirectiveSpec[] = [
         luaMaxRunningTime: 0,
         luaMaxMemory: 0,
         declaredVars: new Set(),
+        upstreams: new Map(),
         servers: [],
       };
       st.httpScope = newScope();
@@ -1198,6 +1195,25 @@ const specs: DirectiveSpec[] = [
     template: (s, at) => compileTemplate(s, at),
     fail,
     settingsOf: (c) => scopeOf(c as Ctx).settings,
+  }) as DirectiveSpec[]),
+  ...(proxyDirectives({
+    ctx: SL | LIF,
+    template: (s, at) => compileTemplate(s, at),
+    fail,
+    settingsOf: (c) => scopeOf(c as Ctx).settings,
+    seen: (c) => scopeOf(c as Ctx).seen,
+    flag: flagValue,
+    time: (d, v) => timeValue(d, v ?? d.args[0]),
+    http: (st) => (st as LoadState).http!,
+    location: (c) => {
+      const x = c as Ctx;
+      const l = x.loc?.conf;
+      return l ? { name: l.pattern, modifier: l.modifier, inIf: x.type === 'lif' } : null;
+    },
+    balancerHandler: (d, body, st, form) => {
+      return makeHandler('balancer', form, d, body, st as LoadState, d.args[0]);
+    },
+    known: (name) => DIRECTIVES.has(name),
   }) as DirectiveSpec[]),
   ...(echoDirectives({
     ctx: LOC | LIF,

@@ -16,6 +16,7 @@ import {
 import type { HttpConf, LocationConf, LocSettings, LuaHandler, LuaPhase, MainConf, RewriteStmt, Template } from './model.js';
 import { compileTemplate } from './template.js';
 import { isBuiltinVar } from './varnames.js';
+import { linkUpstreams } from './proxy.js';
 import { parseFile, parseString, type Visitor } from './parser.js';
 
 /** conf/mime.types of the package (dist/src/conf -> the package root) */
@@ -69,6 +70,19 @@ export function defaultSettings(): LocSettings {
     absoluteRedirect: true,
     serverNameInRedirect: false,
     portInRedirect: true,
+    proxyHttpVersion: 10,
+    proxyPassRequestHeaders: true,
+    proxyPassRequestBody: true,
+    proxyRedirect: 'default',
+    proxyBuffering: true,
+    proxyConnectTimeout: 60_000,
+    proxySendTimeout: 60_000,
+    proxyReadTimeout: 60_000,
+    proxyNextUpstream: new Set(['error', 'timeout']),
+    proxyNextUpstreamTries: 0,
+    proxyNextUpstreamTimeout: 0,
+    proxyInterceptErrors: false,
+    proxyIgnoreClientAbort: false,
   };
 }
 
@@ -229,6 +243,8 @@ function finishLocations(locs: LocBuild[], parentSettings: LocSettings, parentHa
     l.settings = mergeSettings(parentSettings, lb.scope.settings);
     l.handlers = mergeHandlers(parentHandlers, lb.scope.handlers);
     l.rewrite = lb.scope.rewrite;
+    // a content handler is not inherited by nested locations (an `if` inside does inherit it)
+    if (lb.scope.settings.proxyPass === undefined) l.settings.proxyPass = undefined;
     // location-level `if`s: their conf is the enclosing one's plus what is written inside; the
     // content handler stays the enclosing one's unless the `if` has its own
     for (const ib of lb.ifs) {
@@ -271,6 +287,7 @@ function finishHttp(st: LoadState): void {
     finishLocations(sb.locs, s.settings, s.handlers);
     http.servers.push(s);
   }
+  linkUpstreams(http);
   checkVariables(http);
 }
 

@@ -11,7 +11,8 @@ export type LuaPhase =
   | 'content'
   | 'header_filter'
   | 'body_filter'
-  | 'log';
+  | 'log'
+  | 'balancer';
 
 /** One `*_by_lua*` directive. */
 export interface LuaHandler {
@@ -162,6 +163,77 @@ export interface LocSettings {
   serverNameInRedirect: boolean;
   /** port_in_redirect (on): add the port unless it is 80 */
   portInRedirect: boolean;
+  // the proxy module (src/conf/proxy.ts, src/http/proxy.ts)
+  /** `proxy_pass`: the location's content handler (not inherited by nested locations) */
+  proxyPass?: ProxyPass;
+  /** `proxy_set_header`s of the innermost level that has any */
+  proxySetHeaders?: Array<{ name: string; value: Template }>;
+  proxyHttpVersion: 10 | 11;
+  proxyPassRequestHeaders: boolean;
+  proxyPassRequestBody: boolean;
+  /** lowercased names, added to nginx's hidden set / taken out of it */
+  proxyHideHeaders?: string[];
+  proxyPassHeaders?: string[];
+  /** `proxy_redirect`: false = off; 'default'; or the rules in order */
+  proxyRedirect: false | 'default' | Array<{ from: Template | RegExp; to: Template }>;
+  proxyBuffering: boolean;
+  proxyConnectTimeout: number; // ms
+  proxySendTimeout: number;
+  proxyReadTimeout: number;
+  /** proxy_next_upstream: the failure kinds that move to the next peer (empty = off) */
+  proxyNextUpstream: ReadonlySet<string>;
+  proxyNextUpstreamTries: number; // 0 = unlimited
+  proxyNextUpstreamTimeout: number; // ms, 0 = unlimited
+  proxyMethod?: Template;
+  proxySetBody?: Template;
+  proxyInterceptErrors: boolean;
+  proxyIgnoreClientAbort: boolean;
+}
+
+/** `proxy_pass URL` as the directive wrote it. */
+export interface ProxyPass {
+  /** the URL with its variables; constant for a fixed URL */
+  url: Template;
+  /** a fixed URL: host[:port] as written (an upstream block's name, or an address) */
+  hostPort?: string;
+  /** a fixed URL's URI part ('' when it has none) */
+  uri?: string;
+  /** the upstream a fixed URL resolves to (linked once the whole conf is read) */
+  upstream?: UpstreamConf;
+  /** the location's name, whose matched prefix a fixed URI part replaces */
+  locationName: string;
+  file: string;
+  line: number;
+}
+
+/** One `server` of an upstream block (or the address of a proxy_pass URL). */
+export interface UpstreamServer {
+  /** `127.0.0.1:8080`, `unix:/path` ($upstream_addr shows it) */
+  name: string;
+  host: string;
+  port: number;
+  /** a host name to resolve at first use (an upstream given by name) */
+  resolve: boolean;
+  weight: number;
+  maxFails: number;
+  failTimeout: number; // ms
+  backup: boolean;
+  down: boolean;
+}
+
+/** An `upstream` block, or the implicit one of a proxy_pass URL with a fixed address. */
+export interface UpstreamConf {
+  name: string;
+  servers: UpstreamServer[];
+  /** `keepalive N`: idle connections kept per worker (0 = none) */
+  keepalive: number;
+  keepaliveTimeout: number; // ms
+  keepaliveRequests: number;
+  balancer: LuaHandler | null;
+  /** made for a proxy_pass URL, not written as a block */
+  implicit: boolean;
+  file: string;
+  line: number;
 }
 
 /** One `allow` / `deny` rule; see src/conf/access.ts. */
@@ -262,6 +334,8 @@ export interface HttpConf {
   luaMaxMemory: number;
   /** variables declared anywhere with `set` (nginx declares them at config time) */
   declaredVars: Set<string>;
+  /** `upstream` blocks and the implicit upstreams of proxy_pass URLs, by name */
+  upstreams: Map<string, UpstreamConf>;
   servers: ServerConf[];
   /** settings at http level (timers and other request-less code use these) */
   settings?: LocSettings;

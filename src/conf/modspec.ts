@@ -6,6 +6,16 @@ import type { Directive } from './parser.js';
 import type { LocSettings, Template } from './model.js';
 import type { ConfPos } from './errors.js';
 
+// the contexts a directive may appear in (bits of DirectiveSpec.ctx)
+export const MAIN = 1;
+export const EVENTS = 2;
+export const HTTP = 4;
+export const SRV = 8;
+export const LOC = 16;
+export const SIF = 32;
+export const LIF = 64;
+export const ANY = 127;
+
 export interface ModuleConfHelpers {
   ctx: number;
   template: (s: string, at: ConfPos) => Template;
@@ -17,5 +27,6 @@ export interface ModuleDirective {
   name: string;
   ctx: number;
   args: [number, number];
-  handler: (d: Directive, body: unknown, c: unknown) => void;
+  block?: boolean;
+  handler: (d: Directive, body: unknown, c: unknown, st: unknown) => void;
 }

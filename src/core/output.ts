@@ -62,10 +62,12 @@ function buildHead(r: RequestCtx): void {
     contentLength: r.filters?.body ? -1 : h.contentLength,
     headers: [],
   };
+  if (r.reason && r.reason.status === r.status) head.reason = r.reason.text;
+  if (r.bareHead) head.bare = true;
   for (const [n, v] of h.list) {
     const k = n.toLowerCase();
-    if (k === 'location') head.location = v;
-    else if (k === 'last-modified') head.lastModified = v;
+    if (k === 'location' && !r.headersInOrder) head.location = v;
+    else if (k === 'last-modified' && !r.headersInOrder) head.lastModified = v;
     else head.headers.push([n, v]);
   }
   r.finalStatus = r.status;

@@ -68,6 +68,36 @@ export interface OutputFilters {
   body?: (r: RequestCtx, chunk: Buffer, eof: boolean, done: (res: { data: Buffer; eof: boolean } | null) => void) => boolean;
 }
 
+/** The proxy module's record of the upstream tries of one request. */
+export interface UpstreamVars {
+  addrs: string[];
+  statuses: string[];
+  /** seconds with ms, per try */
+  times: string[];
+  connectTimes: string[];
+  headerTimes: string[];
+  lengths: string[];
+  /** the last response's headers */
+  headers: Array<[string, string]>;
+  proxyHost: string;
+  proxyPort: string;
+}
+
+/** ngx.balancer's view of the current try (ngx_http_lua_balancer_peer_data_t). */
+export interface BalancerState {
+  peer: { host: string; port: number; name: string } | null;
+  moreTries: number;
+  /** tries run so far, this one included */
+  totalTries: number;
+  /** the tries the upstream still allows */
+  tries: number;
+  maxTries: number;
+  /** 0 (first try), 2 next, 4 failed */
+  lastState: number;
+  lastStatus: number;
+  timeouts: { connect: number; send: number; read: number } | null;
+}
+
 let connSeq = 0;
 const connNumbers = new WeakMap<object, number>();
 
@@ -137,6 +167,18 @@ export class RequestCtx {
   uriChanges = 0;
   uri: string;
   args: string;
+  /** the reason phrase of a proxied response's status line, and the status it belongs to */
+  reason: { status: number; text: string } | null = null;
+  /** what the proxy module recorded for $upstream_* (every peer tried, in order) */
+  upstream: UpstreamVars | null = null;
+  /** balancer_by_lua* running for this request: what ngx.balancer reads and sets */
+  balancer: BalancerState | null = null;
+  /** the proxied response's headers keep the upstream's order (Location and Last-Modified too) */
+  headersInOrder = false;
+  /** the upstream answered HTTP/0.9: the client gets the bytes without a head */
+  bareHead = false;
+  /** nginx's valid_location: false after a `rewrite ... break` changed the URI in the location */
+  validLocation = true;
   /** try_files ran (an internal redirect it made must not run it again on the same request) */
   triedFiles = false;
   readonly connNumber: number;

@@ -38,12 +38,13 @@ export const enum Ctx {
   BODY_FILTER = 1 << 7,
   LOG = 1 << 8,
   TIMER = 1 << 9,
+  BALANCER = 1 << 10,
 }
 export const CTX_YIELDABLE = Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT | Ctx.TIMER;
 /** our extension `lua_yield_everywhere on` makes these yieldable too */
 const CTX_YIELD_EVERYWHERE = Ctx.LOG | Ctx.INIT | Ctx.INIT_WORKER | Ctx.HEADER_FILTER | Ctx.BODY_FILTER;
 export const CTX_OUTPUT = Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT;
-export const CTX_REQ = Ctx.SET | Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT | Ctx.HEADER_FILTER | Ctx.BODY_FILTER | Ctx.LOG;
+export const CTX_REQ = Ctx.SET | Ctx.REWRITE | Ctx.ACCESS | Ctx.CONTENT | Ctx.HEADER_FILTER | Ctx.BODY_FILTER | Ctx.LOG | Ctx.BALANCER;
 
 const CTX_BITS: Record<CtxKind, number> = {
   init: Ctx.INIT,
@@ -56,6 +57,7 @@ const CTX_BITS: Record<CtxKind, number> = {
   body_filter: Ctx.BODY_FILTER,
   log: Ctx.LOG,
   timer: Ctx.TIMER,
+  balancer: Ctx.BALANCER,
 };
 
 export const CTX_NAMES: Record<CtxKind, string> = {
@@ -69,6 +71,7 @@ export const CTX_NAMES: Record<CtxKind, string> = {
   body_filter: 'body_filter_by_lua*',
   log: 'log_by_lua*',
   timer: 'ngx.timer',
+  balancer: 'balancer_by_lua*',
 };
 
 export type ApiRegistrar = (rt: Runtime) => Record<string, JsLuaFn>;

@@ -154,6 +154,31 @@ export function getVar(r: RequestCtx, name: string): string | null {
     case 'cookie':
     case 'http_cookie':
       return headerValues(r, 'cookie').join('; ') || null;
+    case 'upstream_addr':
+      return r.upstream ? r.upstream.addrs.join(', ') : null;
+    case 'upstream_status':
+      return r.upstream ? r.upstream.statuses.join(', ') : null;
+    case 'upstream_response_time':
+      return r.upstream ? r.upstream.times.join(', ') : null;
+    case 'upstream_connect_time':
+      return r.upstream ? r.upstream.connectTimes.join(', ') : null;
+    case 'upstream_header_time':
+      return r.upstream ? r.upstream.headerTimes.join(', ') : null;
+    case 'upstream_response_length':
+      return r.upstream ? r.upstream.lengths.join(', ') : null;
+    case 'proxy_host':
+      return r.upstream ? r.upstream.proxyHost : null;
+    case 'proxy_port':
+      return r.upstream ? r.upstream.proxyPort : null;
+    case 'proxy_add_x_forwarded_for': {
+      const xff = headerValues(r, 'x_forwarded_for')[0];
+      return xff ? `${xff}, ${q.remoteAddr}` : q.remoteAddr;
+    }
+  }
+  if (name.startsWith('upstream_http_')) {
+    const k = name.slice(14);
+    const h = r.upstream?.headers.find(([n]) => n.toLowerCase().replace(/-/g, '_') === k);
+    return h ? h[1] : null;
   }
   if (name.startsWith('arg_')) return findArg(r.args, name.slice(4));
   if (name.startsWith('http_')) {

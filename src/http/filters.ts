@@ -70,6 +70,16 @@ export class SyncRunner {
     });
   }
 
+  /** balancer_by_lua*: whether it ran without error, and the code it gave ngx.exit. */
+  balancer(r: RequestCtx, h: LuaHandler): { ok: boolean; exit: number | null } {
+    const { outcome, ctx } = this.run('balancer', h, r, () => undefined, 0);
+    if (outcome.kind === 'error') {
+      this.rt.logReq('error', `failed to run balancer_by_lua*: ${outcome.error}`, r);
+      return { ok: false, exit: null };
+    }
+    return { ok: true, exit: ctx.exitCode };
+  }
+
   /** set_by_lua: the first returned value as a string ('' for nil), or null on error. */
   setByLua(r: RequestCtx, h: LuaHandler, args: string[]): string | null {
     const { outcome, ctx } = this.run('set', h, r, (c) => {

@@ -8,6 +8,7 @@ import type { LocationConf, LocSettings, LuaHandler, LuaPhase, RewriteStmt, Serv
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
 import { serveStatic, type StaticHost } from './static.js';
 import { runEcho } from './echo.js';
+import { runProxy, type ProxyHost } from './proxy.js';
 import { applyMoreInputHeaders } from './headers_more.js';
 import { accessAllowed } from '../conf/access.js';
 import { readRequestBody } from '../api/req.js';
@@ -35,6 +36,12 @@ export class Pipeline {
   constructor(private readonly rt: Runtime) {
     this.sync = new SyncRunner(rt);
     this.staticHost = this.makeStaticHost();
+    this.proxyHost = {
+      rt,
+      finalize: (r, status) => this.finalize(r, status),
+      logPhase: (r) => this.logPhase(r),
+      runBalancer: (r, h) => this.sync.balancer(r, h),
+    };
     rt.subrequest = (parent, spec, done) => this.subrequest(parent, spec, done);
     rt.sched.afterRun = (th) => {
       const r = th.ctx.req;
@@ -173,6 +180,7 @@ export class Pipeline {
     }
     if (m.loc.internal && !r.internal) return this.finalize(r, 404);
     r.loc = m.loc;
+    r.validLocation = true;
     r.ex.setLimits(m.loc.settings);
     if (this.bodyTooLarge(r, m.loc.settings)) return;
     if (m.loc.settings.luaCheckClientAbort) r.ex.abortOnEnd = true;
@@ -233,6 +241,7 @@ export class Pipeline {
     if (loc.handlers.content) {
       return this.runLua(r, 'content', loc.handlers.content, () => this.finishContent(r));
     }
+    if (loc.settings.proxyPass) return runProxy(this.proxyHost, r);
     const echo = loc.settings.echo;
     if (echo && echo.length > 0) {
       return runEcho(this.rt, { finalize: (x, s) => this.finalize(x, s), internalRedirect: (x, u, a) => this.internalRedirect(x, u, a), logPhase: (x) => this.logPhase(x) }, r, echo);
@@ -246,6 +255,8 @@ export class Pipeline {
   }
 
   private readonly staticHost: StaticHost;
+
+  private readonly proxyHost: ProxyHost;
 
   private makeStaticHost(): StaticHost {
     return {

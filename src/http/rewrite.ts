@@ -109,7 +109,11 @@ function doRewrite(host: RewriteHost, r: RequestCtx, s: Extract<RewriteStmt, { o
   r.uri = target;
   st.changed = true;
   if (s.flag === 'last') return 'restart';
-  if (s.flag === 'break') return 'break';
+  if (s.flag === 'break') {
+    // the proxy module then passes the whole new URI, not its location-relative part
+    r.validLocation = false;
+    return 'break';
+  }
   return 'continue';
 }
 

@@ -820,7 +820,7 @@ class Exchange implements HttpExchange {
     if (req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)) {
       this.noBody = true;
     }
-    if (req.version === 9) {
+    if (req.version === 9 || head.bare) {
       // HTTP/0.9: no status line, no headers; the body is delimited by close
       this.closeAfter = true;
       return;

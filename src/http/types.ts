@@ -44,6 +44,8 @@ export interface ResponseHead {
   lastModified?: string;
   /** other headers in order */
   headers: Array<[string, string]>;
+  /** no status line and no headers: an upstream's HTTP/0.9 answer passed on as it came */
+  bare?: boolean;
 }
 
 /** One exchange on a connection: the pipeline gets it with the parsed request. */

@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { startHttpPeer } from './http_peer.mjs';
 
 // Fixed payloads, exported so that case files can build their expectations from them.
 // close_after: sent on connect, then the peer closes (FIN). Ends without a newline.
@@ -50,6 +51,8 @@ export const PLACEHOLDERS = {
   PEER_UDP_SINK: 'UDP: receives and never answers',
   PEER_UDP_CLOSED: 'a UDP port nobody is bound to',
   PEER_UNIX: 'unix stream socket path: echoes every byte',
+  PEER_HTTP: 'HTTP/1.1 upstream "a" (test/conformance/http_peer.mjs): echoes the raw request as its body; /_word paths for other behaviours',
+  PEER_HTTP_B: 'the same HTTP upstream, named "b"',
   PEER_UNIX_MISSING: 'a unix socket path that does not exist',
 };
 
@@ -284,6 +287,10 @@ export async function startPeers() {
   await tcp('PEER_RESET', reset);
   await tcp('PEER_RESET_NOW', resetNow);
   await tcp('PEER_COUNTER', counter);
+  const httpA = await startHttpPeer('a');
+  const httpB = await startHttpPeer('b');
+  vars.PEER_HTTP = String(httpA.port);
+  vars.PEER_HTTP_B = String(httpB.port);
   const unixPath = path.join(dir, 'echo.sock');
   servers.push(await listenUnix(echo, unixPath));
   vars.PEER_UNIX = unixPath;
@@ -312,6 +319,8 @@ export async function startPeers() {
     await Promise.all(servers.map((srv) => new Promise((r) => srv.close(() => r()))));
     await Promise.all(udps.map((u) => new Promise((r) => u.close(() => r()))));
     await bh.stop();
+    await httpA.stop();
+    await httpB.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return { vars, dir, stop };
