@@ -46,8 +46,12 @@ export function readRequestBody(rt: Runtime, r: RequestCtx, done: (err: number |
       r.body = null;
       return done(err);
     }
-    if (body && body.length > settings.clientBodyBufferSize) {
+    const fileOnly = settings.clientBodyInFileOnly !== 'off';
+    if (body && body.length > 0 && (fileOnly || body.length > settings.clientBodyBufferSize)) {
       r.bodyFile = writeBodyFile(rt.conf.prefix, body);
+      r.bodyFileKept = settings.clientBodyInFileOnly === 'on';
+      // nginx says so at warn, or at notice when the conf asked for the file
+      rt.logReq(fileOnly ? 'notice' : 'warn', `a client request body is buffered to a temporary file ${r.bodyFile}`, r);
       r.body = null;
     } else {
       r.body = body && body.length ? body : null;

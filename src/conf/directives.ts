@@ -924,6 +924,41 @@ const specs: DirectiveSpec[] = [
   setting('client_max_body_size', SL, 'clientMaxBodySize', 'offset'),
   setting('client_body_buffer_size', SL, 'clientBodyBufferSize', 'size'),
   {
+    name: 'client_body_in_file_only',
+    ctx: SL,
+    args: [1, 1],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      once(sc.seen, d);
+      const v = d.args[0];
+      if (v !== 'off' && v !== 'on' && v !== 'clean') fail(d, `invalid value "${v}" in "${d.name}" directive, it must be "on", "off" or "clean"`);
+      sc.settings.clientBodyInFileOnly = v;
+    },
+  },
+  ignored('client_body_in_single_buffer', SL, [1, 1], 'flag'),
+  // the auth_request module
+  {
+    name: 'auth_request',
+    ctx: SL,
+    args: [1, 1],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      once(sc.seen, d);
+      sc.settings.authRequest = d.args[0] === 'off' ? null : d.args[0];
+    },
+  },
+  {
+    name: 'auth_request_set',
+    ctx: SL,
+    args: [2, 2],
+    handler(d, _b, c, st) {
+      const sc = scopeOf(c);
+      const name = checkVarName(d, d.args[0]);
+      st.http!.declaredVars.add(name);
+      sc.settings.authRequestSet = [...(sc.settings.authRequestSet ?? []), { name, value: compileTemplate(d.args[1], pos(d)) }];
+    },
+  },
+  {
     name: 'client_header_buffer_size',
     ctx: HTTP | SRV,
     args: [1, 1],

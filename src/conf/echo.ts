@@ -19,18 +19,31 @@ export function echoDirectives(h: ModuleConfHelpers): ModuleDirective[] {
     args,
     handler: (d, _b, c) => add(c, make(d)),
   });
+  const echoCmd = (d: Directive): Extract<EchoCmd, { op: 'echo' }> => {
+    // leading options: -n (no newline); -- ends them; anything else is text
+    let i = 0;
+    let nl = true;
+    while (i < d.args.length) {
+      if (d.args[i] === '-n') { nl = false; i++; continue; }
+      if (d.args[i] === '--') { i++; break; }
+      break;
+    }
+    return { op: 'echo', args: d.args.slice(i).map((a) => h.template(a, at(d))), nl };
+  };
+  // the filter forms: text around whatever the location's content is
+  const around = (name: string, key: 'echoBefore' | 'echoAfter'): ModuleDirective => ({
+    name,
+    ctx: h.ctx,
+    args: [0, Infinity],
+    handler: (d, _b, c) => {
+      const s = h.settingsOf(c);
+      (s[key] ??= []).push(echoCmd(d));
+    },
+  });
   return [
-    spec('echo', [0, Infinity], (d) => {
-      // leading options: -n (no newline); -- ends them; anything else is text
-      let i = 0;
-      let nl = true;
-      while (i < d.args.length) {
-        if (d.args[i] === '-n') { nl = false; i++; continue; }
-        if (d.args[i] === '--') { i++; break; }
-        break;
-      }
-      return { op: 'echo', args: d.args.slice(i).map((a) => h.template(a, at(d))), nl };
-    }),
+    spec('echo', [0, Infinity], echoCmd),
+    around('echo_before_body', 'echoBefore'),
+    around('echo_after_body', 'echoAfter'),
     spec('echo_duplicate', [2, 2], (d) => ({ op: 'duplicate', count: h.template(d.args[0], at(d)), text: h.template(d.args[1], at(d)) })),
     spec('echo_flush', [0, 0], () => ({ op: 'flush' })),
     spec('echo_sleep', [1, 1], (d) => ({ op: 'sleep', seconds: h.template(d.args[0], at(d)) })),

@@ -70,6 +70,7 @@ export function defaultSettings(): LocSettings {
     absoluteRedirect: true,
     serverNameInRedirect: false,
     portInRedirect: true,
+    clientBodyInFileOnly: 'off',
     proxyHttpVersion: 10,
     proxyPassRequestHeaders: true,
     proxyPassRequestBody: true,

@@ -145,6 +145,14 @@ export interface LocSettings {
   moreInputHeaders?: MoreHeadersCmd[];
   /** the echo module's commands: the location's content when it has no other handler */
   echo?: EchoCmd[];
+  /** echo_before_body / echo_after_body: text put around the response body */
+  echoBefore?: Array<Extract<EchoCmd, { op: 'echo' }>>;
+  echoAfter?: Array<Extract<EchoCmd, { op: 'echo' }>>;
+  /** auth_request uri (unset or off: none) and auth_request_set's variables */
+  authRequest?: string | null;
+  authRequestSet?: Array<{ name: string; value: Template }>;
+  /** client_body_in_file_only: off, on (the file stays), clean (removed with the request) */
+  clientBodyInFileOnly: 'off' | 'on' | 'clean';
   /** `add_header`s of the innermost level that has any */
   addHeaders?: Array<{ name: string; value: Template; always: boolean }>;
   /** `expires` */

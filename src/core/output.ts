@@ -8,6 +8,24 @@ import { errorPageBody } from '../http/errpage.js';
 import { SERVER_TOKEN } from './version.js';
 import { applyHeaders } from '../http/headers.js';
 import { applyMoreHeaders } from '../http/headers_more.js';
+import { echoText } from '../http/echo.js';
+
+/**
+ * echo_before_body / echo_after_body: their text joins the body before Lua's body filter sees
+ * it (the order of the reference's filters with the lua module loaded before echo's).
+ */
+function around(r: RequestCtx, b: Buffer, eof: boolean): Buffer {
+  const s = r.loc?.settings;
+  if (!s || (!s.echoBefore && !s.echoAfter)) return b;
+  const parts: Buffer[] = [];
+  if (!r.echoBeforeDone) {
+    r.echoBeforeDone = true;
+    if (s.echoBefore) parts.push(echoText(r, s.echoBefore));
+  }
+  parts.push(b);
+  if (eof && s.echoAfter) parts.push(echoText(r, s.echoAfter));
+  return parts.length === 1 ? b : Buffer.concat(parts);
+}
 
 /** headers-more's filter, once per response, before Lua's header filter (the reference's order) */
 function moreHeaders(r: RequestCtx, status: number): void {
@@ -59,7 +77,7 @@ function buildHead(r: RequestCtx): void {
   const head: ResponseHead = {
     status: r.status,
     contentType: h.contentType ?? r.loc?.settings.defaultType ?? r.server.settings.defaultType,
-    contentLength: r.filters?.body ? -1 : h.contentLength,
+    contentLength: r.filters?.body || r.loc?.settings.echoBefore || r.loc?.settings.echoAfter ? -1 : h.contentLength,
     headers: [],
   };
   if (r.reason && r.reason.status === r.status) head.reason = r.reason.text;
@@ -119,6 +137,7 @@ export function output(r: RequestCtx, b: Buffer): void {
     return;
   }
   if (r.bodyReplaced) return;
+  b = around(r, b, false);
   const bf = r.filters?.body;
   if (!bf || r.filterFailed) return queueOrCut(r, b);
   throughFilter<{ data: Buffer } | null>(r, (done) => bf(r, b, false, done), (res) => {
@@ -140,9 +159,13 @@ export function sendEof(r: RequestCtx): void {
     waitBehind(r, () => sendEof(r));
     return;
   }
+  const last = r.bodyReplaced ? Buffer.alloc(0) : around(r, Buffer.alloc(0), true);
   const bf = r.filters?.body;
-  if (!bf || r.filterFailed) return finishEof(r);
-  throughFilter<{ data: Buffer } | null>(r, (done) => bf(r, Buffer.alloc(0), true, done), (res) => {
+  if (!bf || r.filterFailed) {
+    if (last.length) r.queue(last);
+    return finishEof(r);
+  }
+  throughFilter<{ data: Buffer } | null>(r, (done) => bf(r, last, true, done), (res) => {
     if (!res) r.filterFailed = true;
     else r.queue(res.data);
     finishEof(r);

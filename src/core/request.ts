@@ -136,12 +136,18 @@ export class RequestCtx {
   newBodyOpen = true;
   /** the request body's temporary file when it did not fit client_body_buffer_size */
   bodyFile: string | null = null;
+  /** client_body_in_file_only on: the file outlives the request */
+  bodyFileKept = false;
   /** reached through an internal redirect (ngx.exec, error_page) */
   internal = false;
   /** ngx.ctx is a table lent by the parent (capture's ctx option): not ours to release */
   sharedCtx = false;
   /** a subrequest of ngx.location.capture */
   isSubrequest = false;
+  /** auth_request's subrequest allowed the request */
+  authDone = false;
+  /** echo_before_body's text went out */
+  echoBeforeDone = false;
   /** headers-more's output commands ran */
   moreHeadersDone = false;
   /** map variables evaluated for this request */

@@ -20,6 +20,13 @@ export interface EchoHost {
 
 const NL = Buffer.from('\n');
 
+/** The text of echo commands (echo_before_body / echo_after_body), variables expanded. */
+export function echoText(r: RequestCtx, cmds: Array<Extract<EchoCmd, { op: 'echo' }>>): Buffer {
+  let out = '';
+  for (const c of cmds) out += c.args.map((t) => expandTemplate(t, (n) => getVar(r, n))).join(' ') + (c.nl ? '\n' : '');
+  return Buffer.from(out, 'latin1');
+}
+
 export function runEcho(rt: Runtime, host: EchoHost, r: RequestCtx, cmds: EchoCmd[]): void {
   const expand = (t: Template) => expandTemplate(t, (n) => getVar(r, n));
   // what is still to be written, in command order: bytes, or a subrequest still running

@@ -59,7 +59,7 @@ export class Pipeline {
   }
 
   /** ngx.location.capture: run `spec` as an internal request whose output is kept in memory. */
-  private subrequest(parent: RequestCtx, spec: SubrequestSpec, done: (res: CaptureResult) => void): void {
+  private subrequest(parent: RequestCtx, spec: SubrequestSpec, done: (res: CaptureResult, sub: RequestCtx) => void): void {
     const p = parent.req;
     const req: HttpRequest = {
       ...p,
@@ -75,8 +75,9 @@ export class Pipeline {
         ? p.headers.filter(([n]) => !/^(content-length|transfer-encoding)$/i.test(n)).concat([['Content-Length', String(spec.body.length)]])
         : p.headers,
     };
-    const ex = new SubExchange(req, spec.body, done);
-    const r = new RequestCtx(ex, parent.server);
+    // the subrequest may finish before this function returns: done gets its context
+    const ex: SubExchange = new SubExchange(req, spec.body, (res) => done(res, r));
+    const r: RequestCtx = new RequestCtx(ex, parent.server);
     r.internal = true;
     r.isSubrequest = true;
     r.main = parent.main ?? parent;
@@ -89,6 +90,31 @@ export class Pipeline {
     if (spec.ctxRef) r.ctxRef = spec.ctxRef;
     r.sharedCtx = spec.ctxRef !== 0;
     this.serverRewrite(r);
+  }
+
+  /**
+   * auth_request: a subrequest decides; 2xx lets the request on, 401 and 403 are the answer
+   * (401 with the subrequest's WWW-Authenticate), anything else is a 500. auth_request_set
+   * reads its variables in the subrequest.
+   */
+  private authRequest(r: RequestCtx, uri: string, next: () => void): void {
+    const s = r.loc!.settings;
+    this.subrequest(r, { method: r.method, uri, args: '', body: null, vars: null, copyAllVars: false, shareAllVars: false, ctxRef: 0 }, (res, sub) => {
+      r.authDone = true;
+      for (const { name, value } of s.authRequestSet ?? []) {
+        (r.vars ??= new Map()).set(name, expandTemplate(value, (n) => getVar(sub, n)));
+      }
+      const st = res.status;
+      if (st >= 200 && st < 300) return next();
+      if (st === 401) {
+        const www = res.headers.filter(([n]) => n.toLowerCase() === 'www-authenticate').map(([, v]) => v);
+        if (www.length) r.headersOut.set('WWW-Authenticate', www);
+        return this.finalize(r, 401);
+      }
+      if (st === 403) return this.finalize(r, 403);
+      this.rt.logReq('error', `auth request unexpected status: ${st}`, r);
+      this.finalize(r, 500);
+    });
   }
 
   private serverRewrite(r: RequestCtx): void {
@@ -236,6 +262,7 @@ export class Pipeline {
         return this.runLua(r, 'access', h, () => (allowed ? this.phase(r, 'content') : deny()));
       }
       if (!allowed) return deny();
+      if (loc.settings.authRequest && !r.authDone) return this.authRequest(r, loc.settings.authRequest, () => this.phase(r, 'access'));
       if (h) return this.runLua(r, 'access', h, () => this.phase(r, 'content'));
     }
     if (loc.handlers.content) {
@@ -484,7 +511,7 @@ export class Pipeline {
       this.rt.vm.unref(r.onAbortRef);
       r.onAbortRef = 0;
     }
-    if (r.bodyFile) {
+    if (r.bodyFile && !r.bodyFileKept) {
       rmSync(r.bodyFile, { force: true });
       r.bodyFile = null;
     }

@@ -56,4 +56,23 @@ export default [
     server: 'location /t { echo_exec /inner "via=exec"; } location /inner { echo "inner $args"; }',
     body: 'inner via=exec\n',
   },
+  {
+    name: 'echo_before_body and echo_after_body around a return, in conf order, without Content-Length',
+    server: 'location /t { echo_before_body before; echo_after_body -n after; echo_before_body "b2 $arg_x"; return 200 "ret\\n"; }',
+    request: 'GET /t?x=7',
+    headers: { 'content-length': null },
+    body: 'before\nb2 7\nret\nafter',
+  },
+  {
+    name: 'echo_before_body and echo_after_body around Lua output; Lua\'s body filter sees their text',
+    server: `location /t { echo_before_body before; echo_after_body after;
+      body_filter_by_lua_block { ngx.arg[1] = string.upper(ngx.arg[1]) }
+      content_by_lua_block { ngx.say("body") } }`,
+    body: 'BEFORE\nBODY\nAFTER\n',
+  },
+  {
+    name: 'echo_after_body around a proxied answer',
+    server: 'location /t { echo_after_body "the end"; proxy_pass http://127.0.0.1:{{PEER_HTTP}}/_name; }',
+    body: 'a\nthe end\n',
+  },
 ];
