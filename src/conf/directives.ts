@@ -206,6 +206,22 @@ function setting(
   };
 }
 
+/** A location-level setting with a fixed set of words (nginx's ngx_conf_set_enum_slot). */
+function oneOf<K extends 'clientBodyInFileOnly' | 'lingeringClose'>(name: string, key: K, words: Array<LocSettings[K]>): DirectiveSpec {
+  return {
+    name,
+    ctx: HTTP | SRV | LOC,
+    args: [1, 1],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      once(sc.seen, d);
+      const v = d.args[0] as LocSettings[K];
+      if (!words.includes(v)) fail(d, `invalid value "${v}" in "${d.name}" directive, it must be ${words.map((w) => `"${w}"`).join(', ').replace(/, ([^,]*)$/, ' or $1')}`);
+      sc.settings[key] = v;
+    },
+  };
+}
+
 /** A directive we parse and check but which has no effect in ngxlua. */
 function ignored(name: string, ctx: number, args: [number, number], kind: 'flag' | 'any' = 'any', block = false): DirectiveSpec {
   return {
@@ -923,18 +939,7 @@ const specs: DirectiveSpec[] = [
   setting('default_type', SL, 'defaultType', 'str'),
   setting('client_max_body_size', SL, 'clientMaxBodySize', 'offset'),
   setting('client_body_buffer_size', SL, 'clientBodyBufferSize', 'size'),
-  {
-    name: 'client_body_in_file_only',
-    ctx: SL,
-    args: [1, 1],
-    handler(d, _b, c) {
-      const sc = scopeOf(c);
-      once(sc.seen, d);
-      const v = d.args[0];
-      if (v !== 'off' && v !== 'on' && v !== 'clean') fail(d, `invalid value "${v}" in "${d.name}" directive, it must be "on", "off" or "clean"`);
-      sc.settings.clientBodyInFileOnly = v;
-    },
-  },
+  oneOf('client_body_in_file_only', 'clientBodyInFileOnly', ['on', 'off', 'clean']),
   ignored('client_body_in_single_buffer', SL, [1, 1], 'flag'),
   // the auth_request module
   {
@@ -998,18 +1003,7 @@ const specs: DirectiveSpec[] = [
   setting('send_timeout', SL, 'sendTimeout', 'time'),
   setting('client_header_timeout', HTTP | SRV, 'clientHeaderTimeout', 'time'),
   setting('client_body_timeout', SL, 'clientBodyTimeout', 'time'),
-  {
-    name: 'lingering_close',
-    ctx: SL,
-    args: [1, 1],
-    handler(d, _b, c) {
-      const sc = scopeOf(c);
-      once(sc.seen, d);
-      const v = d.args[0];
-      if (v !== 'off' && v !== 'on' && v !== 'always') fail(d, `invalid value "${v}" in "${d.name}" directive, it must be "off", "on" or "always"`);
-      sc.settings.lingeringClose = v;
-    },
-  },
+  oneOf('lingering_close', 'lingeringClose', ['off', 'on', 'always']),
   setting('lingering_time', SL, 'lingeringTime', 'time'),
   setting('lingering_timeout', SL, 'lingeringTimeout', 'time'),
   setting('reset_timedout_connection', SL, 'resetTimedoutConnection', 'flag'),
