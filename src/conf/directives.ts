@@ -206,7 +206,7 @@ function setting(
   };
 }
 
-/** A location-level setting with a fixed set of words (nginx's ngx_conf_set_enum_slot). */
+/** An http/server/location setting with a fixed set of words (nginx's ngx_conf_set_enum_slot). */
 function oneOf<K extends 'clientBodyInFileOnly' | 'lingeringClose'>(name: string, key: K, words: Array<LocSettings[K]>): DirectiveSpec {
   return {
     name,
@@ -216,7 +216,8 @@ function oneOf<K extends 'clientBodyInFileOnly' | 'lingeringClose'>(name: string
       const sc = scopeOf(c);
       once(sc.seen, d);
       const v = d.args[0] as LocSettings[K];
-      if (!words.includes(v)) fail(d, `invalid value "${v}" in "${d.name}" directive, it must be ${words.map((w) => `"${w}"`).join(', ').replace(/, ([^,]*)$/, ' or $1')}`);
+      // nginx's enum slot names only the value (the "it must be" wording is the flag slot's)
+      if (!words.includes(v)) fail(d, `invalid value "${v}"`);
       sc.settings[key] = v;
     },
   };

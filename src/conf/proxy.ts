@@ -8,6 +8,7 @@ import type { HttpConf, LocSettings, LuaHandler, ProxyPass, Template, UpstreamCo
 import { ConfError, type ConfPos } from './errors.js';
 import { HTTP, LOC, LIF, type ModuleConfHelpers, type ModuleDirective } from './modspec.js';
 import { parseNumber, parseTime } from './units.js';
+import { execFileSync } from 'node:child_process';
 
 export interface ProxyConfHelpers extends ModuleConfHelpers {
   /** directive names already seen at this level (for "is duplicate") */
@@ -58,22 +59,35 @@ function isIp(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
 
-function newServer(addr: { host: string; port: number; name: string }): UpstreamServer {
-  // `localhost` is what a conf names most; other names are resolved at first use
-  const local = addr.host.toLowerCase() === 'localhost';
-  const host = local ? '127.0.0.1' : addr.host;
-  const resolve = !local && !isIp(host) && !host.toLowerCase().startsWith('unix:');
-  return {
-    name: local ? `127.0.0.1:${addr.port}` : addr.name,
-    host,
-    port: addr.port,
-    resolve,
-    weight: 1,
-    maxFails: 1,
-    failTimeout: 10_000,
-    backup: false,
-    down: false,
-  };
+/**
+ * The addresses of a host name, as nginx gets them from getaddrinfo at start-up: through
+ * getent(1), which asks the same resolver synchronously. null when the name does not resolve;
+ * undefined when getent cannot be run (the name is then resolved at first use).
+ */
+function lookupSync(name: string): string[] | null | undefined {
+  try {
+    const out = execFileSync('getent', ['ahosts', name], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    const addrs: string[] = [];
+    for (const line of out.split('\n')) {
+      const a = line.split(/\s+/)[0];
+      if (a && !addrs.includes(a)) addrs.push(a);
+    }
+    return addrs.length ? addrs : null;
+  } catch (e) {
+    return (e as { status?: number }).status === 2 ? null : undefined;
+  }
+}
+
+/** The servers an address stands for (one per address a host name resolves to). */
+function newServers(addr: { host: string; port: number; name: string }, at: ConfPos, shown: string): UpstreamServer[] {
+  const mk = (host: string, name: string, resolve: boolean): UpstreamServer => ({
+    name, host, port: addr.port, resolve, weight: 1, maxFails: 1, failTimeout: 10_000, backup: false, down: false,
+  });
+  if (isIp(addr.host) || addr.host.toLowerCase().startsWith('unix:')) return [mk(addr.host, addr.name, false)];
+  const found = lookupSync(addr.host);
+  if (found === null) throw new ConfError(`host not found in upstream "${shown}"`, at);
+  if (found === undefined) return [mk(addr.host, addr.name, true)];
+  return found.map((a) => mk(a, a.includes(':') ? `[${a}]:${addr.port}` : `${a}:${addr.port}`, false));
 }
 
 /** Link every fixed proxy_pass URL to its upstream block, or to an implicit one of its own. */
@@ -89,7 +103,7 @@ export function linkUpstreams(http: HttpConf): void {
     if (!up) {
       const addr = parseServerAddr(hp, 80);
       if (!addr) throw new ConfError(`invalid port in upstream "${hp}"`, { file: p.file, line: p.line });
-      up = { name: hp, servers: [newServer(addr)], keepalive: 0, keepaliveTimeout: 60_000, keepaliveRequests: 1000, balancer: null, implicit: true, file: p.file, line: p.line };
+      up = { name: hp, servers: newServers(addr, { file: p.file, line: p.line }, hp), keepalive: 0, keepaliveTimeout: 60_000, keepaliveRequests: 1000, balancer: null, implicit: true, file: p.file, line: p.line };
       http.upstreams.set(hp.toLowerCase(), up);
     }
     p.upstream = up;
@@ -180,7 +194,7 @@ export function proxyDirectives(h: ProxyConfHelpers): ModuleDirective[] {
       handler: (d, _b, c) => {
         once(c, d);
         const v = d.args[0];
-        if (v !== '1.0' && v !== '1.1') h.fail(d, `invalid value "${v}" in "${d.name}" directive, it must be "1.0" or "1.1"`);
+        if (v !== '1.0' && v !== '1.1') h.fail(d, `invalid value "${v}"`);
         settings(c).proxyHttpVersion = v === '1.1' ? 11 : 10;
       },
     },
@@ -315,7 +329,7 @@ function upstreamBlock(h: ProxyConfHelpers): ModuleDirective {
         switch (t.name) {
           case 'server':
             nargs(t, 1, Infinity);
-            up.servers.push(serverLine(h, t));
+            up.servers.push(...serverLine(h, t));
             return;
           case 'keepalive': {
             nargs(t, 1, 1);
@@ -361,10 +375,10 @@ function upstreamBlock(h: ProxyConfHelpers): ModuleDirective {
   };
 }
 
-function serverLine(h: ProxyConfHelpers, t: Directive): UpstreamServer {
+function serverLine(h: ProxyConfHelpers, t: Directive): UpstreamServer[] {
   const addr = parseServerAddr(t.args[0], 80);
   if (!addr) h.fail(t, `invalid port in upstream "${t.args[0]}"`);
-  const s = newServer(addr);
+  const s: Partial<UpstreamServer> = {};
   for (const p of t.args.slice(1)) {
     const eq = p.indexOf('=');
     const key = eq < 0 ? p : p.slice(0, eq);
@@ -403,5 +417,5 @@ function serverLine(h: ProxyConfHelpers, t: Directive): UpstreamServer {
         h.fail(t, `invalid parameter "${p}"`);
     }
   }
-  return s;
+  return newServers(addr, at(t), t.args[0]).map((srv) => ({ ...srv, ...s }));
 }

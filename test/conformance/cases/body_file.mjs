@@ -40,4 +40,9 @@ export default [
     body: 'nil 3000\n',
     log: [/\[warn\] .*a client request body is buffered to a temporary file \S+\/\d{10}, client: 127\.0\.0\.1/],
   },
+  {
+    name: 'conf: client_body_in_file_only takes on, off or clean',
+    server: 'location /t { client_body_in_file_only sometimes; }',
+    conf_error: /\[emerg\] (\d+#\d+: )?invalid value "sometimes" in \S+\/conf\/nginx\.conf:\d+/,
+  },
 ];

@@ -416,4 +416,27 @@ export default [
     server: `location /t { proxy_pass ${A}; }`,
     conf_error: emerg('invalid URL prefix'),
   },
+  {
+    name: 'conf: a host name that does not resolve',
+    server: 'location /t { proxy_pass http://nosuchhost.invalid; }',
+    conf_error: emerg('host not found in upstream "nosuchhost\\.invalid"'),
+  },
+  {
+    name: 'conf: proxy_http_version and proxy_next_upstream refuse other words',
+    server: 'location /t { proxy_http_version 2.0; }',
+    conf_error: emerg('invalid value "2\\.0"'),
+  },
+  {
+    name: 'conf: keepalive 0 in an upstream',
+    http: `upstream bad3 { server ${A}; keepalive 0; }`,
+    server: 'location /t { proxy_pass http://bad3; }',
+    conf_error: emerg('invalid value "0" in "keepalive" directive'),
+  },
+  {
+    name: 'a host name resolved at start-up: $upstream_addr is its address',
+    server: 'location /t { add_header X-Up $upstream_addr; proxy_pass http://localhost:{{PEER_HTTP}}/_name; }',
+    request: 'GET /t',
+    headers: { 'x-up': '127.0.0.1:{{PEER_HTTP}}' },
+    body: 'a\n',
+  },
 ];
