@@ -35,6 +35,7 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
         return vm.error(L, "bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE");
       }
       ctx.exitCode = status;
+      if (rt.log.debugOn) rt.logCtx('debug', `lua exit with code ${status}`, ctx);
       // where nothing may yield, the handler goes on and its caller reads the code afterwards
       if (ctx.kind === 'header_filter' || ctx.kind === 'balancer') return 0;
       return rt.sched.yieldExit(L);

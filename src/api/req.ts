@@ -135,6 +135,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       const args = decodeArgs(Buffer.from(r.args, 'latin1'), max);
       pushMultiTable(vm, L, args);
       if (args.truncated) {
+        if (rt.log.debugOn) rt.logReq('debug', `lua hit query args limit ${max}`, r);
         vm.pushStr(L, 'truncated');
         return 2;
       }
@@ -188,6 +189,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       const args = decodeArgs(r.body ?? Buffer.alloc(0), max);
       pushMultiTable(vm, L, args);
       if (args.truncated) {
+        if (rt.log.debugOn) rt.logReq('debug', `lua hit query args limit ${max}`, r);
         vm.pushStr(L, 'truncated');
         return 2;
       }

@@ -14,7 +14,15 @@ export function registerSleep(rt: Runtime): Record<string, JsLuaFn> {
       if (n < 0) return vm.error(L, `invalid sleep duration "${Math.trunc(n * 1000)}"`);
       const th = rt.sched.current!;
       const ms = Math.round(n * 1000);
-      const fire = () => rt.sched.resume(th);
+      const debug = rt.log.debugOn;
+      if (debug) rt.logCtx('debug', `lua ready to sleep for ${ms} ms`, th.ctx);
+      const fire = debug
+        ? () => {
+          const r = th.ctx.req;
+          rt.logCtx('debug', r ? `lua sleep timer expired: "${r.uri}?${r.args}"` : 'lua sleep timer expired', th.ctx);
+          rt.sched.resume(th);
+        }
+        : () => rt.sched.resume(th);
       if (ms === 0) {
         const h = setImmediate(fire);
         return rt.sched.suspend(L, { cancel: () => clearImmediate(h) });

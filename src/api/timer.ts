@@ -3,6 +3,7 @@
 import { Ctx, type Runtime } from '../core/runtime.js';
 import { LuaContext } from '../core/thread.js';
 import { T_FUNCTION, type JsLuaFn } from '../lua/vm.js';
+import { fakeConnId } from '../util/errlog.js';
 
 const ALL_BUT_INIT = ~Ctx.INIT;
 
@@ -49,9 +50,12 @@ export class Timers {
     if (again) this.schedule(t, t.every);
     const ctx = new LuaContext('timer', null);
     this.running++;
+    // ngx_lua's debug lines around a timer's fake request, which the upstream suites look for
+    if (rt.log.debugOn) rt.log.log('debug', 'lua ngx.timer expired');
     ctx.onDone = (o) => {
       this.running--;
       if (o.kind === 'error') rt.logCtx('error', `lua entry thread aborted: runtime error: ${o.error}`, ctx);
+      if (rt.log.debugOn) rt.logCtx('debug', `http lua close fake http connection ${fakeConnId(ctx)}`, ctx);
       if (!again) this.release(t);
       if (ctx.ctxRef) vm.unref(ctx.ctxRef);
     };

@@ -6,7 +6,7 @@ import { appendFileSync, readFileSync, unlinkSync, writeFileSync, existsSync } f
 import path from 'node:path';
 import { loadConf, ConfError } from '../conf/index.js';
 import type { MainConf } from '../conf/model.js';
-import { ErrorLog, formatErrorLine, LOG_ALERT } from '../util/errlog.js';
+import { ErrorLog, fakeConnId, formatErrorLine, LOG_ALERT } from '../util/errlog.js';
 import { VERSION } from '../core/version.js';
 
 const NAME = 'ngxlua';
@@ -217,6 +217,11 @@ async function serve(o: Opts): Promise<void> {
       if (existsSync(conf.pid) && readFileSync(conf.pid, 'latin1').trim() === String(process.pid)) unlinkSync(conf.pid);
     } catch {
       /* already gone */
+    }
+    if (log.debugOn) {
+      // what ngx_lua says when the worker's Lua VM goes (the upstream suites look for it)
+      log.log('debug', 'lua decrementing the reference count for Lua VM: 1');
+      log.log('debug', `lua close the global Lua VM ${fakeConnId(worker)}`);
     }
     log.log('notice', 'exit');
     log.flushSync();

@@ -225,7 +225,10 @@ export class Worker {
   /** Stop accepting; graceful waits for in-flight requests. */
   async stop(graceful: boolean): Promise<void> {
     this.rt.exiting = true;
-    if (graceful) this.rt.timers?.expireAll();
+    if (graceful) {
+      if (this.rt.log.debugOn && this.rt.timers?.pending.size) this.rt.log.log('debug', 'lua abort pending timers');
+      this.rt.timers?.expireAll();
+    }
     const all = [...this.listeners.values()].map((l) => l.srv);
     if (graceful) await Promise.all(all.map((s) => s.close()));
     else for (const s of all) void s.close();

@@ -50,6 +50,7 @@ export class SyncRunner {
 
   /** header_filter_by_lua; done(false) when it failed. Returns whether done was already called. */
   headerFilter(r: RequestCtx, h: LuaHandler, done: (ok: boolean, exit: number | null) => void): boolean {
+    if (this.rt.log.debugOn) this.rt.logReq('debug', `lua header filter for user lua code, uri "${r.uri}"`, r);
     return this.start('header_filter', h, r, null, 0, (outcome, ctx) => {
       if (outcome.kind === 'error') this.rt.logReq('error', `failed to run header_filter_by_lua*: ${outcome.error}`, r);
       done(outcome.kind !== 'error', ctx.exitCode);

@@ -516,6 +516,8 @@ export class Pipeline {
       r.bodyFile = null;
     }
     if (r.ctxRef) {
+      // ngx_lua says it on the cycle's log: no connection number
+      if (this.rt.log.debugOn) this.rt.log.log('debug', `lua release ngx.ctx at ref ${r.ctxRef}`);
       // a ctx table lent by ngx.location.capture's ctx option belongs to the caller
       if (!r.sharedCtx) this.rt.vm.unref(r.ctxRef);
       r.ctxRef = 0;

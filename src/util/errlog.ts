@@ -216,6 +216,14 @@ export class ErrorLog {
     hookExit();
   }
 
+  /**
+   * Whether debug lines are wanted (`error_log ... debug`): callers check this before building
+   * the message, so that ngx_lua's debug lines cost nothing otherwise.
+   */
+  get debugOn(): boolean {
+    return this.maxLevel >= LOG_DEBUG || this.listenLevel >= LOG_DEBUG;
+  }
+
   /** Would a message at `level` be written anywhere? (cheap pre-check for callers) */
   enabled(level: string | number): boolean {
     const n = typeof level === 'number' ? level : levelNumber(level);
@@ -230,6 +238,8 @@ export class ErrorLog {
     const n = typeof level === 'number' ? level : levelNumber(level);
     if (n >= 0 && n <= this.listenLevel) this.listener?.(n, msg, ctx);
     if (n < 0 || n > this.maxLevel) return;
+    // nginx writes no context suffix after a debug line, only the connection number before it
+    if (n === LOG_DEBUG && ctx) ctx = ctx.connection !== undefined ? { connection: ctx.connection } : undefined;
     const line = formatErrorLine(n, msg, ctx, this.now(), this.pid);
     for (const s of this.sinks) {
       if (n > s.level) continue;
@@ -308,3 +318,13 @@ export class ErrorLog {
     live.delete(this);
   }
 }
+
+/** A stable pseudo address for an object in debug lines, where nginx prints a pointer (a fake
+ * connection, a pooled socket). */
+export function fakeConnId(o: object): string {
+  let id = fakeIds.get(o);
+  if (id === undefined) fakeIds.set(o, (id = (0x55d0c0de0000 + ++fakeSeq * 0x200).toString(16).toUpperCase().padStart(16, '0')));
+  return id;
+}
+const fakeIds = new WeakMap<object, string>();
+let fakeSeq = 0;

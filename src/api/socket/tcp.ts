@@ -15,7 +15,7 @@ import { LUA_REGISTRYINDEX, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRIN
 import { RecvBuffer, stripCR, UntilPattern, scanUntil, type UntilScan } from './buffer.js';
 import { luaErrText, sysError, type SysError } from './errors.js';
 import { arrayMax } from '../tables.js';
-import type { LogContext } from '../../util/errlog.js';
+import { fakeConnId, type LogContext } from '../../util/errlog.js';
 
 // ------------------------------------------------------------------------------ host resolution
 
@@ -110,6 +110,11 @@ interface WireHooks {
  * nobody (ignored) — and its one timer, re-armed lazily, for the read timeout while attached and
  * the keepalive timeout while idle. Pool cycles only switch the owner fields.
  */
+/** The file descriptor of a socket, for ngx_lua's debug lines (-1 when unknown). */
+function fdOf(c: net.Socket): number {
+  return (c as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+}
+
 export class Wire {
   sock: TcpSock | null = null;
   idle: IdleConn | null = null;
@@ -747,6 +752,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
 
   /** s takes over an idle connection fromPool just handed out. */
   const takeIdle = (s: TcpSock, item: IdleConn, key: string, pool: Pool | undefined): void => {
+    if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket get keepalive peer: using connection ${fakeConnId(item.wire)}, fd:${fdOf(item.wire.conn)}`, s.ctx);
     s.attach(item.wire);
     s.tls = item.tls;
     s.reused = item.reused + 1;
@@ -755,6 +761,11 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   };
 
   const newPool = (key: string, size: number, backlog: number): Pool => {
+    if (rt.log.debugOn) {
+      const ctx = rt.current();
+      rt.logCtx('debug', `lua tcp socket connection pool size: ${size}, backlog: ${backlog}`, ctx);
+      rt.logCtx('debug', `lua tcp socket keepalive create connection pool for key "${key}"`, ctx);
+    }
     const p: Pool = { key, size, idle: [], backlog, connections: 0, waiting: [] };
     pools.set(key, p);
     return p;
@@ -798,6 +809,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     s.poolKey = cr.key;
     const go = (addr: string) => {
       if (s.writer === null || s.writer.kind !== 'connect') return; // cancelled
+      if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket connect timeout: ${timeoutOf(s, 'connect')}`, cr.ctx);
       const conn = cr.path !== null ? net.connect({ path: cr.path, allowHalfOpen: true })
         : net.connect({ host: addr, port: cr.port, allowHalfOpen: true });
       let settled = false;
@@ -1298,7 +1310,14 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     }
     if (pool.backlog >= 0 && !counted) pool.connections++;
     const p = pool;
-    const item: IdleConn = { wire, reused: s.reused, deadline: 0, tls: s.tls, drop: () => dropIdle(p, item) };
+    const item: IdleConn = {
+      wire, reused: s.reused, deadline: 0, tls: s.tls,
+      drop: () => {
+        // the peer spoke or closed while the connection sat in the pool
+        if (rt.log.debugOn) rt.log.log('debug', `lua tcp socket keepalive close handler: fd:${fdOf(wire.conn)}`);
+        dropIdle(p, item);
+      },
+    };
     wire.idle = item;
     conn.resume();
     conn.unref();
