@@ -64,9 +64,16 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
     vm.pushStr(L, 'raw request socket acquired');
     return true;
   };
+  /** a HEAD request whose head went out: nginx's header_only, where body output is refused */
+  const headerOnly = (L: number, r: Parameters<typeof rawSocketAcquired>[0]): boolean => {
+    if (!r.headersSent || r.isSubrequest || r.req.method !== 'HEAD') return false;
+    vm.pushNil(L);
+    vm.pushStr(L, 'header only');
+    return true;
+  };
   const emit = (L: number, n: number, newline: boolean): number => {
     const r = rt.req(L, CTX_OUTPUT);
-    if (rawRefused(L, r)) return 2;
+    if (rawRefused(L, r) || headerOnly(L, r)) return 2;
     // strings and numbers only (the common case): one call copies them all
     let data = vm.argsBuffer(L, 1, n, newline);
     if (data === null) {
@@ -90,7 +97,7 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
     flush: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
       const wait = vm.toBool(L, 1);
-      if (rawRefused(L, r)) return 2;
+      if (rawRefused(L, r) || headerOnly(L, r)) return 2;
       if (r.eofSent) {
         vm.pushNil(L);
         vm.pushStr(L, 'seen eof');

@@ -392,7 +392,9 @@ export const DEFAULT_LUA_PATH =
   '/usr/share/lua/5.1/?.lua;;./?.lua;/usr/share/luajit-2.1.0-beta3/?.lua;/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua';
 export const DEFAULT_LUA_CPATH = './?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/local/lib/lua/5.1/loadall.so';
 
-function expandPath(p: string, dflt: string): string {
+/** lua_package_(c)path: `;;` is the default path, `$prefix` / `${prefix}` the server prefix. */
+function expandPath(p: string, dflt: string, prefix: string): string {
+  p = p.replace(/\$\{prefix\}|\$prefix/g, prefix.endsWith('/') ? prefix : prefix + '/');
   const i = p.indexOf(';;');
   if (i < 0) return p;
   return p.slice(0, i) + ';' + dflt + ';' + p.slice(i + 2);
@@ -1119,7 +1121,7 @@ const specs: DirectiveSpec[] = [
     args: [1, 1],
     handler(d, _b, c, st) {
       once(scopeOf(c).seen, d);
-      st.http!.luaPackagePath = expandPath(d.args[0], DEFAULT_LUA_PATH);
+      st.http!.luaPackagePath = expandPath(d.args[0], DEFAULT_LUA_PATH, st.prefix);
     },
   },
   {
@@ -1128,7 +1130,7 @@ const specs: DirectiveSpec[] = [
     args: [1, 1],
     handler(d, _b, c, st) {
       once(scopeOf(c).seen, d);
-      st.http!.luaPackageCpath = expandPath(d.args[0], DEFAULT_LUA_CPATH);
+      st.http!.luaPackageCpath = expandPath(d.args[0], DEFAULT_LUA_CPATH, st.prefix);
     },
   },
   {

@@ -226,7 +226,7 @@ export class RequestCtx {
     if (this.pendingHead) {
       const head = this.pendingHead;
       this.pendingHead = null;
-      if (eof && (head.contentLength === undefined || head.contentLength < 0) && this.req.version <= 10) {
+      if (eof && (head.contentLength === undefined || head.contentLength < 0) && this.req.version <= 10 && this.req.method !== 'HEAD') {
         head.contentLength = this.outBytes;
       }
       this.ex.sendHead(head);

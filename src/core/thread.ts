@@ -72,6 +72,8 @@ export interface RunOutcome {
   /** 'done' normal end, 'exit' ngx.exit, 'error' runtime error */
   kind: 'done' | 'exit' | 'error';
   error?: string;
+  /** the handler's code could not be loaded (already logged as nginx does) */
+  loadFailed?: boolean;
 }
 
 /** One handler invocation: a request phase, a timer, init code. */

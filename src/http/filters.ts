@@ -1,7 +1,9 @@
 // Handlers that run synchronously inside another step: header_filter_by_lua (when the head
 // is sent), body_filter_by_lua (on each piece of output, with ngx.arg[1] / ngx.arg[2]) and
 // set_by_lua (inside the rewrite module, with ngx.arg[n] and a returned value).
-import type { LuaHandler } from '../conf/model.js';
+import type { LuaHandler, Template } from '../conf/model.js';
+import { compileTemplate, expandTemplate } from '../conf/template.js';
+import { getVar } from '../core/vars.js';
 import type { RequestCtx } from '../core/request.js';
 import type { Runtime } from '../core/runtime.js';
 import { LuaContext, type CtxKind, type RunOutcome } from '../core/thread.js';
@@ -17,10 +19,12 @@ export class SyncRunner {
   start(kind: CtxKind, h: LuaHandler, r: RequestCtx, setup: ((ctx: LuaContext) => void) | null, nret: number,
     done: (o: RunOutcome, ctx: LuaContext) => void): boolean {
     const { rt } = this;
-    const fn = rt.chunk(h, (r.loc?.settings ?? r.server.settings).luaCodeCache);
+    const fn = this.load(r, h, (r.loc?.settings ?? r.server.settings).luaCodeCache);
     const ctx = new LuaContext(kind, r);
     if (typeof fn !== 'number') {
-      done({ kind: 'error', error: fn.error }, ctx);
+      if (fn.file === undefined) return done({ kind: 'error', error: fn.error }, ctx), true;
+      rt.logReq('error', `failed to load external Lua file "${fn.file}": ${fn.error}`, r);
+      done({ kind: 'error', error: fn.error, loadFailed: true }, ctx);
       return true;
     }
     let finished = false;
@@ -34,6 +38,17 @@ export class SyncRunner {
     rt.sched.spawnEntry(ctx, fn);
     if (!finished) (r.filterCtxs ??= new Set()).add(ctx);
     return finished;
+  }
+
+  /**
+   * A handler's compiled chunk. A file handler's path may hold variables, expanded for each
+   * request; `file` in an error is the path that could not be loaded.
+   */
+  load(r: RequestCtx, h: LuaHandler, codeCache: boolean): number | { error: string; file?: string } {
+    if (h.form !== 'file') return this.rt.chunk(h, codeCache);
+    const file = this.rt.resolvePath(expandTemplate(compilePath(h), (n) => getVar(r, n)));
+    const fn = this.rt.chunk(h, codeCache, file);
+    return typeof fn === 'number' ? fn : { error: fn.error, file };
   }
 
   /** set_by_lua: runs to completion (it never yields); the outcome and its context. */
@@ -52,7 +67,7 @@ export class SyncRunner {
   headerFilter(r: RequestCtx, h: LuaHandler, done: (ok: boolean, exit: number | null) => void): boolean {
     if (this.rt.log.debugOn) this.rt.logReq('debug', `lua header filter for user lua code, uri "${r.uri}"`, r);
     return this.start('header_filter', h, r, null, 0, (outcome, ctx) => {
-      if (outcome.kind === 'error') this.rt.logReq('error', `failed to run header_filter_by_lua*: ${outcome.error}`, r);
+      if (outcome.kind === 'error' && !outcome.loadFailed) this.rt.logReq('error', `failed to run header_filter_by_lua*: ${outcome.error}`, r);
       done(outcome.kind !== 'error', ctx.exitCode);
     });
   }
@@ -63,7 +78,7 @@ export class SyncRunner {
       c.arg = { chunk, eof };
     }, 0, (outcome, ctx) => {
       if (outcome.kind === 'error') {
-        this.rt.logReq('error', `failed to run body_filter_by_lua*: ${outcome.error}`, r);
+        if (!outcome.loadFailed) this.rt.logReq('error', `failed to run body_filter_by_lua*: ${outcome.error}`, r);
         done(null);
       } else {
         done({ data: ctx.arg!.chunk, eof: ctx.arg!.eof });
@@ -75,7 +90,7 @@ export class SyncRunner {
   balancer(r: RequestCtx, h: LuaHandler): { ok: boolean; exit: number | null } {
     const { outcome, ctx } = this.run('balancer', h, r, () => undefined, 0);
     if (outcome.kind === 'error') {
-      this.rt.logReq('error', `failed to run balancer_by_lua*: ${outcome.error}`, r);
+      if (!outcome.loadFailed) this.rt.logReq('error', `failed to run balancer_by_lua*: ${outcome.error}`, r);
       return { ok: false, exit: null };
     }
     return { ok: true, exit: ctx.exitCode };
@@ -87,9 +102,20 @@ export class SyncRunner {
       c.setArgs = args;
     }, 1);
     if (outcome.kind === 'error') {
-      this.rt.logReq('error', `failed to run set_by_lua*: ${outcome.error}`, r);
+      if (!outcome.loadFailed) this.rt.logReq('error', `failed to run set_by_lua*: ${outcome.error}`, r);
       return null;
     }
     return ctx.results?.[0] ?? '';
   }
+}
+
+const pathTemplates = new WeakMap<LuaHandler, Template>();
+/** A file handler's path as a template (compiled once per handler). */
+export function compilePath(h: LuaHandler): Template {
+  let t = pathTemplates.get(h);
+  if (!t) {
+    t = compileTemplate(h.path!);
+    pathTemplates.set(h, t);
+  }
+  return t;
 }

@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import type { HttpExchange, HttpRequest } from './types.js';
 import { SubExchange, type CaptureResult } from './subrequest.js';
-import type { LocationConf, LocSettings, LuaHandler, LuaPhase, RewriteStmt, ServerConf, Template } from '../conf/model.js';
+import type { LocationConf, LocSettings, LuaHandler, LuaPhase, RewriteStmt, ServerConf } from '../conf/model.js';
 import { findLocation, findNamedLocation, selectServer } from '../conf/match.js';
 import { serveStatic, type StaticHost } from './static.js';
 import { runEcho } from './echo.js';
@@ -12,7 +12,7 @@ import { runProxy, type ProxyHost } from './proxy.js';
 import { applyMoreInputHeaders } from './headers_more.js';
 import { accessAllowed } from '../conf/access.js';
 import { readRequestBody } from '../api/req.js';
-import { compileTemplate, expandTemplate } from '../conf/template.js';
+import { expandTemplate } from '../conf/template.js';
 import { RequestCtx } from '../core/request.js';
 import { LuaContext, type RunOutcome } from '../core/thread.js';
 import type { Runtime, SubrequestSpec } from '../core/runtime.js';
@@ -369,10 +369,10 @@ export class Pipeline {
       r.freshModules = true;
       rt.forgetFileModules();
     }
-    const fn = rt.chunk(h, settings.luaCodeCache, h.form === 'file' ? rt.resolvePath(expandTemplate(compilePath(h), (n) => getVar(r, n))) : undefined);
+    const fn = this.sync.load(r, h, settings.luaCodeCache);
     if (typeof fn !== 'number') {
-      if (h.form === 'file') {
-        rt.logReq('error', `failed to load external Lua file "${rt.resolvePath(h.path!)}": ${fn.error}`, r);
+      if (fn.file !== undefined) {
+        rt.logReq('error', `failed to load external Lua file "${fn.file}": ${fn.error}`, r);
         return this.finalize(r, /No such file/.test(fn.error) && phase === 'content' ? 404 : 500);
       }
       rt.logReq('error', `failed to load inlined Lua code: ${fn.error}`, r);
@@ -523,14 +523,4 @@ export class Pipeline {
       r.ctxRef = 0;
     }
   }
-}
-
-const pathTemplates = new WeakMap<LuaHandler, Template>();
-function compilePath(h: LuaHandler): Template {
-  let t = pathTemplates.get(h);
-  if (!t) {
-    t = compileTemplate(h.path!);
-    pathTemplates.set(h, t);
-  }
-  return t;
 }

@@ -132,4 +132,25 @@ export default [
     server: lua(`local s = string.rep("x", 1023) for i = 1, 64 do ngx.say(s) end`),
     body: (b) => b.length === 65536 && /^(x{1023}\n){64}$/.test(b),
   },
+  {
+    name: 'HEAD: once the head is out, ngx.say and ngx.flush return nil, "header only"',
+    server: `location /t { content_by_lua_block {
+      ngx.send_headers()
+      local ok, err = ngx.say("x")
+      local ok2, err2 = ngx.flush()
+      ngx.log(ngx.WARN, "say: ", ok, " ", err, ", flush: ", ok2, " ", err2)
+    } }`,
+    request: 'HEAD /t',
+    status: 200,
+    body: '',
+    log: [/\[warn\] .*say: nil header only, flush: nil header only/],
+  },
+  {
+    name: 'HEAD over HTTP/1.0: no Content-Length from the buffered output',
+    server: `location /t { content_by_lua_block { ngx.print("Hello, Lua!\\n") } }`,
+    request: 'HEAD /t HTTP/1.0',
+    status: 200,
+    headers: { 'content-length': null },
+    body: '',
+  },
 ];
