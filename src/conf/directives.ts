@@ -29,6 +29,7 @@ import { parseNumber, parseSize, parseTime } from './units.js';
 import { echoDirectives } from './echo.js';
 import { headersMoreDirectives } from './headers_more.js';
 import { proxyDirectives } from './proxy.js';
+import { gzipDirectives } from './gzip.js';
 
 // ---- contexts -------------------------------------------------------------------------
 
@@ -1081,7 +1082,6 @@ const specs: DirectiveSpec[] = [
   ignored('sendfile', SLI, [1, 1], 'flag'),
   ignored('tcp_nopush', SL, [1, 1], 'flag'),
   ignored('tcp_nodelay', SL, [1, 1], 'flag'),
-  ignored('gzip', SLI, [1, 1], 'flag'),
   ignored('charset', SLI, [1, 1]),
   // where nginx keeps request bodies and upstream responses on disk: ngxlua keeps them in memory
   // (Test::Nginx writes these into every conf)
@@ -1245,6 +1245,15 @@ const specs: DirectiveSpec[] = [
     },
     known: (name) => DIRECTIVES.has(name),
   }) as DirectiveSpec[]),
+  ...(gzipDirectives({
+    ctx: SL,
+    template: (s, at) => compileTemplate(s, at),
+    fail,
+    settingsOf: (c) => scopeOf(c as Ctx).settings,
+    seen: (c) => scopeOf(c as Ctx).seen,
+    flag: flagValue,
+    warn: (st, msg) => (st as LoadState).main.warnings!.push(msg),
+  }) as DirectiveSpec[]),
   ...(echoDirectives({
     ctx: LOC | LIF,
     template: (s, at) => compileTemplate(s, at),
@@ -1269,7 +1278,6 @@ export const IGNORED_DIRECTIVES: readonly string[] = [
   'sendfile',
   'tcp_nopush',
   'tcp_nodelay',
-  'gzip',
   'charset',
   'client_body_temp_path',
   'proxy_temp_path',

@@ -196,6 +196,22 @@ export interface LocSettings {
   proxySetBody?: Template;
   proxyInterceptErrors: boolean;
   proxyIgnoreClientAbort: boolean;
+  // the gzip module (src/conf/gzip.ts, src/http/gzip.ts)
+  gzip: boolean;
+  /** lowercased MIME types (text/html among them), or '*' for any */
+  gzipTypes: ReadonlySet<string> | '*';
+  gzipMinLength: number;
+  gzipCompLevel: number;
+  /** gzip_window / gzip_hash as zlib's windowBits and memLevel */
+  gzipWindowBits: number;
+  gzipMemLevel: number;
+  gzipVary: boolean;
+  gzipHttpVersion: 10 | 11;
+  /** gzip_proxied's words as GZIP_PROXIED bits */
+  gzipProxied: number;
+  /** gzip_disable's regexes (matched against User-Agent) and its msie6 word */
+  gzipDisable?: RegExp[];
+  gzipDisableMsie6?: boolean;
 }
 
 /** `proxy_pass URL` as the directive wrote it. */

@@ -45,7 +45,7 @@ export class Pipeline {
     rt.subrequest = (parent, spec, done) => this.subrequest(parent, spec, done);
     rt.sched.afterRun = (th) => {
       const r = th.ctx.req;
-      if (r && r.headersSent && !r.eofSent) r.flushOutput();
+      if (r && r.headersSent && !r.eofSent) r.flushOutput(false, false);
     };
   }
 
