@@ -30,6 +30,7 @@ import { echoDirectives } from './echo.js';
 import { headersMoreDirectives } from './headers_more.js';
 import { proxyDirectives } from './proxy.js';
 import { gzipDirectives } from './gzip.js';
+import { limitReqDirectives } from './limit_req.js';
 
 // ---- contexts -------------------------------------------------------------------------
 
@@ -706,6 +707,16 @@ function mainSetting(name: string, apply: (d: Directive, st: LoadState) => unkno
 const SL = HTTP | SRV | LOC;
 const SLI = HTTP | SRV | LOC | LIF;
 
+/** what the gzip and limit_req modules' files get: http/server/location directives */
+const slHelpers = {
+  ctx: SL,
+  template: (s: string, at: ConfPos) => compileTemplate(s, at),
+  fail,
+  settingsOf: (c: unknown) => scopeOf(c as Ctx).settings,
+  seen: (c: unknown) => scopeOf(c as Ctx).seen,
+  flag: flagValue,
+};
+
 const specs: DirectiveSpec[] = [
   // core (main)
   {
@@ -809,6 +820,7 @@ const specs: DirectiveSpec[] = [
         luaMaxMemory: 0,
         declaredVars: new Set(),
         upstreams: new Map(),
+        limitReqZones: new Map(),
         servers: [],
       };
       st.httpScope = newScope();
@@ -1245,15 +1257,8 @@ const specs: DirectiveSpec[] = [
     },
     known: (name) => DIRECTIVES.has(name),
   }) as DirectiveSpec[]),
-  ...(gzipDirectives({
-    ctx: SL,
-    template: (s, at) => compileTemplate(s, at),
-    fail,
-    settingsOf: (c) => scopeOf(c as Ctx).settings,
-    seen: (c) => scopeOf(c as Ctx).seen,
-    flag: flagValue,
-    warn: (st, msg) => (st as LoadState).main.warnings!.push(msg),
-  }) as DirectiveSpec[]),
+  ...(gzipDirectives({ ...slHelpers, warn: (st, msg) => (st as LoadState).main.warnings!.push(msg) }) as DirectiveSpec[]),
+  ...(limitReqDirectives({ ...slHelpers, http: (st) => (st as LoadState).http! }) as DirectiveSpec[]),
   ...(echoDirectives({
     ctx: LOC | LIF,
     template: (s, at) => compileTemplate(s, at),

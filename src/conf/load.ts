@@ -18,6 +18,7 @@ import { compileTemplate } from './template.js';
 import { isBuiltinVar } from './varnames.js';
 import { linkUpstreams } from './proxy.js';
 import { GZIP_PROXIED } from './gzip.js';
+import { checkLimitReqZones } from './limit_req.js';
 import { parseFile, parseString, type Visitor } from './parser.js';
 
 /** conf/mime.types of the package (dist/src/conf -> the package root) */
@@ -94,6 +95,9 @@ export function defaultSettings(): LocSettings {
     gzipVary: false,
     gzipHttpVersion: 11,
     gzipProxied: GZIP_PROXIED.off,
+    limitReqStatus: 503,
+    limitReqLogLevel: 'error',
+    limitReqDryRun: false,
   };
 }
 
@@ -299,6 +303,7 @@ function finishHttp(st: LoadState): void {
     http.servers.push(s);
   }
   linkUpstreams(http);
+  checkLimitReqZones(http);
   checkVariables(http);
 }
 

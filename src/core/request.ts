@@ -111,6 +111,9 @@ export interface BalancerState {
   timeouts: { connect: number; send: number; read: number } | null;
 }
 
+/** $limit_req_status by the codes RequestCtx.limitReqStatus holds (1-based) */
+export const LIMIT_REQ_STATUS = ['PASSED', 'DELAYED', 'REJECTED', 'DELAYED_DRY_RUN', 'REJECTED_DRY_RUN'] as const;
+
 let connSeq = 0;
 const connNumbers = new WeakMap<object, number>();
 
@@ -201,6 +204,8 @@ export class RequestCtx {
   /** try_files ran (an internal redirect it made must not run it again on the same request) */
   triedFiles = false;
   readonly connNumber: number;
+  /** limit_req's verdict for this main request (an index into LIMIT_REQ_STATUS, 1-based; 0: none) */
+  limitReqStatus = 0;
   /** the coding the body goes through (gzip), null when none */
   encoder: BodyEncoder | null = null;
   /** output queued during one Lua run, written when the run yields or ends */
@@ -309,8 +314,9 @@ export class RequestCtx {
   }
 
   /** Error-log context suffix as nginx writes it for a request. */
-  logContext(): { connection: number; client: string; server: string; request: string; host?: string; action?: string } {
-    const r = this.req;
+  logContext(): { connection: number; client: string; server: string; request: string; subrequest?: string; host?: string; action?: string } {
+    // a subrequest logs its main request's line and names its own URI
+    const r = this.isSubrequest && this.main ? this.main.req : this.req;
     const action = this.phase === 'log' ? 'logging request' : undefined;
     const hostHdr = r.headers.find(([n]) => n.length === 4 && n.toLowerCase() === 'host');
     return {
@@ -318,6 +324,7 @@ export class RequestCtx {
       client: r.remoteAddr,
       server: this.server.serverNames[0] ?? '',
       request: `${r.method} ${r.requestUri} ${r.protocol}`,
+      subrequest: this.isSubrequest ? this.uri : undefined,
       host: hostHdr ? hostHdr[1] : undefined,
       action,
     };
