@@ -29,6 +29,8 @@ import { parseNumber, parseSize, parseTime } from './units.js';
 import { echoDirectives } from './echo.js';
 import { headersMoreDirectives } from './headers_more.js';
 import { proxyDirectives } from './proxy.js';
+import { gzipDirectives } from './gzip.js';
+import { limitReqDirectives } from './limit_req.js';
 
 // ---- contexts -------------------------------------------------------------------------
 
@@ -707,6 +709,16 @@ function mainSetting(name: string, apply: (d: Directive, st: LoadState) => unkno
 const SL = HTTP | SRV | LOC;
 const SLI = HTTP | SRV | LOC | LIF;
 
+/** what the gzip and limit_req modules' files get: http/server/location directives */
+const slHelpers = {
+  ctx: SL,
+  template: (s: string, at: ConfPos) => compileTemplate(s, at),
+  fail,
+  settingsOf: (c: unknown) => scopeOf(c as Ctx).settings,
+  seen: (c: unknown) => scopeOf(c as Ctx).seen,
+  flag: flagValue,
+};
+
 const specs: DirectiveSpec[] = [
   // core (main)
   {
@@ -810,6 +822,7 @@ const specs: DirectiveSpec[] = [
         luaMaxMemory: 0,
         declaredVars: new Set(),
         upstreams: new Map(),
+        limitReqZones: new Map(),
         servers: [],
       };
       st.httpScope = newScope();
@@ -1083,7 +1096,6 @@ const specs: DirectiveSpec[] = [
   ignored('sendfile', SLI, [1, 1], 'flag'),
   ignored('tcp_nopush', SL, [1, 1], 'flag'),
   ignored('tcp_nodelay', SL, [1, 1], 'flag'),
-  ignored('gzip', SLI, [1, 1], 'flag'),
   ignored('charset', SLI, [1, 1]),
   // where nginx keeps request bodies and upstream responses on disk: ngxlua keeps them in memory
   // (Test::Nginx writes these into every conf)
@@ -1247,6 +1259,8 @@ const specs: DirectiveSpec[] = [
     },
     known: (name) => DIRECTIVES.has(name),
   }) as DirectiveSpec[]),
+  ...(gzipDirectives({ ...slHelpers, warn: (st, msg) => (st as LoadState).main.warnings!.push(msg) }) as DirectiveSpec[]),
+  ...(limitReqDirectives({ ...slHelpers, http: (st) => (st as LoadState).http! }) as DirectiveSpec[]),
   ...(echoDirectives({
     ctx: LOC | LIF,
     template: (s, at) => compileTemplate(s, at),
@@ -1271,7 +1285,6 @@ export const IGNORED_DIRECTIVES: readonly string[] = [
   'sendfile',
   'tcp_nopush',
   'tcp_nodelay',
-  'gzip',
   'charset',
   'client_body_temp_path',
   'proxy_temp_path',

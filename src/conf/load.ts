@@ -17,6 +17,8 @@ import type { HttpConf, LocationConf, LocSettings, LuaHandler, LuaPhase, MainCon
 import { compileTemplate } from './template.js';
 import { isBuiltinVar } from './varnames.js';
 import { linkUpstreams } from './proxy.js';
+import { GZIP_PROXIED } from './gzip.js';
+import { checkLimitReqZones } from './limit_req.js';
 import { parseFile, parseString, type Visitor } from './parser.js';
 
 /** conf/mime.types of the package (dist/src/conf -> the package root) */
@@ -84,6 +86,18 @@ export function defaultSettings(): LocSettings {
     proxyNextUpstreamTimeout: 0,
     proxyInterceptErrors: false,
     proxyIgnoreClientAbort: false,
+    gzip: false,
+    gzipTypes: new Set(['text/html']),
+    gzipMinLength: 20,
+    gzipCompLevel: 1,
+    gzipWindowBits: 15,
+    gzipMemLevel: 8,
+    gzipVary: false,
+    gzipHttpVersion: 11,
+    gzipProxied: GZIP_PROXIED.off,
+    limitReqStatus: 503,
+    limitReqLogLevel: 'error',
+    limitReqDryRun: false,
   };
 }
 
@@ -289,6 +303,7 @@ function finishHttp(st: LoadState): void {
     http.servers.push(s);
   }
   linkUpstreams(http);
+  checkLimitReqZones(http);
   checkVariables(http);
 }
 

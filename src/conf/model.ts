@@ -196,6 +196,47 @@ export interface LocSettings {
   proxySetBody?: Template;
   proxyInterceptErrors: boolean;
   proxyIgnoreClientAbort: boolean;
+  // the gzip module (src/conf/gzip.ts, src/http/gzip.ts)
+  gzip: boolean;
+  /** lowercased MIME types (text/html among them), or '*' for any */
+  gzipTypes: ReadonlySet<string> | '*';
+  gzipMinLength: number;
+  gzipCompLevel: number;
+  /** gzip_window / gzip_hash as zlib's windowBits and memLevel */
+  gzipWindowBits: number;
+  gzipMemLevel: number;
+  gzipVary: boolean;
+  gzipHttpVersion: 10 | 11;
+  /** gzip_proxied's words as GZIP_PROXIED bits */
+  gzipProxied: number;
+  /** gzip_disable's regexes (matched against User-Agent) and its msie6 word */
+  gzipDisable?: RegExp[];
+  gzipDisableMsie6?: boolean;
+  // the limit_req module (src/conf/limit_req.ts, src/http/limit_req.ts)
+  /** `limit_req`s of the innermost level that has any */
+  limitReq?: LimitReqRule[];
+  limitReqStatus: number;
+  limitReqLogLevel: 'info' | 'notice' | 'warn' | 'error';
+  limitReqDryRun: boolean;
+}
+
+/** `limit_req_zone key zone=name:size rate=...` */
+export interface LimitReqZone {
+  name: string;
+  /** null until the limit_req_zone that declares it is read */
+  key: Template | null;
+  /** requests per 1000 seconds */
+  rate: number;
+  /** bytes; 0: named by a limit_req only */
+  size: number;
+}
+
+/** One `limit_req zone=name [burst=N] [nodelay|delay=N]`: burst and delay in thousandths */
+export interface LimitReqRule {
+  zone: LimitReqZone;
+  burst: number;
+  /** Infinity for nodelay */
+  delay: number;
 }
 
 /** `proxy_pass URL` as the directive wrote it. */
@@ -342,6 +383,8 @@ export interface HttpConf {
   luaMaxMemory: number;
   /** variables declared anywhere with `set` (nginx declares them at config time) */
   declaredVars: Set<string>;
+  /** limit_req zones, by name */
+  limitReqZones: Map<string, LimitReqZone>;
   /** `upstream` blocks and the implicit upstreams of proxy_pass URLs, by name */
   upstreams: Map<string, UpstreamConf>;
   servers: ServerConf[];

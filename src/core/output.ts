@@ -9,6 +9,7 @@ import { SERVER_TOKEN } from './version.js';
 import { applyHeaders } from '../http/headers.js';
 import { applyMoreHeaders } from '../http/headers_more.js';
 import { echoText } from '../http/echo.js';
+import { gzipHead, gzipPageFilter } from '../http/gzip.js';
 
 /**
  * echo_before_body / echo_after_body: their text joins the body before Lua's body filter sees
@@ -52,7 +53,7 @@ function resumeOutput(r: RequestCtx): void {
     }
     steps[i]();
   }
-  if (!r.outWait && r.headersSent && !r.eofSent) r.flushOutput();
+  if (!r.outWait && r.headersSent && !r.eofSent) r.flushOutput(false, false);
 }
 
 /**
@@ -89,6 +90,8 @@ function buildHead(r: RequestCtx): void {
     else head.headers.push([n, v]);
   }
   r.finalStatus = r.status;
+  // the gzip filter comes after the headers module; a head Lua sends is Lua's (r.current)
+  gzipHead(r, head, r.current !== null);
   r.pendingHead = head;
 }
 
@@ -195,7 +198,7 @@ export function sendSpecial(r: RequestCtx, status: number): void {
     applyHeaders(r, st);
     const extra: Array<[string, string]> = [];
     for (const [n, v] of r.headersOut.list) extra.push([n, v]);
-    r.ex.sendErrorPage(st, extra);
+    r.ex.sendErrorPage(st, extra, gzipPageFilter(r));
   };
   const f = r.filters?.header;
   if (!f) return finish();

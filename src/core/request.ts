@@ -68,6 +68,19 @@ export interface OutputFilters {
   body?: (r: RequestCtx, chunk: Buffer, eof: boolean, done: (res: { data: Buffer; eof: boolean } | null) => void) => boolean;
 }
 
+/**
+ * A content coding applied to the body on its way to the connection (the gzip filter, set up
+ * when the head is built). It may hold bytes back until a flush or the end.
+ */
+export interface BodyEncoder {
+  /** take body bytes; what is ready to go out, if anything */
+  write(b: Buffer): Buffer | null;
+  /** what the input so far encodes to, decodable up to here */
+  flush(): Buffer | null;
+  /** the rest and the coding's trailer */
+  end(): Buffer;
+}
+
 /** The proxy module's record of the upstream tries of one request. */
 export interface UpstreamVars {
   addrs: string[];
@@ -97,6 +110,9 @@ export interface BalancerState {
   lastStatus: number;
   timeouts: { connect: number; send: number; read: number } | null;
 }
+
+/** $limit_req_status by the codes RequestCtx.limitReqStatus holds (1-based) */
+export const LIMIT_REQ_STATUS = ['PASSED', 'DELAYED', 'REJECTED', 'DELAYED_DRY_RUN', 'REJECTED_DRY_RUN'] as const;
 
 let connSeq = 0;
 const connNumbers = new WeakMap<object, number>();
@@ -188,6 +204,10 @@ export class RequestCtx {
   /** try_files ran (an internal redirect it made must not run it again on the same request) */
   triedFiles = false;
   readonly connNumber: number;
+  /** limit_req's verdict for this main request (an index into LIMIT_REQ_STATUS, 1-based; 0: none) */
+  limitReqStatus = 0;
+  /** the coding the body goes through (gzip), null when none */
+  encoder: BodyEncoder | null = null;
   /** output queued during one Lua run, written when the run yields or ends */
   private outQueue: Buffer[] = [];
   private outBytes = 0;
@@ -211,6 +231,11 @@ export class RequestCtx {
 
   queue(b: Buffer): void {
     if (b.length === 0) return;
+    if (this.encoder) {
+      const e = this.encoder.write(b);
+      if (e === null || e.length === 0) return;
+      b = e;
+    }
     this.outQueue.push(b);
     this.outBytes += b.length;
   }
@@ -218,15 +243,26 @@ export class RequestCtx {
   /**
    * Write the pending head and queued body bytes to the connection. Returns false on
    * backpressure. HTTP/1.0 responses are held until eof so they can carry Content-Length, as
-   * ngx_lua's lua_http10_buffering does.
+   * ngx_lua's lua_http10_buffering does. `sync` (an explicit flush, not the end of a Lua
+   * run) also makes an encoder give out what it holds, as a flush buffer does in nginx.
    */
-  flushOutput(eof = false): boolean {
+  flushOutput(eof = false, sync = true): boolean {
     // HTTP/1.0: body bytes wait for eof only while the head (and its Content-Length) is pending
     if (this.req.version <= 10 && !eof && this.pendingHead) return true;
+    const enc = this.encoder;
+    if (enc && (eof || sync)) {
+      const e = eof ? enc.end() : enc.flush();
+      if (eof) this.encoder = null;
+      if (e !== null && e.length > 0) {
+        this.outQueue.push(e);
+        this.outBytes += e.length;
+      }
+    }
     if (this.pendingHead) {
       const head = this.pendingHead;
       this.pendingHead = null;
-      if (eof && (head.contentLength === undefined || head.contentLength < 0) && this.req.version <= 10 && this.req.method !== 'HEAD') {
+      // an encoded body's length is never known up front (nginx clears Content-Length)
+      if (eof && !enc && (head.contentLength === undefined || head.contentLength < 0) && this.req.version <= 10 && this.req.method !== 'HEAD') {
         head.contentLength = this.outBytes;
       }
       this.ex.sendHead(head);
@@ -262,12 +298,14 @@ export class RequestCtx {
   /** Forget the head and body bytes not yet written (the raw request socket took over). */
   discardOutput(): void {
     this.pendingHead = null;
+    this.encoder = null;
     this.outQueue = [];
     this.outBytes = 0;
   }
 
   /** Drop unsent output and close the connection now: the response cannot be completed. */
   terminate(): void {
+    this.encoder = null;
     this.outQueue = [];
     this.outBytes = 0;
     this.pendingHead = null;
@@ -276,8 +314,9 @@ export class RequestCtx {
   }
 
   /** Error-log context suffix as nginx writes it for a request. */
-  logContext(): { connection: number; client: string; server: string; request: string; host?: string; action?: string } {
-    const r = this.req;
+  logContext(): { connection: number; client: string; server: string; request: string; subrequest?: string; host?: string; action?: string } {
+    // a subrequest logs its main request's line and names its own URI
+    const r = this.isSubrequest && this.main ? this.main.req : this.req;
     const action = this.phase === 'log' ? 'logging request' : undefined;
     const hostHdr = r.headers.find(([n]) => n.length === 4 && n.toLowerCase() === 'host');
     return {
@@ -285,6 +324,7 @@ export class RequestCtx {
       client: r.remoteAddr,
       server: this.server.serverNames[0] ?? '',
       request: `${r.method} ${r.requestUri} ${r.protocol}`,
+      subrequest: this.isSubrequest ? this.uri : undefined,
       host: hostHdr ? hostHdr[1] : undefined,
       action,
     };

@@ -1,6 +1,7 @@
 // nginx variables as ngx.var and conf templates see them.
 import { hostname } from 'node:os';
-import type { RequestCtx } from './request.js';
+import { LIMIT_REQ_STATUS, type RequestCtx } from './request.js';
+import { isIPv4, isIPv6 } from 'node:net';
 import { errlogTime } from '../util/time.js';
 import type { MapDef } from '../conf/model.js';
 import { expandTemplate } from '../conf/template.js';
@@ -75,6 +76,22 @@ function requestTime(r: RequestCtx): string {
   return ((Date.now() - r.req.startTime) / 1000).toFixed(3);
 }
 
+/** an address as its 4 or 16 bytes (latin1), as $binary_remote_addr gives it */
+function binaryAddr(a: string): string {
+  const v4 = a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+  if (isIPv4(v4)) return String.fromCharCode(...v4.split('.').map(Number));
+  if (!isIPv6(a)) return a;
+  const [head, tail = ''] = a.split('::');
+  const words = (x: string) => (x === '' ? [] : x.split(':'));
+  const h = words(head);
+  const t = a.includes('::') ? words(tail) : [];
+  const all = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return all.map((w) => {
+    const n = Number.parseInt(w, 16);
+    return String.fromCharCode(n >> 8, n & 0xff);
+  }).join('');
+}
+
 /** The value of variable `name` (lowercase), or null when it is not found / not set. */
 export function getVar(r: RequestCtx, name: string): string | null {
   if (r.vars) {
@@ -113,6 +130,12 @@ export function getVar(r: RequestCtx, name: string): string | null {
       return HOSTNAME;
     case 'remote_addr':
       return q.remoteAddr;
+    case 'binary_remote_addr':
+      return binaryAddr(q.remoteAddr);
+    case 'limit_req_status': {
+      const st = (r.main ?? r).limitReqStatus;
+      return st ? LIMIT_REQ_STATUS[st - 1] : null;
+    }
     case 'remote_port':
       return String(q.remotePort);
     case 'server_addr':

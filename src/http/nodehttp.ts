@@ -112,7 +112,7 @@ export class NodeHttpExchange implements HttpExchange {
     if (!this.aborted) this.res.end();
   }
 
-  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>): void {
+  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>, filter?: (head: ResponseHead, page: Buffer | null) => Buffer | null): void {
     if (this.ended) return;
     if (errorSendsNothing(status)) {
       // 444: close without a response
@@ -121,14 +121,16 @@ export class NodeHttpExchange implements HttpExchange {
       return;
     }
     if (this.headSent) return this.end();
-    const page = errorPageBody(status, this.serverToken);
+    let page = errorPageBody(status, this.serverToken);
     let location: string | undefined;
     const headers: Array<[string, string]> = [];
     for (const h of extraHeaders ?? []) {
       if (location === undefined && h[0].toLowerCase() === 'location') location = h[1];
       else headers.push(h);
     }
-    this.sendHead({ status, contentType: page ? 'text/html' : null, contentLength: page ? page.length : 0, location, headers });
+    const head: ResponseHead = { status, contentType: page ? 'text/html' : null, contentLength: page ? page.length : 0, location, headers };
+    if (filter) page = filter(head, page);
+    this.sendHead(head);
     if (page) this.write(page);
     this.end();
   }

@@ -10,6 +10,7 @@ import { serveStatic, type StaticHost } from './static.js';
 import { runEcho } from './echo.js';
 import { runProxy, type ProxyHost } from './proxy.js';
 import { applyMoreInputHeaders } from './headers_more.js';
+import { limitReq } from './limit_req.js';
 import { accessAllowed } from '../conf/access.js';
 import { readRequestBody } from '../api/req.js';
 import { expandTemplate } from '../conf/template.js';
@@ -45,7 +46,7 @@ export class Pipeline {
     rt.subrequest = (parent, spec, done) => this.subrequest(parent, spec, done);
     rt.sched.afterRun = (th) => {
       const r = th.ctx.req;
-      if (r && r.headersSent && !r.eofSent) r.flushOutput();
+      if (r && r.headersSent && !r.eofSent) r.flushOutput(false, false);
     };
   }
 
@@ -247,6 +248,20 @@ export class Pipeline {
     }
     if (from === 'rewrite' && loc.handlers.rewrite) {
       return this.runLua(r, 'rewrite', loc.handlers.rewrite, () => this.phase(r, 'access'));
+    }
+    // limit_req: the preaccess phase, once per main request (a delayed request comes back here)
+    if (from !== 'content' && loc.settings.limitReq) {
+      const v = limitReq(this.rt, r, loc.settings);
+      if (v?.status !== undefined) return this.finalize(r, v.status);
+      if (v?.delay !== undefined) {
+        setTimeout(() => {
+          if (r.finalized) return;
+          // the client left while the request waited (nginx's 499, without a response)
+          if (r.clientGone) return this.finalize(r, 499);
+          this.phase(r, 'access');
+        }, v.delay);
+        return;
+      }
     }
     // nginx skips the access phase in subrequests
     if (from !== 'content' && r.isSubrequest) from = 'content';

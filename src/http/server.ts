@@ -925,7 +925,7 @@ class Exchange implements HttpExchange {
     }
   }
 
-  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>): void {
+  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>, filter?: (head: ResponseHead, page: Buffer | null) => Buffer | null): void {
     if (this.ended) return;
     // an error page goes out even when the unread body turns out broken (nginx then only
     // drops keep-alive)
@@ -951,13 +951,15 @@ class Exchange implements HttpExchange {
         else headers.push(h);
       }
     }
-    this.sendHead({
+    const head: ResponseHead = {
       status,
       contentType: page !== null ? 'text/html' : null,
       contentLength: page !== null ? page.length : 0,
       location,
       headers,
-    });
+    };
+    if (filter) page = filter(head, page);
+    this.sendHead(head);
     if (page !== null) this.write(page);
     this.end();
   }

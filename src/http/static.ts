@@ -8,6 +8,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import type { RequestCtx } from '../core/request.js';
 import type { LocSettings } from '../conf/model.js';
 import { absoluteRedirect } from './rewrite.js';
+import { gzipWanted } from './gzip.js';
 
 /** What the static module needs of the pipeline. */
 export interface StaticHost {
@@ -146,7 +147,7 @@ async function serveFile(host: StaticHost, r: RequestCtx): Promise<void> {
   let start = 0;
   let end = st.size - 1;
   const range = header(r, 'range');
-  if (range !== null && r.status === 0 && (header(r, 'if-range') === null || header(r, 'if-range') === etag || header(r, 'if-range') === lastModified)) {
+  if (range !== null && r.status === 0 && !gzipWanted(r, h.contentType, st.size) && (header(r, 'if-range') === null || header(r, 'if-range') === etag || header(r, 'if-range') === lastModified)) {
     const m1 = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
     if (m1 && (m1[1] !== '' || m1[2] !== '')) {
       if (m1[1] === '') {

@@ -63,8 +63,11 @@ export interface HttpExchange {
   onDrain(cb: () => void): void;
   /** finish the response (last chunk); the connection moves to the next request or closes */
   end(): void;
-  /** nginx's built-in error page for this status (sends head + body + end) */
-  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>): void;
+  /**
+   * nginx's built-in error page for this status (sends head + body + end); `filter` may change
+   * the head and give the page's encoded bytes (the gzip filter)
+   */
+  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>, filter?: (head: ResponseHead, page: Buffer | null) => Buffer | null): void;
   /** read the whole request body (dechunked); cb(null, body) or cb(status) with 400/413 */
   readBody(maxSize: number, cb: (errStatus: number | null, body: Buffer | null) => void): void;
   /** body bytes are ignored (request ended without reading them); keeps keep-alive working */

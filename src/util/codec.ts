@@ -97,7 +97,7 @@ export function hmacSha1(key: Uint8Array, data: Uint8Array): Buffer {
 
 let CRC_TABLE: Uint32Array | undefined;
 
-function crc32Table(buf: Uint8Array): number {
+function crc32Table(buf: Uint8Array, prev: number): number {
   if (!CRC_TABLE) {
     CRC_TABLE = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -106,16 +106,16 @@ function crc32Table(buf: Uint8Array): number {
       CRC_TABLE[n] = c >>> 0;
     }
   }
-  let crc = 0xffffffff;
+  let crc = (prev ^ 0xffffffff) >>> 0;
   for (let i = 0; i < buf.length; i++) crc = CRC_TABLE[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
 const zcrc = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
-/** Standard CRC-32 (IEEE, as zlib) as an unsigned number. */
-export function crc32(buf: Uint8Array): number {
-  return zcrc ? zcrc(buf) >>> 0 : crc32Table(buf);
+/** Standard CRC-32 (IEEE, as zlib) as an unsigned number; `prev` continues an earlier one. */
+export function crc32(buf: Uint8Array, prev = 0): number {
+  return zcrc ? zcrc(buf, prev) >>> 0 : crc32Table(buf, prev);
 }
 
 /**
