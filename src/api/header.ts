@@ -74,6 +74,9 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       const all: Array<[string, string]> = [];
       if (h.contentType !== null) all.push(['Content-Type', h.contentType]);
       if (h.contentLength >= 0) all.push(['Content-Length', String(h.contentLength)]);
+      // ngx_lua 0.10.23 also lists the Connection the response will have, and its chunking
+      all.push(['Connection', r.req.keepAlive ? 'keep-alive' : 'close']);
+      if (r.headersSent && h.contentLength < 0 && r.req.version >= 11) all.push(['Transfer-Encoding', 'chunked']);
       all.push(...h.list);
       const list = all.length > max ? all.slice(0, max) : all;
       const t = pushMultiTable(vm, L, raw ? list : list.map(([n, v]) => [n.toLowerCase(), v] as const));
@@ -82,6 +85,7 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
         vm.setMetatable(L, t);
       }
       if (all.length > max) {
+        if (rt.log.debugOn) rt.logReq('debug', `lua exceeding response header limit ${all.length} > ${max}`, r);
         vm.pushStr(L, 'truncated');
         return 2;
       }
@@ -114,7 +118,10 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       if (vals === null) return vm.errorRaw(L, 'bad argument #3 to \'__newindex\' (string, number, table, or nil expected)');
       name = escapeHeaderName(name);
       vals = vals.map(escapeValue);
-      if (vals.length > 1 && SINGLE.has(HeadersOut.key(name))) vals = [vals[vals.length - 1]];
+      const key = HeadersOut.key(name);
+      if (vals.length > 1 && SINGLE.has(key)) vals = [vals[vals.length - 1]];
+      // nginx takes Content-Length as a number, and refuses anything else
+      if (key === 'content-length' && vals.length && !/^\d+$/.test(vals[vals.length - 1])) return vm.error(L, 'failed to set header');
       r.headersOut.set(name, vals);
       return 0;
     },

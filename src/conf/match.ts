@@ -101,9 +101,11 @@ export interface LocationMatch {
   captures?: string[];
   /** named captures of the matching regex */
   named?: Record<string, string>;
+  /** nginx's auto_redirect: the URI lacks only the trailing slash of a proxied location's name */
+  redirect?: boolean;
 }
 
-type Rc = 'ok' | 'done' | 'again' | 'declined';
+type Rc = 'ok' | 'done' | 'again' | 'declined' | 'redirect';
 
 interface Step {
   rc: Rc;
@@ -112,9 +114,17 @@ interface Step {
 }
 
 /** Locations at one level with a pattern, in conf order: the static ones and the regexes. */
-function staticFind(level: LocationConf[], uri: string): { exact: boolean; loc: LocationConf } | null {
+function staticFind(level: LocationConf[], uri: string): { exact: boolean; redirect?: boolean; loc: LocationConf } | null {
   for (const l of level) {
     if (l.modifier === '=' && l.pattern === uri) return { exact: true, loc: l };
+  }
+  // a location whose content is proxied and whose name is the URI plus a slash: nginx answers
+  // with a redirect to that name (auto_redirect), ahead of any shorter prefix or regex
+  for (const l of level) {
+    if (l.modifier !== '@' && l.modifier !== '~' && l.modifier !== '~*' && l.settings?.proxyPass &&
+        l.pattern.length === uri.length + 1 && l.pattern.endsWith('/') && l.pattern.startsWith(uri)) {
+      return { exact: false, redirect: true, loc: l };
+    }
   }
   let best: LocationConf | null = null;
   for (const l of level) {
@@ -131,12 +141,13 @@ function find(level: LocationConf[], uri: string): Step {
   const st = staticFind(level, uri);
   if (st) {
     if (st.exact) return { rc: 'ok', loc: st.loc };
+    if (st.redirect) return { rc: 'redirect', loc: st.loc };
     found = st.loc;
     noregex = st.loc.modifier === '^~';
     rc = 'again';
     if (st.loc.locations.length) {
       const inner = find(st.loc.locations, uri);
-      if (inner.rc === 'ok' || inner.rc === 'done') return inner;
+      if (inner.rc === 'ok' || inner.rc === 'done' || inner.rc === 'redirect') return inner;
       if (inner.rc === 'again') found = inner.loc;
     }
   }
@@ -148,7 +159,7 @@ function find(level: LocationConf[], uri: string): Step {
       if (!m) continue;
       if (l.locations.length) {
         const inner = find(l.locations, uri);
-        if (inner.rc === 'ok' || inner.rc === 'done') return inner;
+        if (inner.rc === 'ok' || inner.rc === 'done' || inner.rc === 'redirect') return inner;
         if (inner.rc === 'again') return { rc: 'done', loc: inner.loc, m };
       }
       return { rc: 'done', loc: l, m };
@@ -167,6 +178,7 @@ export function findLocation(server: ServerConf, uri: string): LocationMatch | n
   const r = find(server.locations, uri);
   if (!r.loc) return null;
   const out: LocationMatch = { loc: r.loc };
+  if (r.rc === 'redirect') out.redirect = true;
   if (r.m) {
     out.captures = Array.from(r.m, (x) => x ?? '');
     if (r.m.groups) {

@@ -19,7 +19,7 @@ import { LuaContext, type RunOutcome } from '../core/thread.js';
 import type { Runtime, SubrequestSpec } from '../core/runtime.js';
 import { afterOutput, sendEof, sendHeaders, sendSpecial, output } from '../core/output.js';
 import { getVar } from '../core/vars.js';
-import { runRewriteStmts, type RewriteHost } from './rewrite.js';
+import { absoluteRedirect, runRewriteStmts, type RewriteHost } from './rewrite.js';
 import { SyncRunner } from './filters.js';
 
 const MAX_URI_CHANGES = 10;
@@ -204,6 +204,10 @@ export class Pipeline {
       r.loc = null;
       if (this.bodyTooLarge(r, r.server.settings)) return;
       return this.staticContent(r);
+    }
+    if (m.redirect) {
+      r.headersOut.set('Location', [absoluteRedirect(r, r.uri + '/' + (r.args ? '?' + r.args : ''))]);
+      return this.finalize(r, 301);
     }
     if (m.loc.internal && !r.internal) return this.finalize(r, 404);
     r.loc = m.loc;

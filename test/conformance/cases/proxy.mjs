@@ -439,4 +439,12 @@ export default [
     headers: { 'x-up': '127.0.0.1:{{PEER_HTTP}}' },
     body: 'a\n',
   },
+  {
+    name: 'a proxied location named with a trailing slash: its name without the slash gets a 301 to it',
+    server: `location = /t/ { proxy_pass http://${A}; } location / { return 200 "root\\n"; }`,
+    steps: [
+      { request: 'GET /t?a=1', status: 301, headers: { location: 'http://localhost:{{PORT}}/t/?a=1' } },
+      { request: 'GET /x', status: 200, body: 'root\n' },
+    ],
+  },
 ];

@@ -159,4 +159,21 @@ export default [
     server: lua(`local before = tostring(ngx.header.content_type) ngx.send_headers() ngx.say(before, " ", tostring(ngx.header.content_type))`),
     body: 'nil text/plain\n',
   },
+  {
+    name: 'ngx.resp.get_headers lists the Connection too (100 headers set: truncated at 100)',
+    server: `location /t { content_by_lua_block {
+      for i = 1, 100 do ngx.header["Foo" .. i] = "Foo" end
+      local h, err = ngx.resp.get_headers()
+      local n = 0 for _ in pairs(h) do n = n + 1 end
+      local h2 = ngx.resp.get_headers()
+      ngx.say(ngx.header.content_type, " ", err, " ", n, " ", h2.connection, " ", h2["content-type"])
+    } }`,
+    body: 'nil truncated 100 keep-alive nil\n',
+  },
+  {
+    name: 'ngx.header.content_length with a value that is no number: "failed to set header"',
+    server: `location /t { content_by_lua_block { ngx.header.content_length = "text/my-plain" ngx.say("Hi") } }`,
+    status: 500,
+    log: [/\[error\] .*runtime error: content_by_lua\(nginx\.conf:\d+\):1: failed to set header/],
+  },
 ];
