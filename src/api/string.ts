@@ -1,6 +1,6 @@
 // ngx.escape_uri, unescape_uri, encode/decode_base64, md5, sha1_bin, crc32, encode_args, quote_sql_str
 import type { Runtime } from '../core/runtime.js';
-import { T_NIL, T_STRING, TYPE_NAMES, type JsLuaFn } from '../lua/vm.js';
+import { T_BOOLEAN, T_NIL, T_NUMBER, T_STRING, TYPE_NAMES, type JsLuaFn } from '../lua/vm.js';
 import { ESCAPE_URI_TYPES, escapeUri, unescapeUri } from '../util/uri.js';
 import { crc32Long, crc32Short, decodeBase64, decodeBase64url, encodeBase64, encodeBase64url, md5Bin, md5Hex, sha1Bin, hmacSha1 } from '../util/codec.js';
 
@@ -21,12 +21,18 @@ export function registerString(rt: Runtime): Record<string, JsLuaFn> {
   };
   return {
     escape_uri: (L) => {
+      // lua-resty-core raises these at level 0: no position in the message
+      if (vm.type(L, 2) > 0 && vm.type(L, 2) !== T_NUMBER) return vm.errorRaw(L, '"type" is not a number');
       const t = vm.type(L, 2) > 0 ? vm.toNumber(L, 2) : 2;
-      if (!(t >= 0 && t < ESCAPE_URI_TYPES)) return vm.error(L, `"type" ${t} out of range`);
+      if (!(t >= 0 && t < ESCAPE_URI_TYPES)) return vm.errorRaw(L, `"type" ${t} out of range`);
       return ret(L, escapeUri(bytes(L, 1, 'escape_uri'), t));
     },
     unescape_uri: (L) => ret(L, unescapeUri(bytes(L, 1, 'unescape_uri'))),
-    encode_base64: (L) => ret(L, encodeBase64(bytes(L, 1, 'encode_base64'), vm.toBool(L, 2))),
+    encode_base64: (L) => {
+      const t = vm.type(L, 2);
+      if (t > 0 && t !== T_BOOLEAN) return vm.error(L, `bad no_padding: boolean expected, got ${vm.typeName(L, 2)}`);
+      return ret(L, encodeBase64(bytes(L, 1, 'encode_base64'), vm.toBool(L, 2)));
+    },
     decode_base64: (L) => {
       // lua-resty-core's decode_base64 takes strings only (encode_base64 tostring()s others)
       if (vm.type(L, 1) !== T_STRING) return vm.error(L, 'string argument only');

@@ -104,7 +104,7 @@ function replaceWithStatus(r: RequestCtx, status: number): void {
   r.status = status;
   const h = r.headersOut;
   h.list = [];
-  h.contentType = page ? 'text/html' : null;
+  h.contentType = page ? 'text/html' : '';
   h.contentLength = page ? page.length : 0;
   buildHead(r);
   r.bodyReplaced = true;
@@ -127,7 +127,8 @@ export function sendHeaders(r: RequestCtx): boolean {
   }
   return throughFilter<[boolean, number | null]>(r, (done) => f(r, (ok, exit) => done([ok, exit])), ([ok, exit]) => {
     if (!ok) r.filterFailed = true;
-    if (ok && exit !== null && exit >= 300) return replaceWithStatus(r, exit);
+    // 201 and 204 too: nginx finalizes with them as special responses (an empty body)
+    if (ok && exit !== null && (exit >= 300 || exit === 201 || exit === 204)) return replaceWithStatus(r, exit);
     buildHead(r);
   });
 }

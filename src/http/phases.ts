@@ -440,7 +440,7 @@ export class Pipeline {
       }
       if (code >= 200) {
         if (r.headersSent) {
-          if (code >= 300 && code !== 408 && code !== 444 && code !== 499) {
+          if (code >= 300 && code !== 408 && code !== 444 && code !== 499 && code !== r.status) {
             rt.logReq('error', `attempt to set status ${code} via ngx.exit after sending out the response status ${r.status}`, r);
           }
           sendEof(r);

@@ -134,4 +134,18 @@ export default [
     status: 500,
     log: [/only ngx\.HTTP_MOVED_TEMPORARILY, ngx\.HTTP_MOVED_PERMANENTLY, ngx\.HTTP_PERMANENT_REDIRECT, ngx\.HTTP_SEE_OTHER, and ngx\.HTTP_TEMPORARY_REDIRECT are allowed/],
   },
+  {
+    name: 'ngx.exit(201) in a header filter: 201 with an empty body and no type',
+    server: `location = /t { content_by_lua_block { ngx.say("hi") } header_filter_by_lua_block { return ngx.exit(201) } }`,
+    status: 201,
+    headers: { 'content-type': null, 'content-length': '0' },
+    body: '',
+  },
+  {
+    name: 'ngx.exit(403) after the head went out with 403: nothing logged',
+    server: `location /t { rewrite_by_lua_block { ngx.status = 403 ngx.send_headers() ngx.say("Hello World") ngx.exit(403) } }`,
+    status: 403,
+    body: 'Hello World\n',
+    noLog: [/attempt to set status/],
+  },
 ];

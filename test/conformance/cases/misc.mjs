@@ -149,4 +149,20 @@ export default [
     server: lua(`ngx.say(pcall(ngx.decode_base64, 32)) ngx.say(pcall(ngx.log, {})) ngx.say(pcall(function() ngx.status = "abc" end))`),
     body: /^falsestring argument only\nfalsebad argument #1 to '\?' \(number expected, got table\)\nfalse\S+:\d+: bad argument #2 to 'ngx_http_lua_ffi_set_resp_status' \(cannot convert 'nil' to 'int'\)\n$/,
   },
+  {
+    name: 'ngx.escape_uri with a type out of range or not a number: the error has no position',
+    server: `location /a { content_by_lua_block { ngx.say(ngx.escape_uri("x", 10)) } }
+      location /b { content_by_lua_block { ngx.say(ngx.escape_uri("x", true)) } }`,
+    steps: [
+      { request: 'GET /a', status: 500 },
+      { request: 'GET /b', status: 500, newConnection: true },
+    ],
+    log: [/runtime error: "type" 10 out of range/, /runtime error: "type" is not a number/],
+  },
+  {
+    name: 'ngx.encode_base64 with a no_padding that is no boolean',
+    server: `location /t { content_by_lua_block { ngx.say(ngx.encode_base64("w", 0)) } }`,
+    status: 500,
+    log: [/runtime error: content_by_lua\(nginx\.conf:\d+\):1: bad no_padding: boolean expected, got number/],
+  },
 ];
