@@ -193,6 +193,19 @@ export function sendSpecial(r: RequestCtx, status: number): void {
   const finish = () => {
     if (r.filterFailed) return r.terminate();
     const st = r.status;
+    if ((r.filters?.body || st !== status) && status !== 444 && status !== 499 && status >= 300) {
+      // the page goes through Lua's body filter, and keeps the status it was made for when
+      // the header filter changed ngx.status (nginx's err_status)
+      const page = errorPageBody(status, SERVER_TOKEN);
+      const h = r.headersOut;
+      h.contentType = page ? 'text/html' : '';
+      h.contentLength = page ? page.length : 0;
+      buildHead(r);
+      // the page's own length stays, body filter or not (as on the reference)
+      if (r.pendingHead) r.pendingHead.contentLength = h.contentLength;
+      if (page) output(r, page);
+      return sendEof(r);
+    }
     r.finalStatus = st;
     r.headersSent = true;
     r.eofSent = true;

@@ -2,6 +2,7 @@
 // entry go out as "HTTP/1.1 299 " (code, one space, empty reason), which is what nginx does.
 
 const REASONS: Record<number, string> = {
+  101: 'Switching Protocols',
   200: 'OK',
   201: 'Created',
   202: 'Accepted',

@@ -176,4 +176,24 @@ export default [
     status: 500,
     log: [/\[error\] .*runtime error: content_by_lua\(nginx\.conf:\d+\):1: failed to set header/],
   },
+  {
+    name: 'an error page goes through body_filter_by_lua, keeping its length',
+    server: `location /t { content_by_lua_block { ngx.exit(502) }
+      body_filter_by_lua_block { if ngx.arg[2] then ngx.log(ngx.WARN, "status in body filter: ", ngx.status) end } }`,
+    status: 502,
+    headers: { 'content-length': /^\d+$/ },
+    log: [/\[warn\] .*status in body filter: 502/],
+  },
+  {
+    name: 'ngx.status changed in a header filter over an error page: the new status, the old page',
+    server: `location = /t { return 502; header_filter_by_lua_block { if ngx.status == 502 then ngx.status = 654 end } }`,
+    status: 654,
+    body: /502 Bad Gateway/,
+  },
+  {
+    name: 'status 101 has its reason phrase',
+    server: `location /t { content_by_lua_block { ngx.status = 101 ngx.send_headers() } }`,
+    statusLine: /^HTTP\/1\.1 101 Switching Protocols$/,
+    noResponse: false,
+  },
 ];
