@@ -23,6 +23,11 @@ export function argsValue(vm: LuaVM, L: number, idx: number, fname: string): str
   return null;
 }
 
+/** ngx_lua's escaping of bytes it puts in a log line: controls, `"`, `\\` and non-ASCII as \xHH. */
+function escapeLog(s: string): string {
+  return s.replace(/[\x00-\x1f"\\\x7f-\xff]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+}
+
 export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   return {
@@ -52,7 +57,7 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
       if (r.headersSent) return vm.error(L, 'attempt to call ngx.redirect after sending out the headers');
       for (let i = 0; i < uri.length; i++) {
         const c = uri.charCodeAt(i);
-        if (c < 0x20 || c === 0x7f) return vm.error(L, `unsafe byte "0x${c.toString(16).padStart(2, '0')}" in redirect uri "${uri}"`);
+        if (c < 0x20 || c === 0x7f) return vm.error(L, `unsafe byte "0x${c.toString(16).padStart(2, '0')}" in redirect uri "${escapeLog(uri)}"`);
       }
       r.headersOut.set('Location', [uri]);
       ctx.exitCode = status;
@@ -61,6 +66,8 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
     exec: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
       const ctx = rt.current()!;
+      const nargs = vm.top(L);
+      if (nargs !== 1 && nargs !== 2) return vm.error(L, `expecting one or two arguments, but got ${nargs}`);
       const uri = vm.toStr(L, 1);
       if (uri === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
       if (uri === '') return vm.error(L, 'The uri argument is empty');
@@ -68,10 +75,12 @@ export function registerControl(rt: Runtime): Record<string, JsLuaFn> {
       if (r.headersSent) return vm.error(L, 'attempt to call ngx.exec after sending out response headers');
       let path = uri;
       const q = uri.indexOf('?');
-      if (q >= 0 && !uri.startsWith('@')) {
+      if (q >= 0) {
         path = uri.slice(0, q);
         args = args === null ? uri.slice(q + 1) : `${uri.slice(q + 1)}&${args}`;
       }
+      // a named location keeps the request's own args: the ones given here are dropped
+      if (path.startsWith('@')) args = null;
       ctx.exec = { uri: path, args: args ?? '' };
       ctx.exitCode = 0;
       return rt.sched.yieldExit(L);

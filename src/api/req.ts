@@ -143,7 +143,8 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
     },
     req_set_uri_args: (L) => {
       const r = rt.req(L, CTX_REQ);
-      r.args = argsValue(vm, L, 1, 'set_uri_args') ?? '';
+      // a string goes in as given, but with control bytes, spaces and DEL %-escaped, as ngx_lua does
+      r.args = (argsValue(vm, L, 1, 'set_uri_args') ?? '').replace(/[\x00-\x20\x7f]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
       return 0;
     },
     req_set_header: (L) => {

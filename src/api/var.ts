@@ -1,7 +1,7 @@
 // ngx.var: nginx variables, read and (where nginx allows) written
 import { CTX_REQ, type Runtime } from '../core/runtime.js';
 import { getVar, setVar } from '../core/vars.js';
-import { T_NIL, type JsLuaFn } from '../lua/vm.js';
+import { T_NIL, T_NUMBER, type JsLuaFn } from '../lua/vm.js';
 
 export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
@@ -9,6 +9,11 @@ export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
   return {
     var_get: (L) => {
       const r = reqOf(L);
+      // ngx.var[n] reads capture n of the location's regex; there is none below 1
+      if (vm.type(L, 2) === T_NUMBER && vm.toNumber(L, 2) < 1) {
+        vm.pushNil(L);
+        return 1;
+      }
       const key = vm.toStr(L, 2);
       if (key === null) return vm.errorRaw(L, 'bad variable name');
       const v = getVar(r, key.toLowerCase());

@@ -1096,7 +1096,29 @@ const specs: DirectiveSpec[] = [
   ignored('sendfile', SLI, [1, 1], 'flag'),
   ignored('tcp_nopush', SL, [1, 1], 'flag'),
   ignored('tcp_nodelay', SL, [1, 1], 'flag'),
-  ignored('charset', SLI, [1, 1]),
+  // the charset module: the Content-Type's charset parameter (no recoding)
+  {
+    name: 'charset',
+    ctx: SLI,
+    args: [1, 1],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      once(sc.seen, d);
+      sc.settings.charset = d.args[0] === 'off' ? null : d.args[0];
+    },
+  },
+  {
+    name: 'charset_types',
+    ctx: SL,
+    args: [1, Infinity],
+    handler(d, _b, c) {
+      const sc = scopeOf(c);
+      once(sc.seen, d);
+      sc.settings.charsetTypes = new Set(d.args.includes('*') ? ['*'] : d.args.map((a) => a.toLowerCase()));
+    },
+  },
+  ignored('source_charset', SLI, [1, 1]),
+  ignored('override_charset', SLI, [1, 1], 'flag'),
   // where nginx keeps request bodies and upstream responses on disk: ngxlua keeps them in memory
   // (Test::Nginx writes these into every conf)
   ...['client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path', 'uwsgi_temp_path', 'scgi_temp_path']
@@ -1285,7 +1307,8 @@ export const IGNORED_DIRECTIVES: readonly string[] = [
   'sendfile',
   'tcp_nopush',
   'tcp_nodelay',
-  'charset',
+  'source_charset',
+  'override_charset',
   'client_body_temp_path',
   'proxy_temp_path',
   'fastcgi_temp_path',

@@ -151,6 +151,9 @@ export interface LocSettings {
   /** auth_request uri (unset or off: none) and auth_request_set's variables */
   authRequest?: string | null;
   authRequestSet?: Array<{ name: string; value: Template }>;
+  /** `charset` (unset or off: none) and `charset_types` (lowercased; unset: nginx's default list) */
+  charset?: string | null;
+  charsetTypes?: Set<string>;
   /** client_body_in_file_only: off, on (the file stays), clean (removed with the request) */
   clientBodyInFileOnly: 'off' | 'on' | 'clean';
   /** `add_header`s of the innermost level that has any */

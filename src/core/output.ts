@@ -10,6 +10,7 @@ import { applyHeaders } from '../http/headers.js';
 import { applyMoreHeaders } from '../http/headers_more.js';
 import { echoText } from '../http/echo.js';
 import { gzipHead, gzipPageFilter } from '../http/gzip.js';
+import { charsetPageFilter, withCharset } from '../http/charset.js';
 
 /**
  * echo_before_body / echo_after_body: their text joins the body before Lua's body filter sees
@@ -77,7 +78,7 @@ function buildHead(r: RequestCtx): void {
   const h = r.headersOut;
   const head: ResponseHead = {
     status: r.status,
-    contentType: h.contentType ?? r.loc?.settings.defaultType ?? r.server.settings.defaultType,
+    contentType: withCharset(r, h.contentType ?? r.loc?.settings.defaultType ?? r.server.settings.defaultType),
     contentLength: r.filters?.body || r.loc?.settings.echoBefore || r.loc?.settings.echoAfter ? -1 : h.contentLength,
     headers: [],
   };
@@ -212,7 +213,7 @@ export function sendSpecial(r: RequestCtx, status: number): void {
     applyHeaders(r, st);
     const extra: Array<[string, string]> = [];
     for (const [n, v] of r.headersOut.list) extra.push([n, v]);
-    r.ex.sendErrorPage(st, extra, gzipPageFilter(r));
+    r.ex.sendErrorPage(st, extra, charsetPageFilter(r, gzipPageFilter(r)));
   };
   const f = r.filters?.header;
   if (!f) return finish();

@@ -124,7 +124,8 @@ function doRewrite(host: RewriteHost, r: RequestCtx, s: Extract<RewriteStmt, { o
  * out when it is 80 or when `port_in_redirect` is off. (Locations set from Lua stay as set.)
  */
 export function absoluteRedirect(r: RequestCtx, location: string): string {
-  if (!location.startsWith('/')) return location;
+  // a subrequest's head never passes nginx's header filter: its Location stays as it is
+  if (!location.startsWith('/') || r.isSubrequest) return location;
   const settings = r.loc?.settings ?? r.server.settings;
   if (!settings.absoluteRedirect) return location;
   let host: string;

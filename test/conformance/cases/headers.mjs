@@ -43,4 +43,20 @@ export default [
     server: 'location /t { add_header X-A a sometimes; }',
     conf_error: /invalid parameter "sometimes"/,
   },
+  {
+    name: 'charset: added to text types without a charset, to error pages too, not to others',
+    server: `charset GBK;
+      location /x { content_by_lua_block { ngx.header.content_type = "text/xml" ngx.say("hi") } }
+      location /c { content_by_lua_block { ngx.header.content_type = "text/plain; charset=latin1" ngx.say("hi") } }
+      location /j { default_type application/json; return 200 "{}"; }
+      location /e { return 404; }
+      location /t { charset_types application/json; default_type application/json; return 200 "{}"; }`,
+    steps: [
+      { request: 'GET /x', headers: { 'content-type': 'text/xml; charset=GBK' } },
+      { request: 'GET /c', headers: { 'content-type': 'text/plain; charset=latin1' } },
+      { request: 'GET /j', headers: { 'content-type': 'application/json' } },
+      { request: 'GET /e', status: 404, headers: { 'content-type': 'text/html; charset=GBK' } },
+      { request: 'GET /t', headers: { 'content-type': 'application/json; charset=GBK' } },
+    ],
+  },
 ];

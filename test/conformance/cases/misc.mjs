@@ -165,4 +165,17 @@ export default [
     status: 500,
     log: [/runtime error: content_by_lua\(nginx\.conf:\d+\):1: bad no_padding: boolean expected, got number/],
   },
+  {
+    name: 'ngx.redirect with a CR or LF: 500, the URI escaped in the message',
+    server: `location /t { content_by_lua_block { ngx.redirect("http://x.org/foo\\rfoo:bar\\nbar") } }`,
+    status: 500,
+    headers: { location: null, foo: null },
+    log: [/unsafe byte "0x0d" in redirect uri "http:\/\/x\.org\/foo\\x0Dfoo:bar\\x0Abar"/],
+  },
+  {
+    name: 'ngx.exec with more than two arguments',
+    server: `location /t { content_by_lua_block { ngx.exec(1, 2, 3, 4) } }`,
+    status: 500,
+    log: [/runtime error: content_by_lua\(nginx\.conf:\d+\):1: expecting one or two arguments, but got 4/],
+  },
 ];

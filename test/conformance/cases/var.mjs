@@ -150,4 +150,32 @@ export default [
     server: `location /t { set $Var 32; content_by_lua_block { ngx.say(ngx.var.VAR, " ", ngx.var.var, " ", ngx.var.Var) } }`,
     body: '32 32 32\n',
   },
+  {
+    name: 'ngx.var[n]: the location regex captures from 1; 0 and below are nil',
+    server: `location ~ '^/lua/(.*)/(.*)' { content_by_lua_block {
+      ngx.say(ngx.var[-1], " ", ngx.var[0], " ", ngx.var[1], " ", ngx.var[2], " ", ngx.var[3])
+    } }`,
+    request: 'GET /lua/hello/world',
+    body: 'nil nil hello world nil\n',
+  },
+  {
+    name: 'a redirect made in a subrequest keeps its relative Location',
+    server: `rewrite ^/foo$ /foo/ permanent;
+      location = /foo/ { return 200 "x"; }
+      location /t { content_by_lua_block { local res = ngx.location.capture("/foo") ngx.say(res.status, " ", res.header["Location"]) } }`,
+    request: 'GET /t',
+    body: '301 /foo/\n',
+  },
+  {
+    name: 'ngx.req.set_uri_args with a string: control bytes and spaces %-escaped',
+    server: `location /t { rewrite_by_lua_block { ngx.req.set_uri_args("a\\rb c") } content_by_lua_block { ngx.say(ngx.var.args) } }`,
+    request: 'GET /t?x',
+    body: 'a%0Db%20c\n',
+  },
+  {
+    name: 'ngx.exec to a named location drops the args it was given',
+    server: `location /t { content_by_lua_block { ngx.exec("@hi?a=1", "b=2") } } location @hi { echo "args [$query_string]"; }`,
+    request: 'GET /t?orig=1',
+    body: 'args [orig=1]\n',
+  },
 ];
