@@ -407,7 +407,11 @@ function expandPath(p: string, dflt: string, prefix: string): string {
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 function parseListenAddr(d: Directive, a: string, portZero = false): { host: string; port: number } {
-  if (a.startsWith('unix:')) fail(d, `unix domain sockets are not supported by ngxlua in "${a}" of the "listen" directive`);
+  // a unix domain socket: its path stands for the host, with no port
+  if (a.startsWith('unix:')) {
+    if (a.length === 5) fail(d, `no path in the unix domain socket in "${a}" of the "listen" directive`);
+    return { host: a, port: 0 };
+  }
   let host = '0.0.0.0';
   let portStr: string | null = null;
   if (a.startsWith('[')) {
@@ -435,6 +439,7 @@ function parseListenAddr(d: Directive, a: string, portZero = false): { host: str
 }
 
 export function listenKey(host: string, port: number): string {
+  if (host.startsWith('unix:')) return host;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 

@@ -177,7 +177,8 @@ export class Worker {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         const code = err.code === 'EADDRINUSE' ? '98: Address already in use' : err.code === 'EACCES' ? '13: Permission denied' : err.message;
-        throw new InitError(`bind() to ${g.host.includes(':') ? `[${g.host}]` : g.host}:${g.port} failed (${code})`);
+        const where = g.host.startsWith('unix:') ? g.host : `${g.host.includes(':') ? `[${g.host}]` : g.host}:${g.port}`;
+        throw new InitError(`bind() to ${where} failed (${code})`);
       }
       this.listeners.set(key, { srv, opts });
     }

@@ -2,6 +2,7 @@
 // on it (pipelined requests wait in the input buffer until the previous response has ended).
 
 import net from 'node:net';
+import { rmSync } from 'node:fs';
 import { ACTION_HEADERS, ACTION_LINE, HeadParser, toRequest, type InvalidHeader } from './parser.js';
 import { statusLine } from './status.js';
 import {
@@ -107,10 +108,13 @@ export class HttpServer {
   }
 
   listen(host: string, port: number): Promise<void> {
+    const path = host.startsWith('unix:') ? host.slice(5) : null;
+    // a socket file left by an earlier run would refuse the bind
+    if (path !== null) rmSync(path, { force: true });
     return new Promise((resolve, reject) => {
       const onErr = (err: Error): void => reject(err);
       this.server.once('error', onErr);
-      this.server.listen({ host, port, backlog: 511 }, () => {
+      this.server.listen(path !== null ? { path, backlog: 511 } : { host, port, backlog: 511 }, () => {
         this.server.removeListener('error', onErr);
         // a listening socket takes a slot of worker_connections, as in nginx
         if (this.opts.budget) { this.opts.budget.used++; this.holdsSlot = true; }
@@ -281,7 +285,8 @@ class Connection {
     this.socket = socket;
     this.opts = server.opts;
     this.parser = new HeadParser(server.opts);
-    this.remoteAddr = socket.remoteAddress ?? '';
+    // a unix-socket client is "unix:" to nginx
+    this.remoteAddr = socket.remoteAddress ?? 'unix:';
     this.remotePort = socket.remotePort ?? 0;
     this.serverAddr = socket.localAddress ?? '';
     this.serverPort = socket.localPort ?? 0;

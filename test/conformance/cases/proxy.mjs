@@ -447,4 +447,13 @@ export default [
       { request: 'GET /x', status: 200, body: 'root\n' },
     ],
   },
+  {
+    name: 'listen on a unix socket, and an upstream server on it: $remote_addr is "unix:"',
+    http: `upstream ux1 { server unix:/tmp/ngxlua-case-ux1.sock; keepalive 4; }
+      server { listen unix:/tmp/ngxlua-case-ux1.sock; location / { content_by_lua_block { ngx.say("via unix: ", ngx.var.remote_addr, " ", ngx.var.uri) } } }`,
+    server: 'location /t { add_header X-Up $upstream_addr; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://ux1/foo; }',
+    request: 'GET /t',
+    headers: { 'x-up': 'unix:/tmp/ngxlua-case-ux1.sock' },
+    body: 'via unix: unix: /foo\n',
+  },
 ];
