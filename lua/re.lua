@@ -114,6 +114,8 @@ local function compile(regex, opts)
     local o = parse_opts(opts)
     local cre = P.ngxlua_regex_compile(regex, o[1], o[4] and 1 or 0, o[5] and 1 or 0, errbuf, 128)
     if cre == nil then return nil, ffi.string(errbuf) end
+    -- ngx_lua says how PCRE's JIT took a j-flagged regex (the engine JIT-compiles it)
+    if o[4] and C.debug_on() then C.log_debug("pcre JIT compiling result: 1") end
     local re = { cre, o[5] and 0 or cre.ncaptures, o[2], o[5], o[6], names_of(cre) }
     if o[3] and cache_max > 0 then
         -- bounded as lua_regex_cache_max_entries says: the oldest entry makes room

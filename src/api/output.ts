@@ -88,6 +88,8 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
       return 2;
     }
     output(r, data);
+    // the body waits for its Content-Length (lua_http10_buffering), which ngx_lua says at debug
+    if (rt.log.debugOn && r.req.version <= 10 && r.pendingHead) rt.logReq('debug', 'lua buffering output bufs for the HTTP 1.0 request', r);
     vm.pushNumber(L, 1);
     return 1;
   };

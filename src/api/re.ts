@@ -20,6 +20,15 @@ export function registerRe(rt: Runtime): Record<string, JsLuaFn> {
       rt.log.log('error', vm.toStr(L, 1) ?? '');
       return 0;
     },
+    /** whether debug lines are wanted (checked once per compile with the j option) */
+    debug_on: (L) => {
+      vm.pushBool(L, rt.log.debugOn);
+      return 1;
+    },
+    log_debug: (L) => {
+      rt.logCtx('debug', vm.toStr(L, 1) ?? '', rt.current());
+      return 0;
+    },
     ...registerArgs(rt),
   };
 }

@@ -83,6 +83,8 @@ function buildHead(r: RequestCtx): void {
     headers: [],
   };
   if (r.reason && r.reason.status === r.status) head.reason = r.reason.text;
+  if (r.serverHeader !== undefined) head.server = r.serverHeader;
+  if (r.dateHeader !== undefined) head.date = r.dateHeader;
   if (r.bareHead) head.bare = true;
   for (const [n, v] of h.list) {
     const k = n.toLowerCase();
@@ -213,7 +215,12 @@ export function sendSpecial(r: RequestCtx, status: number): void {
     applyHeaders(r, st);
     const extra: Array<[string, string]> = [];
     for (const [n, v] of r.headersOut.list) extra.push([n, v]);
-    r.ex.sendErrorPage(st, extra, charsetPageFilter(r, gzipPageFilter(r)));
+    const pageFilter = charsetPageFilter(r, gzipPageFilter(r));
+    r.ex.sendErrorPage(st, extra, r.serverHeader === undefined && r.dateHeader === undefined ? pageFilter : (head, page) => {
+      if (r.serverHeader !== undefined) head.server = r.serverHeader;
+      if (r.dateHeader !== undefined) head.date = r.dateHeader;
+      return pageFilter ? pageFilter(head, page) : page;
+    });
   };
   const f = r.filters?.header;
   if (!f) return finish();

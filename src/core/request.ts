@@ -162,6 +162,9 @@ export class RequestCtx {
   isSubrequest = false;
   /** auth_request's subrequest allowed the request */
   authDone = false;
+  /** Server and Date as headers-more set or cleared them (undefined: nginx's own) */
+  serverHeader: string | null | undefined = undefined;
+  dateHeader: string | null | undefined = undefined;
   /** echo_before_body's text went out */
   echoBeforeDone = false;
   /** headers-more's output commands ran */

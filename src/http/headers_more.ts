@@ -39,6 +39,15 @@ export function applyMoreHeaders(r: RequestCtx, status: number, defaultType: str
         h.contentLength = v === null ? -1 : Number.parseInt(v, 10);
         continue;
       }
+      // nginx writes these two itself; headers-more replaces or drops them there
+      if (lower === 'server') {
+        r.serverHeader = v === null || v === '' ? null : v;
+        continue;
+      }
+      if (lower === 'date') {
+        r.dateHeader = v === null || v === '' ? null : v;
+        continue;
+      }
       const is = matcher(name);
       const at = h.list.findIndex(([n]) => is(n));
       h.list = h.list.filter(([n]) => !is(n));

@@ -82,7 +82,9 @@ export class NodeHttpExchange implements HttpExchange {
     this.headSent = true;
     const status = head.status;
     if (this.req.method === 'HEAD' || status === 204 || status === 304) this.noBody = true;
-    const flat: string[] = ['Server', this.serverToken];
+    const server = head.server === undefined ? this.serverToken : head.server;
+    const flat: string[] = server === null ? [] : ['Server', server];
+    if (head.date !== undefined && head.date !== null) flat.push('Date', head.date);
     if (head.contentType && status !== 204) flat.push('Content-Type', head.contentType);
     if (head.contentLength !== undefined && head.contentLength >= 0 && status !== 204) flat.push('Content-Length', String(head.contentLength));
     if (head.lastModified && status !== 204) flat.push('Last-Modified', head.lastModified);

@@ -846,8 +846,16 @@ class Exchange implements HttpExchange {
       cl = -1;
       lm = undefined;
     }
-    let s = (head.reason !== undefined ? statusLine(status, head.reason) : statusLine(status)) +
-      '\r\nServer: ' + opts.serverToken + '\r\nDate: ' + httpDate() + '\r\n';
+    let s = head.reason !== undefined ? statusLine(status, head.reason) : statusLine(status);
+    if (head.server === undefined && head.date === undefined) {
+      s += '\r\nServer: ' + opts.serverToken + '\r\nDate: ' + httpDate() + '\r\n';
+    } else {
+      const server = head.server === undefined ? opts.serverToken : head.server;
+      const date = head.date === undefined ? httpDate() : head.date;
+      s += '\r\n';
+      if (server !== null) s += 'Server: ' + server + '\r\n';
+      if (date !== null) s += 'Date: ' + date + '\r\n';
+    }
     if (ct) s += 'Content-Type: ' + ct + '\r\n';
     if (cl >= 0) s += 'Content-Length: ' + cl + '\r\n';
     if (lm) s += 'Last-Modified: ' + lm + '\r\n';

@@ -46,6 +46,9 @@ export interface ResponseHead {
   headers: Array<[string, string]>;
   /** no status line and no headers: an upstream's HTTP/0.9 answer passed on as it came */
   bare?: boolean;
+  /** the Server and Date headers as headers-more left them: a value, or null for none */
+  server?: string | null;
+  date?: string | null;
 }
 
 /** One exchange on a connection: the pipeline gets it with the parsed request. */

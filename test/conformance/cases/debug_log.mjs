@@ -46,4 +46,12 @@ export default [
     headers: { 'x-h': '1' },
     log: [/lua header filter for user lua code, uri "\/t"$/],
   },
+  {
+    name: 'a j-flagged regex: "pcre JIT compiling result: 1"; HTTP/1.0 output: "lua buffering output bufs for the HTTP 1.0 request"',
+    main,
+    server: lua(`ngx.say(ngx.re.match("hello", "l+", "j")[0])`),
+    request: 'GET /t HTTP/1.0',
+    body: 'll\n',
+    log: [/pcre JIT compiling result: 1$/, /lua buffering output bufs for the HTTP 1\.0 request$/],
+  },
 ];

@@ -39,4 +39,15 @@ export default [
     request: { line: 'GET /t', headers: { 'X-Gone': '1', Accept: 'a', 'User-Agent': 'curl' } },
     body: 'set more nil nil replaced\n',
   },
+  {
+    name: 'more_clear_headers Date and more_set_headers Server: nginx\'s own headers changed',
+    server: `location /a { more_clear_headers Date; more_set_headers "Server: mine"; return 200 "a"; }
+      location /b { more_clear_headers Server Date; content_by_lua_block { ngx.say("b") } }
+      location /c { more_clear_headers Date; return 404; }`,
+    steps: [
+      { request: 'GET /a', headers: { date: null, server: 'mine' }, body: 'a' },
+      { request: 'GET /b', headers: { date: null, server: null }, body: 'b\n' },
+      { request: 'GET /c', status: 404, headers: { date: null, server: /./ } },
+    ],
+  },
 ];
