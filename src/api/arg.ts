@@ -1,6 +1,7 @@
 // ngx.arg: set_by_lua's arguments, or body_filter_by_lua's chunk ([1]) and eof flag ([2])
 import { Ctx, type Runtime } from '../core/runtime.js';
 import { T_NIL, T_TABLE, type JsLuaFn } from '../lua/vm.js';
+import { collectArgs } from './output.js';
 
 export function registerArg(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
@@ -27,13 +28,9 @@ export function registerArg(rt: Runtime): Record<string, JsLuaFn> {
         const t = vm.type(L, 3);
         if (t === T_NIL) ctx.arg.chunk = Buffer.alloc(0);
         else if (t === T_TABLE) {
+          // an array of strings, numbers and nested arrays, as ngx.print takes it
           const parts: Buffer[] = [];
-          const n = Number(vm.rawLen(L, 3));
-          for (let k = 1; k <= n; k++) {
-            vm.rawGetI(L, 3, k);
-            parts.push(vm.toBuffer(L, -1) ?? Buffer.alloc(0));
-            vm.pop(L);
-          }
+          collectArgs(vm, L, 3, 3, parts);
           ctx.arg.chunk = Buffer.concat(parts);
         } else {
           const b = vm.toBuffer(L, 3);

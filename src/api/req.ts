@@ -123,6 +123,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
         vm.setMetatable(L, t);
       }
       if (hs.length > max) {
+        if (rt.log.debugOn) rt.logReq('debug', `lua exceeding request header limit ${hs.length} > ${max}`, r);
         vm.pushStr(L, 'truncated');
         return 2;
       }

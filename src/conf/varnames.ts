@@ -32,6 +32,9 @@ const NAMES = [
   'gzip_ratio', 'invalid_referer', 'limit_conn_status', 'limit_req_status', 'realip_remote_addr',
   'realip_remote_port', 'secure_link', 'secure_link_expires', 'slice_range', 'uid_got', 'uid_reset',
   'uid_set', 'http2', 'auth_basic', 'mirror',
+  // the echo module
+  'echo_request_method', 'echo_client_request_method', 'echo_client_request_headers', 'echo_request_uri',
+  'echo_request_body', 'echo_timer_elapsed', 'echo_cacheable_request_uri', 'echo_incr', 'echo_it', 'echo_response_status',
   'ssl_cipher', 'ssl_ciphers', 'ssl_client_cert', 'ssl_client_escaped_cert', 'ssl_client_fingerprint',
   'ssl_client_i_dn', 'ssl_client_i_dn_legacy', 'ssl_client_raw_cert', 'ssl_client_s_dn',
   'ssl_client_s_dn_legacy', 'ssl_client_serial', 'ssl_client_v_end', 'ssl_client_v_remain',

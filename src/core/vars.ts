@@ -177,6 +177,18 @@ export function getVar(r: RequestCtx, name: string): string | null {
     case 'cookie':
     case 'http_cookie':
       return headerValues(r, 'cookie').join('; ') || null;
+    // the echo module's variables
+    case 'echo_request_method':
+      return r.method;
+    case 'echo_client_request_method':
+      return (r.main ?? r).req.method;
+    case 'echo_client_request_headers':
+      // the main request's head as the client sent it (request line included)
+      return (r.main ?? r).req.rawHeader.toString('latin1');
+    case 'echo_request_uri':
+      return r.args ? `${r.uri}?${r.args}` : r.uri;
+    case 'echo_request_body':
+      return r.body ? r.body.toString('latin1') : null;
     case 'upstream_addr':
       return r.upstream ? r.upstream.addrs.join(', ') : null;
     case 'upstream_status':
@@ -220,7 +232,7 @@ export function getVar(r: RequestCtx, name: string): string | null {
 export type SetVarResult = 'ok' | 'not_found' | 'not_changeable';
 
 export function setVar(r: RequestCtx, declared: Set<string>, name: string, value: string | null): SetVarResult {
-  if (name === 'args' || name === 'query_string') {
+  if (name === 'args') {
     r.args = value ?? '';
     return 'ok';
   }
@@ -231,7 +243,7 @@ export function setVar(r: RequestCtx, declared: Set<string>, name: string, value
     return 'ok';
   }
   if (name === 'limit_rate') return 'ok';
-  if (['uri', 'request_uri', 'request_method', 'host', 'remote_addr', 'status', 'scheme', 'server_port'].includes(name)) {
+  if (['uri', 'request_uri', 'request_method', 'host', 'remote_addr', 'status', 'scheme', 'server_port', 'query_string'].includes(name)) {
     return 'not_changeable';
   }
   return 'not_found';

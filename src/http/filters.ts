@@ -74,6 +74,7 @@ export class SyncRunner {
 
   /** body_filter_by_lua on one piece of output; done(null) when it failed. */
   bodyFilter(r: RequestCtx, h: LuaHandler, chunk: Buffer, eof: boolean, done: (res: { data: Buffer; eof: boolean } | null) => void): boolean {
+    if (this.rt.log.debugOn) this.rt.logReq('debug', `lua body filter for user lua code, uri "${r.uri}"`, r);
     return this.start('body_filter', h, r, (c) => {
       c.arg = { chunk, eof };
     }, 0, (outcome, ctx) => {

@@ -153,4 +153,9 @@ export default [
     headers: { 'content-length': null },
     body: '',
   },
+  {
+    name: 'ngx.arg[1] takes nested arrays of strings and numbers in a body filter',
+    server: `location /t { content_by_lua_block { ngx.say("hello") } body_filter_by_lua_block { if ngx.arg[1] ~= "" then ngx.arg[1] = {"a", {"b", 3}, "\\n"} end } }`,
+    body: 'ab3\n',
+  },
 ];

@@ -178,4 +178,19 @@ export default [
     request: 'GET /t?orig=1',
     body: 'args [orig=1]\n',
   },
+  {
+    name: 'the echo module\'s $echo_client_request_headers and $echo_request_method, in a proxied location',
+    server: `location /bar { access_by_lua_block { ngx.req.set_header("Foo", {"a", "abc"}) } proxy_set_header Host foo; proxy_pass http://127.0.0.1:{{PORT}}/foo; }
+      location = /foo { echo -n "$echo_request_method|$echo_client_request_headers"; }`,
+    request: { line: 'GET /bar', headers: { 'X-A': '1' } },
+    body: 'GET|GET /foo HTTP/1.0\r\nHost: foo\r\nConnection: close\r\nX-A: 1\r\nFoo: a\r\nFoo: abc\r\n\r\n',
+  },
+  {
+    name: 'ngx.var.query_string is not changeable (ngx.var.args is)',
+    server: `location /t { content_by_lua_block { ngx.var.args = "b=2"
+      local ok, err = pcall(function() ngx.var.query_string = "a=1" end)
+      ngx.say(ngx.var.args, " ", ok, " ", err:match("variable .*")) } }`,
+    request: 'GET /t?x=1',
+    body: 'b=2 false variable "query_string" not changeable\n',
+  },
 ];
