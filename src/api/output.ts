@@ -158,7 +158,7 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     headers_sent: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       vm.pushBool(L, r.headersSent);
       return 1;
     },

@@ -100,7 +100,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     req_raw_header: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       const noReqLine = vm.toBool(L, 1);
       const raw = r.req.rawHeader;
       if (noReqLine) {
@@ -143,7 +143,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     req_set_uri_args: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       // a string goes in as given, but with control bytes, spaces and DEL %-escaped, as ngx_lua does
       r.args = (argsValue(vm, L, 1, 'set_uri_args') ?? '').replace(/[\x00-\x20\x7f]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
       return 0;
@@ -177,7 +177,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_get_post_args: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       let max = maxArg(vm, L, 1, 100);
       if (max <= 0) max = Infinity;
       if (r.body === undefined) {
@@ -222,7 +222,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return rt.sched.suspend(L, { cancel: () => { cancelled = true; } });
     },
     req_discard_body: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       if (r.body === undefined) {
         r.body = null;
         r.ex.discardBody();
@@ -230,13 +230,13 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_get_body_data: (L) => {
-      const r = rt.req(L, CTX_REQ & ~Ctx.SET);
+      const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
       if (r.body) vm.pushBytes(L, r.body);
       else vm.pushNil(L);
       return 1;
     },
     req_set_method: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       if (vm.type(L, 1) !== 3) return vm.error(L, 'bad method number');
       const id = vm.toNumber(L, 1);
       const m = METHOD_NAMES[id];
@@ -245,7 +245,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_set_uri: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       const ctx = rt.current()!;
       const uri = vm.toStr(L, 1);
       if (uri === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
@@ -269,7 +269,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return rt.sched.yieldExit(L);
     },
     req_set_body_data: (L) => {
-      const r = rt.req(L, CTX_OUTPUT);
+      const r = rt.reqFfi(L, CTX_OUTPUT);
       const b = vm.toBuffer(L, 1);
       if (b === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
       if (r.body === undefined) return vm.error(L, 'request body not read yet');
@@ -277,7 +277,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_set_body_file: (L) => {
-      const r = rt.req(L, CTX_OUTPUT);
+      const r = rt.reqFfi(L, CTX_OUTPUT);
       const p = vm.toStr(L, 1);
       if (p === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
       if (r.body === undefined) return vm.error(L, 'request body not read yet');
@@ -293,7 +293,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_init_body: (L) => {
-      const r = rt.req(L, CTX_OUTPUT);
+      const r = rt.reqFfi(L, CTX_OUTPUT);
       if (vm.type(L, 1) > 0) {
         const n = vm.toNumber(L, 1);
         if (!(n > 0)) return vm.error(L, `bad size argument: ${n}`);
@@ -303,7 +303,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_append_body: (L) => {
-      const r = rt.req(L, CTX_OUTPUT);
+      const r = rt.reqFfi(L, CTX_OUTPUT);
       const b = vm.toBuffer(L, 1);
       if (b === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
       if (!r.newBody) return vm.error(L, 'request_body not initialized');
@@ -313,7 +313,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_finish_body: (L) => {
-      const r = rt.req(L, CTX_OUTPUT);
+      const r = rt.reqFfi(L, CTX_OUTPUT);
       if (!r.newBody) return vm.error(L, 'request_body not initialized');
       const body = Buffer.concat(r.newBody);
       r.body = body.length ? body : null;
@@ -330,7 +330,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       return 0;
     },
     req_get_body_file: (L) => {
-      const r = rt.req(L, CTX_REQ);
+      const r = rt.reqFfi(L, CTX_REQ);
       if (r.bodyFile) vm.pushStr(L, r.bodyFile);
       else vm.pushNil(L);
       return 1;

@@ -139,4 +139,25 @@ export default [
     server: inLog(`ngx.log(ngx.WARN, "uri in log: ", ngx.var.uri, " status ", ngx.status)`),
     log: [/uri in log: \/t status 200/],
   },
+  {
+    name: 'in a timer, the request APIs lua-resty-core implements over FFI say "API disabled in the current context"',
+    server: `location /t { content_by_lua_block {
+      ngx.timer.at(0, function()
+        local out = {}
+        local with = { set_uri = "/x", set_uri_args = "a=1", set_method = ngx.HTTP_GET, set_body_data = "x", set_body_file = "/x", append_body = "x" }
+        for _, name in ipairs({ "raw_header", "set_uri", "set_uri_args", "discard_body", "init_body", "set_method",
+            "get_post_args", "get_body_data", "get_body_file", "set_body_data", "set_body_file", "append_body", "finish_body" }) do
+          local ok, err
+          if with[name] then ok, err = pcall(ngx.req[name], with[name]) else ok, err = pcall(ngx.req[name]) end
+          out[#out + 1] = name .. "=" .. tostring(err):gsub("^.-:%d+: ", "")
+        end
+        local ok, err = pcall(function() return ngx.headers_sent end)
+        out[#out + 1] = "headers_sent=" .. tostring(err):gsub("^.-:%d+: ", "")
+        ngx.log(ngx.WARN, table.concat(out, "; "))
+      end)
+      ngx.say("ok")
+    } }`,
+    body: 'ok\n',
+    log: [/\[warn\] .*raw_header=API disabled in the current context; set_uri=API disabled in the current context; set_uri_args=API disabled in the current context; discard_body=API disabled in the current context; init_body=API disabled in the current context; set_method=API disabled in the current context; get_post_args=API disabled in the current context; get_body_data=API disabled in the current context; get_body_file=API disabled in the current context; set_body_data=API disabled in the current context; set_body_file=API disabled in the current context; append_body=API disabled in the current context; finish_body=API disabled in the current context; headers_sent=API disabled in the current context/],
+  },
 ];
