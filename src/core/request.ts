@@ -320,7 +320,8 @@ export class RequestCtx {
   logContext(): { connection: number; client: string; server: string; request: string; subrequest?: string; host?: string; action?: string } {
     // a subrequest logs its main request's line and names its own URI
     const r = this.isSubrequest && this.main ? this.main.req : this.req;
-    const action = this.phase === 'log' ? 'logging request' : undefined;
+    // balancer_by_lua runs while nginx connects to the upstream
+    const action = this.phase === 'log' ? 'logging request' : this.balancer !== null ? 'connecting to upstream' : undefined;
     const hostHdr = r.headers.find(([n]) => n.length === 4 && n.toLowerCase() === 'host');
     return {
       connection: this.connNumber,

@@ -236,7 +236,7 @@ class ProxyRun {
     this.requestHead = Buffer.from(head, 'latin1');
   }
 
-  private logUp(level: 'error' | 'warn' | 'info', msg: string, action: string): void {
+  private logUp(level: 'crit' | 'error' | 'warn' | 'info', msg: string, action: string): void {
     const ctx = this.r.logContext() as Record<string, string | number | undefined>;
     ctx.action = action;
     ctx.upstream = `http://${this.peerName}${this.uri}`;
@@ -391,14 +391,19 @@ class ProxyRun {
     if (this.done) return;
     const code = e.code ?? '';
     if (this.cached && !this.gotBytes) return this.retryFresh();
-    const errno: Record<string, string> = { ECONNREFUSED: '111: Connection refused', ECONNRESET: '104: Connection reset by peer', EPIPE: '32: Broken pipe', EHOSTUNREACH: '113: No route to host', ENETUNREACH: '101: Network is unreachable', ETIMEDOUT: '110: Connection timed out', ENOENT: '2: No such file or directory' };
+    const errno: Record<string, string> = { ECONNREFUSED: '111: Connection refused', ECONNRESET: '104: Connection reset by peer', EPIPE: '32: Broken pipe', EHOSTUNREACH: '113: No route to host', ENETUNREACH: '101: Network is unreachable', EACCES: '13: Permission denied', EPERM: '1: Operation not permitted', EADDRNOTAVAIL: '99: Cannot assign requested address', ETIMEDOUT: '110: Connection timed out', ENOENT: '2: No such file or directory' };
     const text = errno[code] ?? `${e.errno ?? 0}: ${e.message}`;
     if (this.headSent) {
       this.logUp('error', `recv() failed (${text})`, 'reading upstream');
       return this.cut();
     }
     const connecting = this.vars.connectTimes[this.vars.connectTimes.length - 1] === '-';
-    if (connecting) this.logUp('error', `connect() failed (${text})`, 'connecting to upstream');
+    // errors connect() itself returns name the peer and are critical unless the network said so;
+    // the ones found once the connection was under way (refused, reset) do not
+    const immediate = code === 'EACCES' || code === 'EPERM' || code === 'EADDRNOTAVAIL' || code === 'ENETUNREACH' || code === 'EHOSTUNREACH';
+    if (connecting && immediate) {
+      this.logUp(code === 'ENETUNREACH' || code === 'EHOSTUNREACH' ? 'error' : 'crit', `connect() to ${this.peerName} failed (${text})`, 'connecting to upstream');
+    } else if (connecting) this.logUp('error', `connect() failed (${text})`, 'connecting to upstream');
     else if (code === 'EPIPE') this.logUp('error', `writev() failed (${text})`, 'sending request to upstream');
     else this.logUp('error', `recv() failed (${text})`, 'reading response header from upstream');
     this.next('error');

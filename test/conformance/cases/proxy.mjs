@@ -456,4 +456,15 @@ export default [
     headers: { 'x-up': 'unix:/tmp/ngxlua-case-ux1.sock' },
     body: 'via unix: unix: /foo\n',
   },
+  {
+    name: 'ngx.log in balancer_by_lua: "while connecting to upstream"',
+    http: `upstream lb5 { server 0.0.0.1; balancer_by_lua_block {
+      ngx.log(ngx.WARN, "hello from balancer")
+      require("ngx.balancer").set_current_peer("127.0.0.1", {{PEER_HTTP}})
+    } }`,
+    server: 'location /t { proxy_pass http://lb5/_name; }',
+    request: 'GET /t',
+    body: 'a\n',
+    log: [/\[warn\] .*\[lua\] balancer_by_lua\(nginx\.conf:\d+\):2: hello from balancer while connecting to upstream, client: 127\.0\.0\.1/],
+  },
 ];
