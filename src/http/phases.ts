@@ -171,6 +171,8 @@ export class Pipeline {
     r.clientGone = true;
     const settings = r.loc?.settings ?? r.server.settings;
     if (!settings.luaCheckClientAbort || r.finalized) return;
+    // ngx_lua's check of the client connection says so at info
+    this.rt.logReq('info', 'client prematurely closed connection', r);
     if (r.filterCtxs) {
       // filters waiting on I/O stop too; the output steps behind them are dropped
       for (const c of r.filterCtxs) this.rt.sched.abort(c);

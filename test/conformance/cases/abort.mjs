@@ -88,7 +88,7 @@ export default [
     }`,
     abortAfter: 100,
     noResponse: true,
-    log: [/abort status 499/],
+    log: [/abort status 499/, /\[info\] .*client prematurely closed connection, client: 127\.0\.0\.1/],
     noLog: [/not reached/],
   },
   {
