@@ -673,7 +673,7 @@ function errorLogDirective(d: Directive, c: Ctx, st: LoadState): void {
   }
   if (c.type !== 'main') return; // http/server/location error_log: accepted, not used yet
   const f = d.args[0];
-  const file = f === 'stderr' ? 'stderr' : resolvePrefix(st.prefix, f);
+  const file = f === 'stderr' || f.startsWith('syslog:') ? f : resolvePrefix(st.prefix, f);
   if (!st.errorLogSet) {
     st.main.errorLogs = [];
     st.errorLogSet = true;
@@ -962,6 +962,11 @@ const specs: DirectiveSpec[] = [
   setting('client_body_buffer_size', SL, 'clientBodyBufferSize', 'size'),
   oneOf('client_body_in_file_only', 'clientBodyInFileOnly', ['on', 'off', 'clean']),
   ignored('client_body_in_single_buffer', SL, [1, 1], 'flag'),
+  setting('etag', SL, 'etag', 'flag'),
+  setting('lua_use_default_type', SLI, 'luaUseDefaultType', 'flag'),
+  ignored('postpone_output', SLI, [1, 1]),
+  ignored('if_modified_since', SL, [1, 1]),
+  ignored('lua_malloc_trim', HTTP, [1, 1]),
   // the auth_request module
   {
     name: 'auth_request',

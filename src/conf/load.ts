@@ -73,6 +73,8 @@ export function defaultSettings(): LocSettings {
     serverNameInRedirect: false,
     portInRedirect: true,
     clientBodyInFileOnly: 'off',
+    etag: true,
+    luaUseDefaultType: true,
     proxyHttpVersion: 10,
     proxyPassRequestHeaders: true,
     proxyPassRequestBody: true,

@@ -151,6 +151,10 @@ export interface LocSettings {
   /** auth_request uri (unset or off: none) and auth_request_set's variables */
   authRequest?: string | null;
   authRequestSet?: Array<{ name: string; value: Template }>;
+  /** `etag`: static files get an ETag */
+  etag: boolean;
+  /** lua_use_default_type: a Lua response without a Content-Type gets default_type */
+  luaUseDefaultType: boolean;
   /** `charset` (unset or off: none) and `charset_types` (lowercased; unset: nginx's default list) */
   charset?: string | null;
   charsetTypes?: Set<string>;

@@ -72,13 +72,45 @@ function throughFilter<T>(r: RequestCtx, start: (done: (v: T) => void) => boolea
   return finished;
 }
 
+/**
+ * nginx's not-modified filter over a 200 that carries Last-Modified or ETag (set by Lua, say):
+ * an If-Modified-Since naming that exact time, or an If-None-Match naming that tag, turns it
+ * into a 304 without type or length (the body then never goes out).
+ */
+function notModified(r: RequestCtx): void {
+  if (r.status !== 200 || r.isSubrequest) return;
+  const h = r.headersOut;
+  const lm = h.get('last-modified')[0];
+  const etag = h.get('etag')[0];
+  if (lm === undefined && etag === undefined) return;
+  let ims: string | undefined;
+  let inm: string | undefined;
+  for (const [n, v] of r.req.headers) {
+    const k = n.toLowerCase();
+    if (k === 'if-modified-since') ims ??= v;
+    else if (k === 'if-none-match') inm ??= v;
+  }
+  if (ims === undefined && inm === undefined) return;
+  if (ims !== undefined && (lm === undefined || Date.parse(ims) !== Date.parse(lm))) return;
+  if (inm !== undefined) {
+    const bare = (t: string) => t.trim().replace(/^W\//, '');
+    if (etag === undefined || !(inm.trim() === '*' || inm.split(',').some((t) => bare(t) === bare(etag)))) return;
+  }
+  r.status = 304;
+  h.contentType = '';
+  h.contentLength = -1;
+  h.set('Accept-Ranges', []);
+}
+
 function buildHead(r: RequestCtx): void {
   r.headersSent = true;
+  notModified(r);
   applyHeaders(r, r.status);
   const h = r.headersOut;
   const head: ResponseHead = {
     status: r.status,
-    contentType: withCharset(r, h.contentType ?? r.loc?.settings.defaultType ?? r.server.settings.defaultType),
+    // lua_use_default_type off: a head Lua sends without a type has none
+    contentType: withCharset(r, h.contentType ?? (r.current !== null && !(r.loc?.settings ?? r.server.settings).luaUseDefaultType ? null : r.loc?.settings.defaultType ?? r.server.settings.defaultType)),
     contentLength: r.filters?.body || r.loc?.settings.echoBefore || r.loc?.settings.echoAfter ? -1 : h.contentLength,
     headers: [],
   };

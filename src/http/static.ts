@@ -132,13 +132,13 @@ async function serveFile(host: StaticHost, r: RequestCtx): Promise<void> {
   const lastModified = new Date(mtime * 1000).toUTCString();
   const etag = `"${mtime.toString(16)}-${st.size.toString(16)}"`;
   h.set('Last-Modified', [lastModified]);
-  h.set('ETag', [etag]);
+  if (s.etag) h.set('ETag', [etag]);
   if (h.contentType === null) h.contentType = mimeType(s, path);
 
   // conditional requests: an exact If-Modified-Since or a matching If-None-Match
   const inm = header(r, 'if-none-match');
   const ims = header(r, 'if-modified-since');
-  if ((inm !== null && (inm === '*' || inm.split(/\s*,\s*/).includes(etag))) || (inm === null && ims !== null && ims === lastModified)) {
+  if ((inm !== null && s.etag && (inm === '*' || inm.split(/\s*,\s*/).includes(etag))) || (inm === null && ims !== null && ims === lastModified)) {
     r.status = 304;
     h.contentLength = -1;
     return host.respond(r, null);

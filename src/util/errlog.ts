@@ -10,6 +10,8 @@
  * and is always written.
  */
 import * as fs from 'node:fs';
+import dgram from 'node:dgram';
+import os from 'node:os';
 import { errlogTime } from './time.js';
 
 /** nginx level names indexed by level number (NGX_LOG_STDERR = 0 … NGX_LOG_DEBUG = 8). */
@@ -157,6 +159,50 @@ interface Sink {
   own: boolean; // we opened it (not stderr)
   pending: Buffer[];
   pendingBytes: number;
+  /** `syslog:server=...`: each line goes out as a datagram instead */
+  syslog?: SyslogTarget;
+}
+
+/** An `error_log syslog:server=addr[:port][,facility=f][,tag=t][,severity=s]` destination. */
+interface SyslogTarget {
+  sock: dgram.Socket;
+  host: string;
+  port: number;
+  facility: number;
+  tag: string;
+}
+
+const FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'intern', 'lpr', 'news', 'uucp', 'clock', 'authpriv', 'ftp', 'ntp', 'audit', 'alert', 'cron', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'];
+const SEVERITIES: Record<string, number> = { emerg: 0, alert: 1, crit: 2, error: 3, warn: 4, notice: 5, info: 6, debug: 7 };
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function openSyslog(spec: string): SyslogTarget {
+  const t: SyslogTarget = { sock: dgram.createSocket('udp4'), host: '127.0.0.1', port: 514, facility: 23, tag: 'nginx' };
+  for (const part of spec.slice(7).split(',')) {
+    const eq = part.indexOf('=');
+    const k = part.slice(0, eq);
+    const v = part.slice(eq + 1);
+    if (k === 'server') {
+      const m = /^(?:unix:.*|\[([^\]]+)\](?::(\d+))?|([^:]+)(?::(\d+))?)$/.exec(v);
+      if (m) {
+        t.host = m[1] ?? m[3] ?? t.host;
+        t.port = Number(m[2] ?? m[4] ?? 514);
+      }
+    } else if (k === 'facility' && FACILITIES.includes(v)) t.facility = FACILITIES.indexOf(v);
+    else if (k === 'tag') t.tag = v;
+  }
+  t.sock.on('error', () => { /* like nginx: a lost syslog datagram is dropped */ });
+  t.sock.unref();
+  return t;
+}
+
+/** One error-log line as a syslog datagram: `<PRI>Mmm dd hh:mm:ss host tag: line`. */
+function syslogSend(t: SyslogTarget, line: Buffer): void {
+  const text = line.toString('latin1').replace(/\n$/, '');
+  const lvl = /\[(\w+)\]/.exec(text)?.[1] ?? 'error';
+  const d = new Date();
+  const stamp = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${d.toTimeString().slice(0, 8)}`;
+  t.sock.send(Buffer.from(`<${t.facility * 8 + (SEVERITIES[lvl] ?? 3)}>${stamp} ${os.hostname()} ${t.tag}: ${text}`, 'latin1'), t.port, t.host);
 }
 
 const live = new Set<ErrorLog>();
@@ -170,8 +216,9 @@ function hookExit(): void {
   });
 }
 
-function openSink(path: string): { fd: number; own: boolean } {
+function openSink(path: string): { fd: number; own: boolean; syslog?: SyslogTarget } {
   if (path === 'stderr' || path === '/dev/stderr') return { fd: 2, own: false };
+  if (path.startsWith('syslog:')) return { fd: -1, own: false, syslog: openSyslog(path) };
   return { fd: fs.openSync(path, 'a', 0o644), own: true };
 }
 
@@ -208,8 +255,8 @@ export class ErrorLog {
     this.sinks = files.map((f) => {
       const level = levelNumber(f.level);
       if (level < 0) throw new Error(`invalid log level "${f.level}"`);
-      const { fd, own } = openSink(f.path);
-      return { path: f.path, level, fd, own, pending: [], pendingBytes: 0 };
+      const { fd, own, syslog } = openSink(f.path);
+      return { path: f.path, level, fd, own, pending: [], pendingBytes: 0, syslog };
     });
     this.maxLevel = this.sinks.reduce((m, s) => Math.max(m, s.level), 0);
     live.add(this);
@@ -258,6 +305,12 @@ export class ErrorLog {
 
   private flushSink(s: Sink): void {
     if (s.pendingBytes === 0) return;
+    if (s.syslog) {
+      for (const line of s.pending) syslogSend(s.syslog, line);
+      s.pending = [];
+      s.pendingBytes = 0;
+      return;
+    }
     const data = s.pending.length === 1 ? s.pending[0]! : Buffer.concat(s.pending, s.pendingBytes);
     s.pending = [];
     s.pendingBytes = 0;

@@ -196,4 +196,28 @@ export default [
     statusLine: /^HTTP\/1\.1 101 Switching Protocols$/,
     noResponse: false,
   },
+  {
+    name: 'a Lua 200 with Last-Modified / ETag: If-Modified-Since (exact) or If-None-Match make it a 304',
+    server: `location /t { content_by_lua_block { ngx.header["ETag"] = "123456789" ngx.header.last_modified = "Thu, 10 May 2012 07:50:59 GMT" ngx.say("hello") } }`,
+    steps: [
+      { request: { line: 'GET /t', headers: { 'If-Modified-Since': 'Thu, 10 May 2012 07:50:59 GMT' } }, status: 304, headers: { 'content-type': null, etag: '123456789' }, body: '' },
+      { request: { line: 'GET /t', headers: { 'If-None-Match': '123456789' } }, status: 304, body: '' },
+      { request: { line: 'GET /t', headers: { 'If-None-Match': '12345' } }, status: 200, body: 'hello\n' },
+      { request: { line: 'GET /t', headers: { 'If-Modified-Since': 'Thu, 10 May 2012 07:50:58 GMT' } }, status: 200, body: 'hello\n' },
+    ],
+  },
+  {
+    name: 'lua_use_default_type off: a Lua response without a type has none',
+    server: `lua_use_default_type off; location /t { content_by_lua_block { ngx.say("x") } }`,
+    headers: { 'content-type': null },
+    body: 'x\n',
+  },
+  {
+    name: 'etag off: a static file without ETag',
+    files: { 'et1/a.txt': 'a' },
+    server: 'location / { root et1; etag off; }',
+    request: 'GET /a.txt',
+    headers: { etag: null, 'last-modified': /GMT$/ },
+    body: 'a',
+  },
 ];
