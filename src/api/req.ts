@@ -251,7 +251,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       if (uri === null) return vm.argError(L, 1, `string expected, got ${vm.typeName(L, 1)}`);
       const jump = vm.toBool(L, 2);
       const binary = vm.toBool(L, 3);
-      if (jump && ctx.kind !== 'rewrite') return vm.error(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
+      if (jump && ctx.kind !== 'rewrite' && ctx.kind !== 'server_rewrite') return vm.error(L, `API disabled in the context of ${CTX_NAMES[ctx.kind]}`);
       if (uri === '') return vm.error(L, 'attempt to use zero-length uri');
       if (!binary) {
         for (let i = 0; i < uri.length; i++) {

@@ -254,6 +254,7 @@ const PHASE_TAG: Record<LuaPhase, string> = {
   body_filter: 'body_filter_by_lua',
   log: 'log_by_lua',
   balancer: 'balancer_by_lua',
+  server_rewrite: 'server_rewrite_by_lua',
 };
 
 function md5(s: string): string {
@@ -320,6 +321,7 @@ function chunkFileName(file: string, confDir: string, reserve: number): string {
 function luaDirectives(): DirectiveSpec[] {
   const out: DirectiveSpec[] = [];
   const phases: Array<[LuaPhase, number]> = [
+    ['server_rewrite', HTTP | SRV],
     ['rewrite', HTTP | SRV | LOC | LIF],
     ['access', HTTP | SRV | LOC | LIF],
     ['content', LOC | LIF],

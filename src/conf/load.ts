@@ -103,7 +103,7 @@ export function defaultSettings(): LocSettings {
   };
 }
 
-const INHERITED_PHASES: LuaPhase[] = ['rewrite', 'access', 'header_filter', 'body_filter', 'log'];
+const INHERITED_PHASES: LuaPhase[] = ['server_rewrite', 'rewrite', 'access', 'header_filter', 'body_filter', 'log'];
 
 function mergeSettings(parent: LocSettings, own: Partial<LocSettings>): LocSettings {
   const out: LocSettings = { ...parent };

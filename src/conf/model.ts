@@ -12,7 +12,8 @@ export type LuaPhase =
   | 'header_filter'
   | 'body_filter'
   | 'log'
-  | 'balancer';
+  | 'balancer'
+  | 'server_rewrite';
 
 /** One `*_by_lua*` directive. */
 export interface LuaHandler {

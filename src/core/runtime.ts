@@ -58,6 +58,8 @@ const CTX_BITS: Record<CtxKind, number> = {
   log: Ctx.LOG,
   timer: Ctx.TIMER,
   balancer: Ctx.BALANCER,
+  // the server rewrite phase allows what the rewrite phase does
+  server_rewrite: Ctx.REWRITE,
 };
 
 export const CTX_NAMES: Record<CtxKind, string> = {
@@ -72,6 +74,7 @@ export const CTX_NAMES: Record<CtxKind, string> = {
   log: 'log_by_lua*',
   timer: 'ngx.timer',
   balancer: 'balancer_by_lua*',
+  server_rewrite: 'server_rewrite_by_lua*',
 };
 
 export type ApiRegistrar = (rt: Runtime) => Record<string, JsLuaFn>;

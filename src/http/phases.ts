@@ -119,6 +119,14 @@ export class Pipeline {
   }
 
   private serverRewrite(r: RequestCtx): void {
+    // server_rewrite_by_lua* runs first in the server rewrite phase, then the rewrite module's
+    // server-level statements (the reference's order); an internal redirect runs it again
+    const h = r.server.handlers.server_rewrite;
+    if (h) return this.runLua(r, 'server_rewrite', h, () => this.serverRewriteStmts(r));
+    this.serverRewriteStmts(r);
+  }
+
+  private serverRewriteStmts(r: RequestCtx): void {
     const st = runRewriteStmts(this.rewriteHost, r, r.server.rewrite);
     if (st === 'done') return;
     this.findLoc(r);
@@ -382,7 +390,7 @@ export class Pipeline {
     return true;
   }
 
-  private runLua(r: RequestCtx, phase: LuaPhase & ('rewrite' | 'access' | 'content'), h: LuaHandler, next: () => void): void {
+  private runLua(r: RequestCtx, phase: LuaPhase & ('server_rewrite' | 'rewrite' | 'access' | 'content'), h: LuaHandler, next: () => void): void {
     const { rt } = this;
     const settings = r.loc?.settings ?? r.server.settings;
     if (!settings.luaCodeCache && !r.freshModules) {
