@@ -10,7 +10,8 @@ local function module(t)
     return function() return t end
 end
 
-package.preload["resty.core"] = module({})
+-- ngx_lua loads resty.core into every VM before any user code runs
+package.loaded["resty.core"] = { version = VERSION }
 for _, m in ipairs({ "base", "base64", "coroutine", "ctx", "exit", "hash", "misc", "ndk", "param",
                      "phase", "regex", "request", "response", "shdict", "socket", "time", "uri",
                      "utils", "var", "worker" }) do

@@ -969,6 +969,17 @@ const specs: DirectiveSpec[] = [
   ignored('postpone_output', SLI, [1, 1]),
   ignored('if_modified_since', SL, [1, 1]),
   ignored('lua_malloc_trim', HTTP, [1, 1]),
+  ignored('lua_sa_restart', HTTP, [1, 1], 'flag'),
+  {
+    name: 'lua_load_resty_core',
+    ctx: HTTP,
+    args: [1, 1],
+    handler(d, _b, c, st) {
+      once(scopeOf(c).seen, d);
+      flagValue(d);
+      (st.main.warnings ??= []).push(`lua_load_resty_core is deprecated (the lua-resty-core library is required since ngx_lua v0.10.16) in ${d.file}:${d.line}`);
+    },
+  },
   // the auth_request module
   {
     name: 'auth_request',

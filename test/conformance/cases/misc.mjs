@@ -178,4 +178,9 @@ export default [
     status: 500,
     log: [/runtime error: content_by_lua\(nginx\.conf:\d+\):1: expecting one or two arguments, but got 4/],
   },
+  {
+    name: 'resty.core is loaded before any user code (package.loaded holds it already)',
+    server: `location /t { content_by_lua_block { local l = package.loaded["resty.core"] ngx.say(l == require "resty.core", " ", l.version) } }`,
+    body: 'true 0.1.25\n',
+  },
 ];
