@@ -76,7 +76,9 @@ function parseArgs(argv: string[]): Opts | null {
           process.stderr.write(
             `${NAME} version: ${NAME}/${VERSION} (nginx/1.22.1 compatible, ngx_lua 0.10.23 API)\n` +
               `built on Node.js ${process.version} with ${ENGINE_VERSION} (native engine, JIT on)\n` +
-              'configure arguments: --with-http_lua_module\n',
+              // Test::Nginx reads the OpenSSL version here (cosockets' TLS is Node's OpenSSL)
+              `built with OpenSSL ${process.versions.openssl}\nTLS SNI support enabled\n` +
+              'configure arguments: --with-http_lua_module --with-http_ssl_module --with-http_auth_request_module\n',
           );
           process.exit(0);
         // eslint-disable-next-line no-fallthrough
