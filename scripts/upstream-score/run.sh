@@ -30,7 +30,7 @@ stream() { # ENGINE N FILE...
   local eng=$1 n=$2; shift 2
   local bin=/usr/sbin/nginx port=$((21984 + n * 1000))
   [ "$eng" = ours ] && bin=$OUT/ngxlua && port=$((31984 + n * 1000))
-  mkdir -p "$OUT/logs/$eng" "$OUT/root-$eng-$n"
+  mkdir -p "$OUT/logs/$eng" "$OUT/root-$eng-$n" && (cd "$LNM/t" && for d in */; do mkdir -p "$OUT/logs/$eng/$d"; done)
   unshare --net --pid --fork --mount-proc bash -c "
     ip link set lo up
     iptables -I OUTPUT 1 -p udp --dport 10086 -j REJECT
@@ -47,7 +47,7 @@ stream() { # ENGINE N FILE...
   "
 }
 
-files=$(cd "$LNM/t" && ls *.t)
+files=$(cd "$LNM/t" && ls *.t */*.t)
 pids=()
 for eng in ref ours; do
   for ((i = 0; i < STREAMS; i++)); do

@@ -39,7 +39,11 @@ def main():
     logs, out = sys.argv[1], sys.argv[2]
     rows, fails = [], []
     tot_ref = tot_both = 0
-    for name in sorted(os.listdir(os.path.join(logs, 'ref'))):
+    names = []
+    for dirpath, _dirs, files in os.walk(os.path.join(logs, 'ref')):
+        rel = os.path.relpath(dirpath, os.path.join(logs, 'ref'))
+        names += [f if rel == '.' else os.path.join(rel, f) for f in files]
+    for name in sorted(names):
         ref, ours = os.path.join(logs, 'ref', name), os.path.join(logs, 'ours', name)
         if not name.endswith('.t.log') or not os.path.exists(ours) or not complete(ref) or not complete(ours):
             continue
