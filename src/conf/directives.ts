@@ -716,13 +716,13 @@ function mainSetting(name: string, apply: (d: Directive, st: LoadState) => unkno
 const SL = HTTP | SRV | LOC;
 const SLI = HTTP | SRV | LOC | LIF;
 
-/** what the gzip and limit_req modules' files get: http/server/location directives */
+/** what the module files (proxy, gzip, limit_req; echo and headers-more in part) get */
 const slHelpers = {
   ctx: SL,
   template: (s: string, at: ConfPos) => compileTemplate(s, at),
   fail,
   settingsOf: (c: unknown) => scopeOf(c as Ctx).settings,
-  seen: (c: unknown) => scopeOf(c as Ctx).seen,
+  once: (c: unknown, d: Directive) => once(scopeOf(c as Ctx).seen, d),
   flag: flagValue,
 };
 
@@ -1284,14 +1284,11 @@ const specs: DirectiveSpec[] = [
     template: (s, at) => compileTemplate(s, at),
     fail,
     settingsOf: (c) => scopeOf(c as Ctx).settings,
+    once: slHelpers.once,
   }) as DirectiveSpec[]),
   ...(proxyDirectives({
+    ...slHelpers,
     ctx: SL | LIF,
-    template: (s, at) => compileTemplate(s, at),
-    fail,
-    settingsOf: (c) => scopeOf(c as Ctx).settings,
-    seen: (c) => scopeOf(c as Ctx).seen,
-    flag: flagValue,
     time: (d, v) => timeValue(d, v ?? d.args[0]),
     http: (st) => (st as LoadState).http!,
     location: (c) => {
@@ -1311,6 +1308,7 @@ const specs: DirectiveSpec[] = [
     template: (s, at) => compileTemplate(s, at),
     fail,
     settingsOf: (c) => scopeOf(c as Ctx).settings,
+    once: slHelpers.once,
   }) as DirectiveSpec[]),
 ];
 

@@ -10,8 +10,6 @@ import { parseNumber, parseSize } from './units.js';
 import { HTTP, SRV, LOC, LIF, type ModuleConfHelpers, type ModuleDirective } from './modspec.js';
 
 export interface GzipConfHelpers extends ModuleConfHelpers {
-  /** directive names already seen at this level (for "is duplicate") */
-  seen: (c: unknown) => Set<string>;
   flag: (d: Directive) => boolean;
   /** a [warn] the configuration gives at start-up */
   warn: (st: unknown, msg: string) => void;
@@ -33,11 +31,7 @@ export const GZIP_PROXIED = {
 const SL = HTTP | SRV | LOC;
 
 export function gzipDirectives(h: GzipConfHelpers): ModuleDirective[] {
-  const once = (c: unknown, d: Directive) => {
-    const seen = h.seen(c);
-    if (seen.has(d.name)) h.fail(d, `"${d.name}" directive is duplicate`);
-    seen.add(d.name);
-  };
+  const { once } = h;
   const set = <K extends keyof LocSettings>(c: unknown, key: K, v: LocSettings[K]) => {
     h.settingsOf(c)[key] = v;
   };

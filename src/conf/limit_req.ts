@@ -10,7 +10,6 @@ import { parseSize } from './units.js';
 import { HTTP, SRV, LOC, type ModuleConfHelpers, type ModuleDirective } from './modspec.js';
 
 export interface LimitReqConfHelpers extends ModuleConfHelpers {
-  seen: (c: unknown) => Set<string>;
   flag: (d: Directive) => boolean;
   http: (st: unknown) => HttpConf;
 }
@@ -43,11 +42,7 @@ export function checkLimitReqZones(http: HttpConf): void {
 }
 
 export function limitReqDirectives(h: LimitReqConfHelpers): ModuleDirective[] {
-  const once = (c: unknown, d: Directive) => {
-    const seen = h.seen(c);
-    if (seen.has(d.name)) h.fail(d, `"${d.name}" directive is duplicate`);
-    seen.add(d.name);
-  };
+  const { once } = h;
   const SL = HTTP | SRV | LOC;
   return [
     {

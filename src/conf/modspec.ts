@@ -21,6 +21,8 @@ export interface ModuleConfHelpers {
   template: (s: string, at: ConfPos) => Template;
   fail: (d: Directive, msg: string) => never;
   settingsOf: (c: unknown) => Partial<LocSettings>;
+  /** nginx's "is duplicate" check for a directive given twice at one level */
+  once: (c: unknown, d: Directive) => void;
 }
 
 export interface ModuleDirective {

@@ -11,8 +11,6 @@ import { parseNumber, parseTime } from './units.js';
 import { execFileSync } from 'node:child_process';
 
 export interface ProxyConfHelpers extends ModuleConfHelpers {
-  /** directive names already seen at this level (for "is duplicate") */
-  seen: (c: unknown) => Set<string>;
   flag: (d: Directive) => boolean;
   time: (d: Directive, v?: string) => number;
   http: (st: unknown) => HttpConf;
@@ -117,11 +115,7 @@ const NEXT_UPSTREAM = new Set(['error', 'timeout', 'invalid_header', 'http_500',
 
 export function proxyDirectives(h: ProxyConfHelpers): ModuleDirective[] {
   const settings = (c: unknown): Partial<LocSettings> => h.settingsOf(c);
-  const once = (c: unknown, d: Directive) => {
-    const seen = h.seen(c);
-    if (seen.has(d.name)) h.fail(d, `"${d.name}" directive is duplicate`);
-    seen.add(d.name);
-  };
+  const { once } = h;
   const SL = h.ctx;
   const flag = (name: string, key: 'proxyPassRequestHeaders' | 'proxyPassRequestBody' | 'proxyBuffering' | 'proxyInterceptErrors' | 'proxyIgnoreClientAbort'): ModuleDirective => ({
     name,

@@ -79,18 +79,20 @@ function throughFilter<T>(r: RequestCtx, start: (done: (v: T) => void) => boolea
  */
 function notModified(r: RequestCtx): void {
   if (r.status !== 200 || r.isSubrequest) return;
-  const h = r.headersOut;
-  const lm = h.get('last-modified')[0];
-  const etag = h.get('etag')[0];
-  if (lm === undefined && etag === undefined) return;
+  // the request's conditions first: most requests have none, and then nothing else is looked at
   let ims: string | undefined;
   let inm: string | undefined;
   for (const [n, v] of r.req.headers) {
+    if (n.length !== 13 && n.length !== 17) continue;
     const k = n.toLowerCase();
     if (k === 'if-modified-since') ims ??= v;
     else if (k === 'if-none-match') inm ??= v;
   }
   if (ims === undefined && inm === undefined) return;
+  const h = r.headersOut;
+  const lm = h.get('last-modified')[0];
+  const etag = h.get('etag')[0];
+  if (lm === undefined && etag === undefined) return;
   if (ims !== undefined && (lm === undefined || Date.parse(ims) !== Date.parse(lm))) return;
   if (inm !== undefined) {
     const bare = (t: string) => t.trim().replace(/^W\//, '');

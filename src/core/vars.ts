@@ -158,6 +158,7 @@ export function getVar(r: RequestCtx, name: string): string | null {
       // once a chunked body is read nginx knows its length
       return headerValues(r, 'content_length')[0] ?? (r.req.chunked && r.body !== undefined ? String(r.body?.length ?? 0) : null);
     case 'request_body':
+    case 'echo_request_body':
       return r.body ? r.body.toString('latin1') : null;
     case 'bytes_sent':
       return String(r.ex.bytesSent);
@@ -187,8 +188,6 @@ export function getVar(r: RequestCtx, name: string): string | null {
       return (r.main ?? r).req.rawHeader.toString('latin1');
     case 'echo_request_uri':
       return r.args ? `${r.uri}?${r.args}` : r.uri;
-    case 'echo_request_body':
-      return r.body ? r.body.toString('latin1') : null;
     case 'upstream_addr':
       return r.upstream ? r.upstream.addrs.join(', ') : null;
     case 'upstream_status':

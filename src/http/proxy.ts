@@ -6,6 +6,7 @@
 // upstream block (round robin, or balancer_by_lua*); a failure before the response started
 // moves to the next peer as proxy_next_upstream says. Every socket runs on the event loop; a
 // slow upstream holds only its own request.
+import dns from 'node:dns';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { LocSettings, LuaHandler, ProxyPass, UpstreamConf } from '../conf/model.js';
@@ -20,6 +21,7 @@ import { PeerPicker, upstreamState, type Peer, type UpstreamState } from './upst
 import { absoluteRedirect } from './rewrite.js';
 import { escapeUri as escapeUriBytes } from '../util/uri.js';
 import { resolveHost } from '../api/socket/index.js';
+import { sysError } from '../api/socket/errors.js';
 
 /** What the pipeline lends the proxy module. */
 export interface ProxyHost {
@@ -108,7 +110,11 @@ class ProxyRun {
 
   start(): void {
     const { r, pass } = this;
-    (r.cleanups ??= []).push(() => this.close(false));
+    // the request ended some other way (an error page, a filter's ngx.exit): the socket goes
+    (r.cleanups ??= []).push(() => {
+      this.done = true;
+      this.dropSock();
+    });
     // a client closing its side ends the proxied request (nginx's check_broken_connection)
     if (!this.s.proxyIgnoreClientAbort) r.ex.abortOnEnd = true;
     r.ex.onAbort(() => this.clientAbort());
@@ -288,7 +294,7 @@ class ProxyRun {
     this.peerName = p.srv.name;
     if (p.srv.resolve) {
       // an upstream server given by name: resolved by the system when first used
-      return void import('node:dns').then((dns) => dns.promises.lookup(p.srv.host)).then(
+      return void dns.promises.lookup(p.srv.host).then(
         (a) => !this.done && this.open(a.address, p.srv.port),
         () => {
           this.logUp('error', `${p.srv.host} could not be resolved (3: Host not found)`, 'connecting to upstream');
@@ -299,27 +305,33 @@ class ProxyRun {
     this.open(p.srv.host, p.srv.port);
   }
 
+  /** A try's entries in the $upstream_* lists (the last ones), filled in as the try goes. */
+  private recordTry(addr: string, status: string, time: string): void {
+    const v = this.vars;
+    v.addrs.push(addr);
+    v.statuses.push(status);
+    v.times.push(time);
+    v.connectTimes.push('-');
+    v.headerTimes.push('-');
+    v.lengths.push('0');
+  }
+
+  private forgetTry(): void {
+    const v = this.vars;
+    for (const list of [v.addrs, v.statuses, v.times, v.connectTimes, v.headerTimes, v.lengths]) list.pop();
+  }
+
   private noLive(): void {
     this.peerName = this.up!.conf.name;
     this.logUp('error', 'no live upstreams', 'connecting to upstream');
-    this.vars.addrs.push(this.up!.conf.name);
-    this.vars.statuses.push('502');
-    this.vars.times.push('0.000');
-    this.vars.connectTimes.push('-');
-    this.vars.headerTimes.push('-');
-    this.vars.lengths.push('0');
+    this.recordTry(this.up!.conf.name, '502', '0.000');
     this.fail(502);
   }
 
   private open(hostAddr: string, port: number, useCache = true): void {
     if (this.done) return;
     this.tryStart = Date.now();
-    this.vars.addrs.push(this.peerName);
-    this.vars.statuses.push('');
-    this.vars.times.push('');
-    this.vars.connectTimes.push('-');
-    this.vars.headerTimes.push('-');
-    this.vars.lengths.push('0');
+    this.recordTry(this.peerName, '', '');
     this.gotBytes = false;
     this.headBuf = [];
     this.headLen = 0;
@@ -391,8 +403,8 @@ class ProxyRun {
     if (this.done) return;
     const code = e.code ?? '';
     if (this.cached && !this.gotBytes) return this.retryFresh();
-    const errno: Record<string, string> = { ECONNREFUSED: '111: Connection refused', ECONNRESET: '104: Connection reset by peer', EPIPE: '32: Broken pipe', EHOSTUNREACH: '113: No route to host', ENETUNREACH: '101: Network is unreachable', EACCES: '13: Permission denied', EPERM: '1: Operation not permitted', EADDRNOTAVAIL: '99: Cannot assign requested address', ETIMEDOUT: '110: Connection timed out', ENOENT: '2: No such file or directory' };
-    const text = errno[code] ?? `${e.errno ?? 0}: ${e.message}`;
+    const se = sysError(e);
+    const text = `${se.errno}: ${se.text}`;
     if (this.headSent) {
       this.logUp('error', `recv() failed (${text})`, 'reading upstream');
       return this.cut();
@@ -424,12 +436,7 @@ class ProxyRun {
   /** A cached connection the peer had closed meanwhile: nginx tries again without counting it. */
   private retryFresh(): void {
     this.dropSock();
-    this.vars.addrs.pop();
-    this.vars.statuses.pop();
-    this.vars.times.pop();
-    this.vars.connectTimes.pop();
-    this.vars.headerTimes.pop();
-    this.vars.lengths.pop();
+    this.forgetTry();
     const target = this.balancerPeer ?? (this.peer ? { host: this.peer.srv.host, port: this.peer.srv.port } : null);
     if (!target) return this.next('error');
     this.open(target.host, target.port, false);
@@ -569,7 +576,7 @@ class ProxyRun {
     this.headSent = true;
     this.disarm();
     r.status = status;
-    if (reason !== null) r.reason = { status, text: reason === '' ? '' : reason };
+    if (reason !== null) r.reason = { status, text: reason };
     const ho = r.headersOut;
     r.headersInOrder = true;
     const hidden = new Set([...HIDDEN_OUT, ...(s.proxyHideHeaders ?? [])]);
@@ -581,7 +588,6 @@ class ProxyRun {
       if (k === 'content-type') type = v;
       else if (k === 'content-length') ho.contentLength = noBody && r.req.method !== 'HEAD' ? -1 : Number.parseInt(v, 10);
       else if (k === 'location' || k === 'refresh') ho.list.push([n, this.redirect(v, k === 'refresh')]);
-      else if (k === 'content-length' || k === 'content-type') continue;
       else ho.list.push([n, v]);
     }
     // a proxied response without a type has none (no default_type)
@@ -673,7 +679,6 @@ class ProxyRun {
         this.up.keepIdle(sock, this.peerName, this.connRequests);
       } else sock.destroy();
     }
-    this.r.reason = this.r.reason && this.r.status === this.r.reason.status ? this.r.reason : null;
     sendEof(this.r);
     this.host.logPhase(this.r);
   }
@@ -699,12 +704,6 @@ class ProxyRun {
     this.r.eofSent = true;
     this.host.logPhase(this.r);
   }
-
-  private close(_ok: boolean): void {
-    if (this.done && !this.sock) return;
-    this.done = true;
-    this.dropSock();
-  }
 }
 
 /** The response body's framing: a length, chunked, or until the upstream closes. */
@@ -721,8 +720,7 @@ class BodyReader {
 
   constructor(length: number, private readonly chunked: boolean, readonly untilClose: boolean) {
     this.left = length;
-    this.complete = !chunked && !untilClose && length === 0;
-    if (!chunked && !untilClose && length < 0) this.complete = true;
+    this.complete = !chunked && !untilClose && length <= 0;
   }
 
   feed(d: Buffer): Buffer[] {
