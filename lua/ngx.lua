@@ -156,11 +156,11 @@ ngx.var = setmetatable({}, { __index = C.var_get, __newindex = C.var_set })
 ngx.header = setmetatable({}, { __index = C.header_get, __newindex = C.header_set })
 ngx.arg = setmetatable({}, { __index = C.arg_get, __newindex = C.arg_set })
 
-local worker_pid = C.worker_pid()
+local worker_pid, worker_id, worker_count = C.worker_pid(), C.worker_id(), C.worker_count()
 ngx.worker = {
     pid = function() return worker_pid end,
-    id = function() return 0 end,
-    count = function() return 1 end,
+    id = function() return worker_id end,
+    count = function() return worker_count end,
     exiting = C.worker_exiting,
 }
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "limits.h"
+#include "shdict.h"
 
 /* What a JS function returns to the trampoline besides a result count. */
 #define RC_ERROR (-1) /* raise the value on top of the stack */
@@ -751,6 +752,37 @@ static napi_value js_logwhere(napi_env env, napi_callback_info info) {
   return ret_str(env, out, (size_t)n);
 }
 
+/* ---- shared dict zones and listening sockets (shdict.c, listen.c) ------------------------- */
+
+/* shdopen(name, size, fd): the zone's fd (fd < 0 creates it), or -errno */
+static napi_value js_shdopen(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  char buf[256];
+  size_t n;
+  char *name = arg_latin1(env, argv[0], buf, sizeof buf, &n);
+  int out = -1;
+  int rc = name && n < sizeof buf ? ngxlua_shd_open(name, (uint64_t)arg_d(env, argv[1]), arg_i(env, argv[2]), &out) : -22;
+  free_if(name, buf);
+  return ret_i(env, rc < 0 ? rc : out);
+}
+
+static napi_value js_shdsuppress(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  ngxlua_shd_suppress(arg_i(env, argv[0]));
+  return ret_undef(env);
+}
+
+/* listensocket(host, port, backlog, reuseport): the fd, or -errno */
+static napi_value js_listensocket(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  char buf[512];
+  size_t n;
+  char *host = arg_latin1(env, argv[0], buf, sizeof buf, &n);
+  int rc = host ? ngxlua_listen_socket(host, arg_i(env, argv[1]), arg_i(env, argv[2]), arg_i(env, argv[3])) : -22;
+  free_if(host, buf);
+  return ret_i(env, rc);
+}
+
 /* ---- module ------------------------------------------------------------------------------ */
 
 #define EXPORT(name) {#name, NULL, js_##name, NULL, NULL, NULL, napi_default, NULL}
@@ -768,6 +800,14 @@ static napi_value init(napi_env env, napi_value exports) {
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   inst_t *in = calloc(1, sizeof *in);
   if (!in) return NULL;
+  {
+    static int have_loop;
+    struct uv_loop_s *loop;
+    if (!have_loop && napi_get_uv_event_loop(env, &loop) == napi_ok) {
+      ngxlua_shd_set_loop(loop);
+      have_loop = 1;
+    }
+  }
   in->env = env;
   tls_inst = in;
   napi_set_instance_data(env, in, free_inst, NULL);
@@ -784,6 +824,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
       EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
       EXPORT(pcall), EXPORT(setlimits), EXPORT(collect), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
+      EXPORT(shdopen), EXPORT(shdsuppress), EXPORT(listensocket),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -16,13 +16,21 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       vm.pushNumber(L, process.pid);
       return 1;
     },
+    worker_id: (L) => {
+      vm.pushNumber(L, rt.workerId);
+      return 1;
+    },
+    worker_count: (L) => {
+      vm.pushNumber(L, rt.workerCount);
+      return 1;
+    },
     process_type: (L) => {
       // one process serves: nginx calls that "single" without a master
       vm.pushStr(L, rt.conf.masterProcess ? 'worker' : 'single');
       return 1;
     },
     master_pid: (L) => {
-      vm.pushNumber(L, process.pid);
+      vm.pushNumber(L, process.ppid && process.env.NGXLUA_WORKER ? process.ppid : process.pid);
       return 1;
     },
     worker_exiting: (L) => {

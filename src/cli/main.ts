@@ -8,6 +8,7 @@ import { loadConf, ConfError } from '../conf/index.js';
 import type { MainConf } from '../conf/model.js';
 import { ErrorLog, fakeConnId, formatErrorLine, LOG_ALERT } from '../util/errlog.js';
 import { VERSION } from '../core/version.js';
+import type { WorkerSpec } from '../process/master.js';
 
 const NAME = 'ngxlua';
 
@@ -173,33 +174,59 @@ async function serve(o: Opts): Promise<void> {
     if (e instanceof ConfError) failConf(o, e);
     throw e;
   }
+  // one of a master's workers (src/process/master.ts): the master owns the pid file, the
+  // sockets, the zones and the daemon
+  const spec = process.env.NGXLUA_WORKER ? (JSON.parse(process.env.NGXLUA_WORKER) as WorkerSpec) : null;
   // as nginx: -e is the error log until the configuration names its own
   if (o.errorLog && !conf.errorLogConfigured) conf.errorLogs = [{ file: o.errorLog === 'stderr' ? 'stderr' : path.resolve(conf.prefix, o.errorLog), level: 'error' }];
-  if (conf.daemon && !process.env.NGXLUA_DAEMON_CHILD) return daemonize();
+  if (!spec && conf.daemon && !process.env.NGXLUA_DAEMON_CHILD) return daemonize();
   const log = new ErrorLog(conf.errorLogs.map((l) => ({ path: l.file, level: l.level })));
-  for (const w of conf.warnings ?? []) log.log('warn', w);
-  for (const a of conf.alerts ?? []) log.log('alert', a);
+  if (!spec) {
+    for (const w of conf.warnings ?? []) log.log('warn', w);
+    for (const a of conf.alerts ?? []) log.log('alert', a);
+  }
   // the Lua runtime is loaded only once the configuration is known to be good
   const { Worker, InitError } = await import('../core/worker.js');
-  let worker: InstanceType<typeof Worker>;
-  try {
-    worker = await Worker.start(conf, log);
-  } catch (e) {
-    if (e instanceof InitError) {
+  const { inheritZones, ZoneError } = await import('../api/shdict.js');
+  const startFailed = (e: unknown): never => {
+    if (e instanceof InitError || e instanceof ZoneError) {
       log.log('emerg', e.message);
       log.flushSync();
       fail(`${NAME}: [emerg] ${e.message}`);
     }
     throw e;
+  };
+  if (!spec && conf.masterProcess && conf.workerProcesses > 1) {
+    const { Master } = await import('../process/master.js');
+    const master = new Master(conf, log, () => load(o), (code) => process.exit(code));
+    process.on('uncaughtException', (e) => log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`));
+    try {
+      await master.start();
+    } catch (e) {
+      startFailed(e);
+    }
+    if (process.env.NGXLUA_DAEMON_CHILD) process.stdout.write('ready\n');
+    return;
   }
+  if (spec) inheritZones(spec.zones);
+  let worker: InstanceType<typeof Worker>;
   try {
-    writeFileSync(conf.pid, `${process.pid}\n`);
+    worker = await Worker.start(conf, log, undefined, spec ? { process: { id: spec.id, count: spec.count, listenFds: new Map(Object.entries(spec.listen)) } } : {});
   } catch (e) {
-    fail(`${NAME}: [emerg] open() "${conf.pid}" failed (${(e as Error).message})`);
+    startFailed(e);
   }
-  log.log('notice', `${NAME}/${VERSION} started`);
-  if (process.env.NGXLUA_DAEMON_CHILD) {
-    process.stdout.write('ready\n');
+  if (spec) {
+    process.send?.({ t: 'ready' });
+  } else {
+    try {
+      writeFileSync(conf.pid, `${process.pid}\n`);
+    } catch (e) {
+      fail(`${NAME}: [emerg] open() "${conf.pid}" failed (${(e as Error).message})`);
+    }
+    log.log('notice', `${NAME}/${VERSION} started`);
+    if (process.env.NGXLUA_DAEMON_CHILD) {
+      process.stdout.write('ready\n');
+    }
   }
   let stopping = false;
   const stop = async (graceful: boolean) => {
@@ -216,7 +243,7 @@ async function serve(o: Opts): Promise<void> {
   };
   const finish = () => {
     try {
-      if (existsSync(conf.pid) && readFileSync(conf.pid, 'latin1').trim() === String(process.pid)) unlinkSync(conf.pid);
+      if (!spec && existsSync(conf.pid) && readFileSync(conf.pid, 'latin1').trim() === String(process.pid)) unlinkSync(conf.pid);
     } catch {
       /* already gone */
     }
@@ -235,6 +262,13 @@ async function serve(o: Opts): Promise<void> {
   process.on('SIGTERM', () => void stop(false));
   process.on('SIGINT', () => void stop(false));
   process.on('SIGQUIT', () => void stop(true));
+  process.on('SIGUSR1', () => log.reopen());
+  if (spec) {
+    // the master reloads; a worker whose master is gone finishes its requests and goes
+    process.on('SIGHUP', () => {});
+    process.on('disconnect', () => void stop(true));
+    return;
+  }
   let reloading = false;
   process.on('SIGHUP', () => {
     if (reloading || stopping) return;
@@ -266,7 +300,6 @@ async function serve(o: Opts): Promise<void> {
       }
     })();
   });
-  process.on('SIGUSR1', () => log.reopen());
 }
 
 /** `daemon on`: start a detached copy of ourselves and return once it listens. */

@@ -452,8 +452,10 @@ function listenDirective(d: Directive, c: Ctx, st: LoadState): void {
   const srv = c.server!;
   const { host, port } = parseListenAddr(d, d.args[0], st.portZero);
   let defaultServer = false;
+  let reuseport = false;
   for (const p of d.args.slice(1)) {
     if (p === 'default_server' || p === 'default') defaultServer = true;
+    else if (p === 'reuseport') reuseport = true;
     else if (p === 'ssl' || p === 'quic' || p === 'proxy_protocol') fail(d, `the "${p}" parameter of the "listen" directive is not supported by ngxlua`);
     else if (LISTEN_IGNORED.has(p) || LISTEN_IGNORED_PREFIX.some((x) => p.startsWith(x))) continue;
     else fail(d, `invalid parameter "${p}"`);
@@ -465,7 +467,7 @@ function listenDirective(d: Directive, c: Ctx, st: LoadState): void {
     if (st.defaultServers.get(key)) fail(d, `a duplicate default server for ${key}`);
     st.defaultServers.set(key, true);
   }
-  const l: ListenConf = { host, port, defaultServer, file: d.file, line: d.line };
+  const l: ListenConf = { host, port, defaultServer, reuseport, file: d.file, line: d.line };
   srv.conf.listens.push(l);
 }
 

@@ -330,6 +330,8 @@ export interface ListenConf {
   host: string; // '127.0.0.1', '0.0.0.0', '::1', '::' ...
   port: number;
   defaultServer: boolean;
+  /** `reuseport`: with workers, one SO_REUSEPORT socket per worker slot */
+  reuseport?: boolean;
   file: string;
   line: number;
 }

@@ -87,6 +87,9 @@ export class Runtime {
   initCtx: LuaContext | null = null;
   readonly startedAt = Date.now();
   exiting = false;
+  /** ngx.worker.id() and count(): a master's worker slot, or 0 of 1 in a single process */
+  workerId = 0;
+  workerCount = 1;
   /** modules require() loaded from files: dropped per request when lua_code_cache is off */
   readonly fileModules = new Set<string>();
   /** issues a subrequest (set by the HTTP pipeline) */

@@ -1,5 +1,5 @@
 // Boots one worker: the Lua VM with the ngx API, init_by_lua, the listeners, init_worker_by_lua.
-import { LuaVM, LUA_OK } from '../lua/vm.js';
+import { LuaVM, LUA_OK, processNative } from '../lua/vm.js';
 import { Runtime } from './runtime.js';
 import { LuaContext } from './thread.js';
 import { installNgxApi } from '../api/index.js';
@@ -19,6 +19,11 @@ export interface WorkerOptions {
   jsFunctions?: ReadonlyMap<string, Exposed>;
   /** bind no listening socket: requests come only through handle() (the embedding middleware) */
   noListen?: boolean;
+  /** one of a master's workers: its slot, the slot count, and the master's listening sockets
+   * (fds by `host:port`) */
+  process?: { id: number; count: number; listenFds: ReadonlyMap<string, number> };
+  /** a master's run: init_by_lua only (its shared-dict writes), no listening, no init_worker */
+  initOnly?: boolean;
 }
 
 /** A listening socket and the options object whose onRequest it calls (swapped on reload). */
@@ -60,6 +65,10 @@ export class Worker {
     const vm = await LuaVM.create();
     const rt = new Runtime(vm, conf, log);
     if (opts.jsFunctions) rt.jsFunctions = opts.jsFunctions;
+    if (opts.process) {
+      rt.workerId = opts.process.id;
+      rt.workerCount = opts.process.count;
+    }
     installNgxApi(rt);
     const w = new Worker(rt);
     const http = conf.http;
@@ -69,11 +78,19 @@ export class Worker {
       rt.runBootChunk('limits.lua', {});
     }
     if (http?.initByLua) {
-      if (http.luaYieldEverywhere) await w.runInitThread();
-      else w.runInit();
+      // a worker's run of init_by_lua loads its modules into this VM; the master's run made
+      // the shared-dict writes, once (docs/processes.md)
+      if (opts.process) processNative.shdSuppress(true);
+      try {
+        if (http.luaYieldEverywhere) await w.runInitThread();
+        else w.runInit();
+      } finally {
+        if (opts.process) processNative.shdSuppress(false);
+      }
     }
+    if (opts.initOnly) return w;
     rt.runBootChunk('guard.lua', {}, '=_G write guard');
-    if (http && !opts.noListen) await w.listen(adopt);
+    if (http && !opts.noListen) await w.listen(adopt, opts.process?.listenFds);
     if (http?.initWorkerByLua) {
       const fn = rt.chunk(http.initWorkerByLua, true);
       if (typeof fn !== 'number') {
@@ -130,20 +147,11 @@ export class Worker {
     });
   }
 
-  private async listen(adopt?: Map<string, Listener>): Promise<void> {
+  private async listen(adopt?: Map<string, Listener>, fds?: ReadonlyMap<string, number>): Promise<void> {
     const { rt } = this;
     this.budget.max = rt.conf.workerConnections;
     const pipeline = new Pipeline(rt);
-    const groups = new Map<string, { host: string; port: number; servers: ServerConf[] }>();
-    for (const s of rt.http.servers) {
-      for (const l of s.listens) {
-        const key = `${l.host}:${l.port}`;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { host: l.host, port: l.port, servers: [] }));
-        if (l.defaultServer) g.servers.unshift(s);
-        else g.servers.push(s);
-      }
-    }
+    const groups = listenGroups(rt.http.servers);
     // adopted sockets switch to this configuration only once every new socket is bound
     const swaps: Array<() => void> = [];
     for (const [key, g] of groups) {
@@ -175,7 +183,7 @@ export class Worker {
       };
       const srv = new HttpServer(opts);
       try {
-        await srv.listen(g.host, g.port);
+        await srv.listen(g.host, g.port, fds?.get(key));
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         const code = err.code === 'EADDRINUSE' ? '98: Address already in use' : err.code === 'EACCES' ? '13: Permission denied' : err.message;
@@ -246,3 +254,19 @@ export class Worker {
 }
 
 export class InitError extends Error {}
+
+/** The listening sockets a conf asks for, by `host:port`, each with its servers (default first). */
+export function listenGroups(servers: readonly ServerConf[]): Map<string, { host: string; port: number; reuseport: boolean; servers: ServerConf[] }> {
+  const groups = new Map<string, { host: string; port: number; reuseport: boolean; servers: ServerConf[] }>();
+  for (const s of servers) {
+    for (const l of s.listens) {
+      const key = `${l.host}:${l.port}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { host: l.host, port: l.port, reuseport: false, servers: [] }));
+      if (l.reuseport) g.reuseport = true;
+      if (l.defaultServer) g.servers.unshift(s);
+      else g.servers.push(s);
+    }
+  }
+  return groups;
+}

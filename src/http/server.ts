@@ -107,14 +107,15 @@ export class HttpServer {
     return { address: a.address, port: a.port };
   }
 
-  listen(host: string, port: number): Promise<void> {
+  /** Bind host:port, or take over `fd`, a listening socket a master made and shares. */
+  listen(host: string, port: number, fd?: number): Promise<void> {
     const path = host.startsWith('unix:') ? host.slice(5) : null;
     // a socket file left by an earlier run would refuse the bind
-    if (path !== null) rmSync(path, { force: true });
+    if (path !== null && fd === undefined) rmSync(path, { force: true });
     return new Promise((resolve, reject) => {
       const onErr = (err: Error): void => reject(err);
       this.server.once('error', onErr);
-      this.server.listen(path !== null ? { path, backlog: 511 } : { host, port, backlog: 511 }, () => {
+      this.server.listen(fd !== undefined ? { fd } : path !== null ? { path, backlog: 511 } : { host, port, backlog: 511 }, () => {
         this.server.removeListener('error', onErr);
         // a listening socket takes a slot of worker_connections, as in nginx
         if (this.opts.budget) { this.opts.budget.used++; this.holdsSlot = true; }
@@ -137,6 +138,10 @@ export class HttpServer {
         else this.onAllClosed = resolve;
       });
       this.closeIdle();
+      // a fresh connection gets a second for its first request, then goes too
+      setTimeout(() => {
+        for (const c of this.conns) if (c.ex === null && c.bufLen() === 0) c.destroy();
+      }, 1000).unref();
     });
     return this.closePromise;
   }
@@ -165,10 +170,8 @@ export class HttpServer {
   }
 
   private accept(sock: net.Socket): void {
-    if (this.closing) {
-      sock.destroy();
-      return;
-    }
+    // a connection accepted as the server closes is served (once, without keep-alive): with a
+    // listening socket shared by several workers it was a client's, queued for whichever took it
     const b = this.opts.budget;
     if (b !== undefined) {
       if (b.max - b.used <= b.max / 16) this.drain(b);
@@ -303,8 +306,10 @@ class Connection {
     socket.on('drain', () => this.onSocketDrain());
   }
 
+  /** between requests of a keep-alive connection; a fresh one still owes its first request an
+   * answer (a graceful stop that closed it would reset a client whose request is on the way) */
   isIdle(): boolean {
-    return this.ex === null && this.bufLen() === 0;
+    return this.ex === null && this.bufLen() === 0 && this.requests > 0;
   }
 
   bufLen(): number {

@@ -87,9 +87,20 @@ interface Engine {
   traceback(L: number, L1: number, level: number): string;
   argerror(L: number, narg: number, msg: string): void;
   logwhere(L: number, level: number): string;
+  shdopen(name: string, size: number, fd: number): number;
+  shdsuppress(on: number): void;
+  listensocket(host: string, port: number, backlog: number, reuseport: number): number;
 }
 
 const E = createRequire(import.meta.url)('../../../build/Release/ngxlua_engine.node') as Engine;
+
+/** The addon's process-wide parts: shared-dict zones (native/shdict.c) and listening sockets
+ * for a master's workers (native/listen.c). Negative results are -errno. */
+export const processNative = {
+  shdOpen: (name: string, size: number, fd = -1): number => E.shdopen(name, size, fd),
+  shdSuppress: (on: boolean): void => E.shdsuppress(on ? 1 : 0),
+  listenSocket: (host: string, port: number, backlog: number, reuseport: boolean): number => E.listensocket(host, port, backlog, reuseport ? 1 : 0),
+};
 
 /** The engine's name and version, for `ngxlua -V`. */
 export const ENGINE_VERSION = E.version();

@@ -416,8 +416,8 @@ ${subst(c.server ?? '', ports[i])}
 `).join('');
   return `${MODULES.map((m) => `load_module ${m};`).join('\n')}
 daemon off;
-master_process off;
-worker_processes 1;
+master_process ${(group.workers ?? 1) > 1 ? 'on' : 'off'};
+worker_processes ${group.workers ?? 1};
 error_log logs/error.log info;
 pid logs/nginx.pid;
 ${group.main ?? ''}
@@ -503,6 +503,7 @@ function normalizeStartOutput(engine, text) {
 // running one group of cases on one engine
 
 async function runCase(c, port, log, opts) {
+  if (c.distinct) return runDistinct(c, port, log, opts);
   const diffs = [];
   log.mark();
   const steps = c.steps ?? [{ ...c, request: c.request ?? 'GET /t' }];
@@ -586,6 +587,26 @@ async function runCase(c, port, log, opts) {
   return { diffs, observed, logText: text };
 }
 
+// A case for several workers: the request again, each time on a new connection, until the
+// response header `distinct.header` took `distinct.count` values (one per worker); every
+// response must meet the case's expectations.
+async function runDistinct(c, port, log, opts) {
+  const { header, count, max = 200 } = c.distinct;
+  const seen = new Set();
+  const { distinct, ...one } = c;
+  void distinct;
+  let last = null;
+  for (let i = 0; i < max && seen.size < count; i++) {
+    last = await runCase(one, port, log, opts);
+    if (last.diffs.length) return last;
+    const res = last.observed[0];
+    const v = res?.headers.find(([k]) => k === header.toLowerCase())?.[1];
+    if (v !== undefined) seen.add(v);
+  }
+  if (seen.size < count) last.diffs.push(`${header}: ${seen.size} distinct value(s) in ${max} requests, expected ${count}`);
+  return last;
+}
+
 function escapeRe(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }
 
 async function runGroup(engine, file, group, opts) {
@@ -644,7 +665,7 @@ async function runGroup(engine, file, group, opts) {
 async function runConfError(engine, file, c, opts) {
   const [port] = await freePorts(1);
   const prefix = makePrefix(engine.name);
-  fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), confText({ http: c.http, main: c.main, cases: [c] }, [port]));
+  fs.writeFileSync(path.join(prefix, 'conf/nginx.conf'), confText({ http: c.http, main: c.main, workers: c.workers, cases: [c] }, [port]));
   const state = startEngine(engine, prefix);
   // generous: under a loaded machine, loading the Lua VM to run init_by_lua takes seconds
   const deadline = Date.now() + (c.timeout ?? 15000);
@@ -719,8 +740,8 @@ async function runFile(engine, { file, cases }, opts) {
     const normal = runnable.filter((c) => !c.conf_error);
     const groups = new Map();
     for (const c of normal) {
-      const key = `${c.main ?? ''}\u0000${c.http ?? ''}`;
-      if (!groups.has(key)) groups.set(key, { main: c.main, http: c.http, cases: [] });
+      const key = `${c.main ?? ''}\u0000${c.http ?? ''}\u0000${c.workers ?? 1}`;
+      if (!groups.has(key)) groups.set(key, { main: c.main, http: c.http, workers: c.workers, cases: [] });
       groups.get(key).cases.push(c);
     }
     const jobs = [
