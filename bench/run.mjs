@@ -50,7 +50,16 @@ const SCENARIOS = [
     name: 'redis', path: '/redis', body: 'bench-value\n', needs: 'redis',
     what: 'require "nginx.redis": connect, GET, set_keepalive(10000, 100) to a local redis-server',
   },
+  { name: 'shdict', path: '/shdict', body: 'ok\n', what: 'ngx.shared.DICT incr + get of one key per request' },
+  // several workers (master_process on): the same handlers, every engine with worker_processes 2
+  { name: 'hello-w2', path: '/hello', body: 'hello, world\n', workers: 2, what: 'hello with worker_processes 2 (one shared listening socket)' },
+  { name: 'hello-w2rp', path: '/hello', body: 'hello, world\n', workers: 2, reuseport: true, what: 'hello with worker_processes 2 and listen ... reuseport' },
+  { name: 'shdict-w2', path: '/shdict', body: 'ok\n', workers: 2, what: 'shdict with worker_processes 2: both workers incr the same key' },
 ];
+
+// Shared-dict operations timed inside one handler (not through wrk): ns per operation from Lua.
+const DICT_OPS = ['get', 'set', 'incr', 'get_miss', 'add_exists'];
+const DICT_LOOP = 1000000;
 
 // what /cpu answers: the total length of the 2,000 "<i>:x" words
 function cpuExpected() {
@@ -105,13 +114,13 @@ function parseArgs(argv) {
       if (!v) die('--only needs a scenario name');
       o.only = v.split(',').map((s) => s.trim()).filter(Boolean);
     } else if (a === '-h' || a === '--help') {
-      console.log(`usage: node bench/run.mjs [--only ${SCENARIOS.map((s) => s.name).join('|')}[,...]]
+      console.log(`usage: node bench/run.mjs [--only ${SCENARIOS.map((s) => s.name).join('|')}|dictops[,...]]
 env: BENCH_DURATION=5 BENCH_CONNECTIONS=50 BENCH_THREADS=1 BENCH_WARMUP=1 BENCH_ROUNDS=1 BENCH_KEEP=1`);
       process.exit(0);
     } else die(`unknown argument: ${a} (try --help)`);
   }
   if (o.only) {
-    const known = new Set(SCENARIOS.map((s) => s.name));
+    const known = new Set([...SCENARIOS.map((s) => s.name), 'dictops']);
     for (const n of o.only) if (!known.has(n)) die(`unknown scenario "${n}"; known: ${[...known].join(', ')}`);
   }
   return o;
@@ -183,20 +192,54 @@ function redisLocation() {
         }`;
 }
 
-function confText(port) {
+function confText(port, scenario = {}) {
+  const workers = scenario.workers ?? 1;
   return `${MODULES.map((m) => `load_module ${m};`).join('\n')}
 daemon off;
-master_process off;
-worker_processes 1;
+master_process ${workers > 1 ? 'on' : 'off'};
+worker_processes ${workers};
 error_log logs/error.log warn;
 pid logs/nginx.pid;
 events { worker_connections 4096; }
 http {
     access_log off;
     default_type text/plain;
-${redisPort ? `    lua_package_path "${LUA_DIR}/?.lua;;";\n` : ''}    server {
-        listen 127.0.0.1:${port};
+${redisPort ? `    lua_package_path "${LUA_DIR}/?.lua;;";\n` : ''}    lua_shared_dict bench 10m;
+    server {
+        listen 127.0.0.1:${port}${scenario.reuseport ? ' reuseport' : ''};
         location = /static { return 200 "hello\n"; }
+        location = /shdict {
+            content_by_lua_block {
+                local d = ngx.shared.bench
+                d:incr("hits", 1, 0)
+                if d:get("hits") then ngx.say("ok") end
+            }
+        }
+        location = /dictops {
+            content_by_lua_block {
+                local d = ngx.shared.bench
+                local n = ${DICT_LOOP}
+                local now, update = ngx.now, ngx.update_time
+                d:set("k", "value-0123456789")
+                d:set("n", 0)
+                local ops = {
+                    get = function() for i = 1, n do d:get("k") end end,
+                    set = function() for i = 1, n do d:set("k", "value-0123456789") end end,
+                    incr = function() for i = 1, n do d:incr("n", 1) end end,
+                    get_miss = function() for i = 1, n do d:get("missing") end end,
+                    add_exists = function() for i = 1, n do d:add("k", "x") end end,
+                }
+                local out = {}
+                for _, name in ipairs({ ${DICT_OPS.map((o) => `"${o}"`).join(', ')} }) do
+                    update()
+                    local t0 = now()
+                    ops[name]()
+                    update()
+                    out[#out + 1] = string.format("%s=%.1f", name, (now() - t0) * 1e9 / n)
+                end
+                ngx.say(table.concat(out, " "))
+            }
+        }
         location = /hello { content_by_lua_block { ngx.say("hello, world") } }
         location = /vars8 {
             content_by_lua_block {
@@ -235,10 +278,10 @@ ${redisPort ? `    lua_package_path "${LUA_DIR}/?.lua;;";\n` : ''}    server {
 `;
 }
 
-function makePrefix(engineKey, port) {
+function makePrefix(engineKey, port, scenario) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ngxlua-bench-${engineKey}-`));
   for (const d of ['conf', 'logs']) fs.mkdirSync(path.join(dir, d));
-  fs.writeFileSync(path.join(dir, 'conf/nginx.conf'), confText(port));
+  fs.writeFileSync(path.join(dir, 'conf/nginx.conf'), confText(port, scenario));
   return dir;
 }
 
@@ -396,7 +439,10 @@ function runWrk(url, seconds, { latency, scenario }) {
   if (scenario?.post !== undefined) args.push('-s', postScript(scenario.post));
   args.push(url);
   return new Promise((resolve) => {
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // BENCH_WRK_CPU=N pins wrk to CPU N, so that the engines' workers share what is left
+    const cpu = process.env.BENCH_WRK_CPU;
+    const child = cpu ? spawn('taskset', ['-c', cpu, 'wrk', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
@@ -459,7 +505,7 @@ function parseWrk(out) {
 
 async function benchOne(engine, scenario) {
   const port = await freePort();
-  const prefix = makePrefix(engine.key, port);
+  const prefix = makePrefix(engine.key, port, scenario);
   const url = `http://127.0.0.1:${port}${scenario.path}`;
   const res = { engine: engine.key, scenario: scenario.name, url, prefix: KEEP ? prefix : undefined, errors: [] };
   const st = startEngine(engine, prefix);
@@ -509,6 +555,33 @@ async function benchOne(engine, scenario) {
     res.errorLog = readErrorLog(prefix);
     const out = st.out.trim();
     if (out) res.engineOutput = out.split('\n').slice(-40);
+    if (!KEEP) fs.rmSync(prefix, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// shared-dict operations timed in Lua, one engine at a time (the best of 3 runs of each loop)
+
+async function dictOps(engine) {
+  const port = await freePort();
+  const scenario = { path: '/dictops' };
+  const prefix = makePrefix(engine.key, port, scenario);
+  const st = startEngine(engine, prefix);
+  const best = {};
+  try {
+    const first = await waitReady(st, port, '/t-not-there', null);
+    if (first.error) return { error: first.error };
+    for (let i = 0; i < 3; i++) {
+      const r = await get(port, '/dictops', 30000);
+      if (r.error || r.status !== 200) return { error: r.error ?? `status ${r.status}` };
+      for (const kv of r.body.trim().split(' ')) {
+        const [k, v] = kv.split('=');
+        best[k] = Math.min(best[k] ?? Infinity, Number(v));
+      }
+    }
+    return { ns: best };
+  } finally {
+    await stopEngine(st);
     if (!KEEP) fs.rmSync(prefix, { recursive: true, force: true });
   }
 }
@@ -619,7 +692,25 @@ async function main() {
   }
 
   if (redis) await redis.stop();
+  let dict = null;
+  if (!opts.only || opts.only.includes('dictops')) {
+    dict = {};
+    for (const eng of engines) {
+      process.stdout.write(`  dictops ${eng.key.padEnd(9)} ... `);
+      dict[eng.key] = await dictOps(eng);
+      console.log(dict[eng.key].error ?? DICT_OPS.map((o) => `${o} ${dict[eng.key].ns[o]} ns`).join(', '));
+    }
+  }
   console.log(`\n${table(rows)}\n`);
+  if (dict?.ngxlua?.ns) {
+    console.log(`shared dict, ns per operation from Lua (a loop of ${DICT_LOOP.toLocaleString('en-US')} in one handler, best of 3):`);
+    console.log('| op | reference ns | ngxlua ns | ngxlua / reference |\n|---|---|---|---|');
+    for (const o of DICT_OPS) {
+      const a = dict.reference?.ns?.[o], b = dict.ngxlua.ns[o];
+      console.log(`| ${o} | ${a ?? '-'} | ${b} | ${a ? (b / a).toFixed(2) : '-'} |`);
+    }
+    console.log('');
+  }
   console.log('ratio = ngxlua req/s / reference req/s (1.0 = parity, 0.5 = half the throughput)\n');
 
   // errors and error-log lines, precisely, per engine and scenario
@@ -656,7 +747,8 @@ async function main() {
     commit: gitCommit(),
     host: { loadavgBefore: loadBefore, loadavgAfter: os.loadavg().map((x) => +x.toFixed(2)), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}` },
     versions: { node: process.version, reference: pre.refVersion, wrk: pre.wrkVersion, redis: redis?.version ?? null },
-    settings: { duration: DURATION, connections: CONNECTIONS, threads: THREADS, warmup: WARMUP, rounds: ROUNDS },
+    settings: { duration: DURATION, connections: CONNECTIONS, threads: THREADS, warmup: WARMUP, rounds: ROUNDS, wrkCpu: process.env.BENCH_WRK_CPU ?? null },
+    dictOps: dict,
     scenarios: rows.map((row) => ({
       ...row,
       reference: row.reference && { ...row.reference, errorLog: row.reference.errorLog.slice(0, 200) },

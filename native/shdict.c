@@ -431,8 +431,9 @@ static void unlock(void *z) { pthread_mutex_unlock(&H(z)->mu); }
 
 /* ---- the operations Lua calls through FFI ------------------------------------------------ */
 
+/* the newest zone of that name: a reload that changed a zone's size made a new one */
 void *ngxlua_shd_zone(const char *name, size_t nl) {
-  for (int i = 0; i < nzones; i++)
+  for (int i = nzones - 1; i >= 0; i--)
     if (strlen(zones[i].name) == nl && memcmp(zones[i].name, name, nl) == 0) return zones[i].base;
   return NULL;
 }

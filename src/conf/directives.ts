@@ -445,7 +445,7 @@ export function listenKey(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-const LISTEN_IGNORED = new Set(['reuseport', 'deferred', 'bind', 'http2', 'ipv6only=on', 'ipv6only=off', 'so_keepalive=on', 'so_keepalive=off']);
+const LISTEN_IGNORED = new Set(['deferred', 'bind', 'http2', 'ipv6only=on', 'ipv6only=off', 'so_keepalive=on', 'so_keepalive=off']);
 const LISTEN_IGNORED_PREFIX = ['backlog=', 'rcvbuf=', 'sndbuf=', 'so_keepalive=', 'fastopen=', 'accept_filter=', 'setfib='];
 
 function listenDirective(d: Directive, c: Ctx, st: LoadState): void {

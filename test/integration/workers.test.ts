@@ -23,6 +23,10 @@ http {
   init_worker_by_lua_block {
     local c, small = ngx.shared.c, ngx.shared.small
     local me = ngx.worker.id()
+    -- a timer far in the future: a retired worker fires it with premature = true
+    assert(ngx.timer.at(3600, function(premature)
+      if premature then c:set("premature_" .. ngx.worker.pid(), true) end
+    end))
     -- every worker waits for the go, then runs the same work at the same time as the other
     local function wait_go()
       for _ = 1, 3000 do
@@ -93,6 +97,7 @@ http {
       small:flush_expired()
       ngx.say(#small:get_keys(0), " ", small:free_space() == ngx.shared.c:get("empty_zone"))
     } }
+    location = /premature { content_by_lua_block { ngx.say(ngx.shared.c:get("premature_" .. ngx.var.arg_pid)) } }
     location = /who { content_by_lua_block { ngx.say(ngx.worker.id(), " ", ngx.worker.pid()) } }
   }
 }
@@ -189,6 +194,13 @@ test('two reloads under load: no request fails', async () => {
   assert.ok(pids.size >= 4, `pids seen: ${[...pids].join(' ')}`);
   const log = srv.errorLog();
   assert.equal(log.match(/signal 1 \(SIGHUP\) received/g)?.length, 2);
+  // the retired workers ran their pending timers as premature before they exited
+  const retired = [...log.matchAll(/worker process (\d+) exited with code 0/g)].map((m) => m[1]);
+  assert.ok(retired.length >= 4, log);
+  for (const pid of retired) {
+    const r = await request(port, `/premature?pid=${pid}`);
+    assert.equal(r.body.toString(), 'true\n', `worker ${pid}'s timer`);
+  }
   assert.doesNotMatch(log, /\[(alert|emerg|crit)\](?!.*exited on signal 9)/);
 });
 
