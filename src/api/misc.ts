@@ -25,8 +25,10 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     process_type: (L) => {
-      // one process serves: nginx calls that "single" without a master
-      vm.pushStr(L, rt.conf.masterProcess ? 'worker' : 'single');
+      // one process serves: nginx calls that "single" without a master; init_by_lua runs in
+      // nginx's master (and in ngxlua's, then again in each worker: docs/processes.md)
+      const inInit = rt.initCtx !== null || rt.current()?.kind === 'init';
+      vm.pushStr(L, rt.conf.masterProcess ? (inInit ? 'master' : 'worker') : 'single');
       return 1;
     },
     master_pid: (L) => {

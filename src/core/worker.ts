@@ -80,12 +80,12 @@ export class Worker {
     if (http?.initByLua) {
       // a worker's run of init_by_lua loads its modules into this VM; the master's run made
       // the shared-dict writes, once (docs/processes.md)
-      if (opts.process) processNative.shdSuppress(true);
+      if (opts.process && !opts.initOnly) processNative.shdSuppress(true);
       try {
         if (http.luaYieldEverywhere) await w.runInitThread();
         else w.runInit();
       } finally {
-        if (opts.process) processNative.shdSuppress(false);
+        if (opts.process && !opts.initOnly) processNative.shdSuppress(false);
       }
     }
     if (opts.initOnly) return w;

@@ -92,7 +92,7 @@ export class Master {
   /** The parts of a conf the master owns: zones (kept by name and size), init_by_lua, sockets. */
   private async prepare(conf: MainConf): Promise<void> {
     const zones = openZones(conf.http?.sharedDicts ?? new Map());
-    const init = conf.http?.initByLua ? await Worker.start(conf, this.log, undefined, { initOnly: true }) : null;
+    const init = conf.http?.initByLua ? await Worker.start(conf, this.log, undefined, { initOnly: true, process: { id: 0, count: conf.workerProcesses, listenFds: new Map() } }) : null;
     const sockets = this.openSockets(conf);
     if (this.initWorker) this.initWorker.rt.vm.close();
     this.initWorker = init;
