@@ -146,6 +146,16 @@ export class HttpServer {
     return this.closePromise;
   }
 
+  private readonly parsers: HeadParser[] = [];
+  /** @internal a head parser for a connection that has head bytes to read */
+  takeParser(): HeadParser {
+    return this.parsers.pop() ?? new HeadParser(this.opts);
+  }
+  /** @internal */
+  putParser(p: HeadParser): void {
+    if (this.parsers.length < 256) this.parsers.push(p);
+  }
+
   /** Close every connection that has no request in progress. */
   closeIdle(): void {
     for (const c of this.conns) if (c.isIdle()) c.destroy();
@@ -230,11 +240,21 @@ export class HttpServer {
 }
 
 /** One client socket. */
+const CONN = Symbol('connection');
+/** Node's TCP handle, whose getpeername/getsockname fill an object and return 0 */
+interface AddrHandle {
+  getpeername?(out: { address?: string; port?: number }): number;
+  getsockname?(out: { address?: string; port?: number }): number;
+}
+const ADDR: { address?: string; port?: number; family?: string } = {};
+type ConnSocket = net.Socket & { [CONN]: Connection };
+
 class Connection {
   readonly server: HttpServer;
   readonly socket: net.Socket;
   readonly opts: ServerOptions;
-  readonly parser: HeadParser;
+  /** the head parser, taken from the server's pool while a head is being read */
+  private parser: HeadParser | null = null;
   readonly remoteAddr: string;
   readonly remotePort: number;
   readonly serverAddr: string;
@@ -272,8 +292,9 @@ class Connection {
   /** output over RECLAIM_AT was seen waiting for the client */
   private bigOutput = false;
   private reusable = false;
-  /** the last request's error-log context, for a send timeout after it ended */
-  lastLogContext: (() => LogCtx) | null = null;
+  /** the last request's error-log context, for a send timeout after it ended: taken only when
+   * its output is still pending (an idle connection holds nothing of its last request) */
+  lastLogContext: LogCtx | null = null;
 
   // output queue (flushed as one write where possible)
   out: Array<string | Buffer> = [];
@@ -287,23 +308,52 @@ class Connection {
     this.server = server;
     this.socket = socket;
     this.opts = server.opts;
-    this.parser = new HeadParser(server.opts);
-    // a unix-socket client is "unix:" to nginx
-    this.remoteAddr = socket.remoteAddress ?? 'unix:';
-    this.remotePort = socket.remotePort ?? 0;
-    this.serverAddr = socket.localAddress ?? '';
-    this.serverPort = socket.localPort ?? 0;
+    // a unix-socket client is "unix:" to nginx. The addresses are read from the handle into one
+    // scratch object: socket.remoteAddress would cache two objects on every socket
+    const h = (socket as unknown as { _handle?: AddrHandle })._handle;
+    if (h?.getpeername && h.getsockname && h.getpeername(ADDR) === 0) {
+      this.remoteAddr = ADDR.address ?? 'unix:';
+      this.remotePort = ADDR.port ?? 0;
+      ADDR.address = ADDR.port = undefined;
+      h.getsockname(ADDR);
+      this.serverAddr = ADDR.address ?? '';
+      this.serverPort = ADDR.port ?? 0;
+      ADDR.address = ADDR.port = undefined;
+    } else {
+      this.remoteAddr = socket.remoteAddress ?? 'unix:';
+      this.remotePort = socket.remotePort ?? 0;
+      this.serverAddr = socket.localAddress ?? '';
+      this.serverPort = socket.localPort ?? 0;
+    }
     this.idleSince = this.born = Date.now();
     this.limits = server.limits;
     this.deadline = this.born + server.headerTimeout;
     this.setReusable(true);
-    socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('end', () => this.onEnd());
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.server.log('info', `client ${this.remoteAddr}:${this.remotePort} connection error: ${err.code ?? err.message}`);
-    });
-    socket.on('close', () => this.onClose());
-    socket.on('drain', () => this.onSocketDrain());
+    // one set of listeners for every socket (they find their connection on it): an idle
+    // connection costs no closures
+    (socket as ConnSocket)[CONN] = this;
+    socket.on('data', Connection.sockData);
+    socket.on('end', Connection.sockEnd);
+    socket.on('error', Connection.sockError);
+    socket.on('close', Connection.sockClose);
+    socket.on('drain', Connection.sockDrain);
+  }
+
+  private static sockData(this: ConnSocket, d: Buffer): void {
+    this[CONN].onData(d);
+  }
+  private static sockEnd(this: ConnSocket): void {
+    this[CONN].onEnd();
+  }
+  private static sockError(this: ConnSocket, err: NodeJS.ErrnoException): void {
+    const c = this[CONN];
+    c.server.log('info', `client ${c.remoteAddr}:${c.remotePort} connection error: ${err.code ?? err.message}`);
+  }
+  private static sockClose(this: ConnSocket): void {
+    this[CONN].onClose();
+  }
+  private static sockDrain(this: ConnSocket): void {
+    this[CONN].onSocketDrain();
   }
 
   /** between requests of a keep-alive connection; a fresh one still owes its first request an
@@ -357,8 +407,8 @@ class Connection {
         this.sent = sent;
         this.sendSince = now;
       } else if (now - this.sendSince >= this.limits.sendTimeout) {
-        const lc = this.ex?.logContext ?? this.lastLogContext;
-        this.server.log('info', TIMED_OUT, lc ? lc() : { client: this.remoteAddr });
+        const lc = this.ex?.logContext;
+        this.server.log('info', TIMED_OUT, lc ? lc() : this.lastLogContext ?? { client: this.remoteAddr });
         this.timedOut();
         return;
       }
@@ -454,6 +504,7 @@ class Connection {
     const ex = this.ex;
     if (ex !== null && !ex.ended) ex.abort();
     this.ex = null;
+    if (this.parser !== null) this.dropParser(this.parser);
     this.buf = EMPTY;
     this.out.length = 0;
     this.outLen = 0;
@@ -542,14 +593,14 @@ class Connection {
     while (off < buf.length && (buf[off] === 13 || buf[off] === 10)) off++;
     this.off = off;
     if (off === buf.length) return false;
-    const p = this.parser;
+    const p = (this.parser ??= this.server.takeParser());
     // the scan checks the head as it arrives: a bad byte is refused at once, as in nginx
     const len = p.scan(buf, off);
     if (len === 0) {
       if (this.peerEnded) {
         p.noteContext(buf, off);
         this.server.log('info', `client prematurely closed connection${this.headContext(p.errorRequest, p.errorHost, p.errorAction, p.errorReferer)}`);
-        p.reset();
+        this.dropParser(p);
         this.closeGracefully();
       }
       return false;
@@ -563,7 +614,7 @@ class Connection {
     if (h.invalidHeaders.length > 0) {
       this.logInvalidHeaders(h.invalidHeaders, buf.toString('latin1', off, buf.indexOf(10, off)).replace(/\r$/, ''));
     }
-    p.reset();
+    this.dropParser(p);
     this.off = off + len;
     const startTime = this.headStart || Date.now();
     this.headStart = 0;
@@ -577,6 +628,13 @@ class Connection {
     this.ex = ex;
     this.opts.onRequest(ex);
     return true;
+  }
+
+  /** Back to the pool: a connection between requests holds no parser. */
+  private dropParser(p: HeadParser): void {
+    p.reset();
+    this.parser = null;
+    this.server.putParser(p);
   }
 
   /** nginx logs each header line it ignores as invalid, at info */
@@ -609,7 +667,7 @@ class Connection {
     const raw = p.errorRaw;
     const headOnly = p.errorHeadOnly;
     const msie = !raw && status >= 400 && isMsie(p.errorUserAgent);
-    p.reset();
+    this.dropParser(p);
     this.off = this.buf.length;
     const page = errorPageBody(status, this.opts.serverToken);
     const pad = page !== null && msie ? MSIE_PADDING.length : 0;
@@ -631,7 +689,7 @@ class Connection {
   /** The exchange ended and its body was consumed: keep-alive or close. */
   private finishExchange(ex: Exchange): void {
     this.ex = null;
-    this.lastLogContext = ex.logContext;
+    this.lastLogContext = ex.logContext && this.socket.writableLength > 0 ? ex.logContext() : null;
     if (ex.closeAfter || this.peerEnded && this.bufLen() === 0) {
       this.closeGracefully();
       return;
@@ -641,6 +699,9 @@ class Connection {
       this.headStart = now;
       this.arm(T_HEAD, this.server.headerTimeout, now);
     } else {
+      // nothing of the last read is kept while the connection waits
+      this.buf = EMPTY;
+      this.off = 0;
       this.arm(T_IDLE, this.limits.keepaliveTimeout, now);
       this.setReusable(true);
     }

@@ -1,0 +1,15 @@
+// bench/idle.mjs's ngxlua: the server of the CLI, started through the embedding API in a process
+// of its own, answering the parent's "mem" messages with its RSS and V8 heap figures.
+import { start } from '../dist/src/index.js';
+
+const server = await start({ conf: process.argv[2] });
+process.on('message', (m) => {
+  if (m === 'mem') {
+    global.gc?.();
+    const u = process.memoryUsage();
+    process.send({ rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external, arrayBuffers: u.arrayBuffers });
+  } else if (m === 'stop') {
+    void server.stop().then(() => process.exit(0));
+  }
+});
+process.send({ ready: server.addresses() });
