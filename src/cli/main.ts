@@ -236,7 +236,7 @@ async function serve(o: Opts): Promise<void> {
     }
     stopping = true;
     log.log('notice', graceful ? 'gracefully shutting down' : 'exiting');
-    const t = setTimeout(() => finish(), graceful ? 30000 : 200);
+    const t = setTimeout(() => finish(), graceful ? (conf.workerShutdownTimeout ?? 30000) : 200);
     t.unref();
     await worker.stop(graceful);
     finish();

@@ -749,6 +749,9 @@ const specs: DirectiveSpec[] = [
   mainSetting('daemon', (d, st) => (st.main.daemon = flagValue(d))),
   mainSetting('master_process', (d, st) => (st.main.masterProcess = flagValue(d))),
   mainSetting('worker_rlimit_nofile', (d, st) => (st.main.workerRlimitNofile = numValue(d))),
+  mainSetting('worker_shutdown_timeout', (d, st) => (st.main.workerShutdownTimeout = timeValue(d))),
+  // the kernel places the workers: Node cannot pin a process (docs/processes.md)
+  ignored('worker_cpu_affinity', MAIN, [1, Infinity]),
   {
     name: 'env',
     ctx: MAIN,
@@ -1338,7 +1341,8 @@ export const IGNORED_DIRECTIVES: readonly string[] = [
   'uwsgi_temp_path',
   'scgi_temp_path',
   'error_log (in http, server and location)',
-  'listen parameters: reuseport, deferred, bind, http2, backlog=, rcvbuf=, sndbuf=, so_keepalive=, ipv6only=, fastopen=',
+  'worker_cpu_affinity',
+  'listen parameters: deferred, bind, http2, backlog=, rcvbuf=, sndbuf=, so_keepalive=, ipv6only=, fastopen=',
 ];
 
 /** The check nginx's ngx_conf_handler does before calling a directive's handler. */

@@ -420,6 +420,8 @@ export interface MainConf {
   user?: string;
   /** `worker_rlimit_nofile` */
   workerRlimitNofile?: number;
+  /** ms a gracefully stopping worker waits for its connections (nginx: unlimited when unset) */
+  workerShutdownTimeout?: number;
   /** non-fatal conf diagnostics nginx prints as [warn], e.g. conflicting server names */
   warnings?: string[];
   /** alert-level messages the configuration gives at every start (lua_code_cache off) */
