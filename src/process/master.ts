@@ -156,14 +156,22 @@ export class Master {
     this.children.add(child);
     this.log.log('notice', `start worker process ${proc.pid}`);
     return new Promise((resolve) => {
+      // a worker that never says it listens must not hold a reload (or the start) forever
+      const slow = setTimeout(() => {
+        this.log.log('alert', `worker process ${proc.pid} did not start serving in 60 s`);
+        resolve();
+      }, 60000);
+      slow.unref();
       proc.on('message', (m: { t?: string }) => {
         if (m?.t !== 'ready' || child.ready) return;
         child.ready = true;
+        clearTimeout(slow);
         resolve();
       });
       proc.on('error', (e) => this.log.log('alert', `worker process could not be started: ${e.message}`));
       proc.on('exit', (code, signal) => {
         this.children.delete(child);
+        clearTimeout(slow);
         resolve();
         this.exited(child, code, signal);
       });
