@@ -54,7 +54,9 @@ int ngxlua_listen_socket(const char *host, int port, int backlog, int reuseport)
     if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   }
-  if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
+  /* backlog < 0: bound only; the first worker's listen() opens it, so that nothing connects
+   * before a worker can answer */
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 || (backlog >= 0 && listen(fd, backlog) != 0)) {
     int e = errno;
     close(fd);
     return -e;

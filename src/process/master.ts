@@ -115,7 +115,7 @@ export class Master {
         }
         const fds: number[] = [];
         for (let i = 0; i < (g.reuseport ? n : 1); i++) {
-          const fd = processNative.listenSocket(g.host, g.port, 511, g.reuseport);
+          const fd = processNative.listenSocket(g.host, g.port, -1, g.reuseport);
           if (fd < 0) throw new InitError(`bind() to ${where(g.host, g.port)} failed (${-fd}: ${ERRNO[-fd] ?? 'error'})`);
           fds.push(fd);
           made.push(fd);
