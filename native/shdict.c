@@ -580,29 +580,42 @@ static int live_list(void *z, uint32_t *o, int drop_expired) {
 
 int ngxlua_shd_push(void *z, const unsigned char *k, size_t kl, int left, int vtype, const unsigned char *s, size_t sl, double num, ngxlua_shd_res_t *r) {
   uint32_t hash = hash_key(k, kl);
-  int rc, created = 0;
+  int rc = 0;
   lock(z);
   sweep(z, 0);
   uint32_t o = lookup(z, k, kl, hash);
-  if ((rc = live_list(z, &o, !suppress_writes)) != 0) goto done;
+  if (o && expired(N(z, o), now_ms()) && !suppress_writes) {
+    /* an expired list is emptied and reused, anything else expired goes, as ngx_lua does */
+    node_t *n = N(z, o);
+    if (n->vtype == NGXLUA_SHD_LIST) {
+      list_free(z, n);
+      n->expires = 0;
+      touch(z, o);
+    } else {
+      remove_node(z, o);
+      o = 0;
+    }
+  } else if ((rc = live_list(z, &o, 0)) != 0) {
+    goto done;
+  }
   if (suppress_writes) {
     r->num = o ? N(z, o)->lcount : 0;
     goto done;
   }
   if (!o) {
-    int forcible = 0;
-    o = alloc_evicting(z, NODE_OVERHEAD + kl + LIST_HEAD_LEN, 0, &forcible);
+    /* a new list's head never evicts (ngx_lua allocates it without its LRU loop) */
+    o = zalloc(z, NODE_OVERHEAD + kl + LIST_HEAD_LEN);
     if (!o) {
       rc = NGXLUA_SHD_ENOMEM;
       goto done;
     }
     insert(z, o, k, kl, hash, NGXLUA_SHD_LIST, LIST_HEAD_LEN);
-    created = 1;
   }
   size_t len = vtype == NGXLUA_SHD_STRING ? sl : 8;
   uint32_t e = zalloc(z, LIST_NODE_OVERHEAD + len);
   if (!e) {
-    if (created) remove_node(z, o);
+    /* an empty list does not stay behind a failed push */
+    if (N(z, o)->lcount == 0) remove_node(z, o);
     rc = NGXLUA_SHD_ENOMEM;
     goto done;
   }

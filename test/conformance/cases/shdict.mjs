@@ -5,7 +5,7 @@ import { luaOut, luaErr } from '../lib.mjs';
 
 const http = 'lua_shared_dict d 1m; lua_shared_dict small 12k; lua_shared_dict fa 1m; ' +
   'lua_shared_dict gk 1m; lua_shared_dict fs 1m; lua_shared_dict ev 12k; lua_shared_dict sf 12k; ' +
-  'lua_shared_dict seeded 1m; lua_shared_dict fe 1m; ' +
+  'lua_shared_dict seeded 1m; lua_shared_dict fe 1m; lua_shared_dict lp 64k; ' +
   'init_by_lua_block { ngx.shared.seeded:set("from_init", "seed", 0, 4) ngx.shared.seeded:rpush("l", "a") }';
 const D = 'local d = ngx.shared.d ';
 const c = (name, code, body, extra = {}) => ({ name, http, server: luaOut(D + code), body, ...extra });
@@ -85,4 +85,9 @@ export default [
     server: `location /t { rewrite_by_lua_block { ngx.shared.d:set("c61", "rw") } content_by_lua_block { local d = ngx.shared.d ngx.timer.at(0, function() d:set("c61t", d:get("c61") .. "+timer") end) ngx.sleep(0.02) ngx.say(d:get("c61"), " ", d:get("c61t")) } }`,
     body: 'rw rw+timer\n' },
   { name: 'shared between requests', http, server: luaOut(`out(ngx.shared.d:incr("c62", 1, 0))`), steps: [{ body: '1 nil false\n' }, { body: '2 nil false\n' }] },
+  c('lpush into a full zone fails without evicting, and an expired list is reused',
+    `local z = ngx.shared.lp local max = 0 for i = 1, 100000 do local n, err = z:lpush(string.format("%05d", i), i) ` +
+    `if not n then max = i out(err) break end end out(max > 1, #z:get_keys(0) == max - 1) ` +
+    `z:expire("00001", 0.001) ngx.sleep(0.01) out(z:lpush("00001", "new"), z:llen("00001"), z:lpop("00001"))`,
+    'no memory\ntrue true\n1 1 new\n'),
 ];
