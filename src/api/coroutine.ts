@@ -43,7 +43,9 @@ export function registerCoroutine(rt: Runtime): Record<string, JsLuaFn> {
     co_running: (L) => {
       // handlers ngx_lua runs on the main Lua thread see no coroutine
       const ctx = rt.current();
-      if (!ctx || MAIN_THREAD_KINDS.has(ctx.kind) || !sched.current) {
+      // outside the scheduler (init_by_lua) a coroutine resumed there is still one
+      const plainCo = !sched.current && L !== vm.L;
+      if (!plainCo && (!ctx || MAIN_THREAD_KINDS.has(ctx.kind) || !sched.current)) {
         vm.pushNil(L);
         return 1;
       }

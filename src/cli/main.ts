@@ -6,7 +6,7 @@ import { appendFileSync, readFileSync, unlinkSync, writeFileSync, existsSync } f
 import path from 'node:path';
 import { loadConf, ConfError } from '../conf/index.js';
 import type { MainConf } from '../conf/model.js';
-import { ErrorLog, fakeConnId, formatErrorLine, LOG_ALERT } from '../util/errlog.js';
+import { ErrorLog, fakeConnId, formatErrorLine, LOG_ALERT, LOG_ERR } from '../util/errlog.js';
 import { VERSION } from '../core/version.js';
 import type { WorkerSpec } from '../process/master.js';
 
@@ -190,8 +190,11 @@ async function serve(o: Opts): Promise<void> {
   const { inheritZones, ZoneError } = await import('../api/shdict.js');
   const startFailed = (e: unknown): never => {
     if (e instanceof InitError || e instanceof ZoneError) {
-      log.log('emerg', e.message);
+      const level = e instanceof InitError ? e.level : 'emerg';
+      log.log(level, e.message);
       log.flushSync();
+      // nginx prints an [error] of the start-up as its error-log line, an [emerg] as "nginx: [emerg] ..."
+      if (level === 'error') fail(formatErrorLine(LOG_ERR, e.message).toString('latin1'));
       fail(`${NAME}: [emerg] ${e.message}`);
     }
     throw e;

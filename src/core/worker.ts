@@ -111,7 +111,7 @@ export class Worker {
     const { rt } = this;
     const h = rt.http.initByLua!;
     const fn = rt.chunk(h, true);
-    if (typeof fn !== 'number') throw new InitError(`init_by_lua error: ${fn.error}`);
+    if (typeof fn !== 'number') throw initFailed(h, fn.error);
     const vm = rt.vm;
     rt.initCtx = new LuaContext('init', null);
     vm.setTop(vm.L, 0);
@@ -124,7 +124,7 @@ export class Worker {
     if (rc !== LUA_OK) {
       const msg = vm.toStr(vm.L, -1) ?? 'unknown error';
       vm.setTop(vm.L, 0);
-      throw new InitError(`init_by_lua error: ${msg}`);
+      throw initFailed(h, msg);
     }
     vm.setTop(vm.L, 0);
   }
@@ -135,12 +135,13 @@ export class Worker {
    */
   private runInitThread(): Promise<void> {
     const { rt } = this;
-    const fn = rt.chunk(rt.http.initByLua!, true);
-    if (typeof fn !== 'number') throw new InitError(`init_by_lua error: ${fn.error}`);
+    const h = rt.http.initByLua!;
+    const fn = rt.chunk(h, true);
+    if (typeof fn !== 'number') throw initFailed(h, fn.error);
     return new Promise((resolve, reject) => {
       const ctx = new LuaContext('init', null);
       ctx.onDone = (o) => {
-        if (o.kind === 'error') reject(new InitError(`init_by_lua error: ${o.error}`));
+        if (o.kind === 'error') reject(initFailed(h, o.error ?? 'unknown error'));
         else resolve();
       };
       rt.sched.spawnEntry(ctx, fn);
@@ -253,7 +254,17 @@ export class Worker {
   }
 }
 
-export class InitError extends Error {}
+export class InitError extends Error {
+  /** nginx logs a failed init_by_lua at error (the start still fails); other start errors at emerg */
+  constructor(message: string, readonly level: 'emerg' | 'error' = 'emerg') {
+    super(message);
+  }
+}
+
+/** `init_by_lua error:` / `init_by_lua_file error:`, as ngx_lua names the failure */
+function initFailed(h: { form: string }, msg: string): InitError {
+  return new InitError(`${h.form === 'file' ? 'init_by_lua_file' : 'init_by_lua'} error: ${msg}`, 'error');
+}
 
 /** The listening sockets a conf asks for, by `host:port`, each with its servers (default first). */
 export function listenGroups(servers: readonly ServerConf[]): Map<string, { host: string; port: number; reuseport: boolean; servers: ServerConf[] }> {

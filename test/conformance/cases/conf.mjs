@@ -243,4 +243,11 @@ export default [
     server: 'location /t { return 200; }',
     conf_error: /init_by_lua error: init_by_lua\(nginx\.conf:\d+\):1: init failed/,
   },
+  {
+    name: 'init_by_lua: a coroutine resumed there sees itself as running',
+    http: 'init_by_lua_block { local co = coroutine.create(function() coroutine.yield(1) ' +
+      'co_seen = coroutine.status(coroutine.running()) end) coroutine.resume(co) coroutine.resume(co) }',
+    server: 'location /t { content_by_lua_block { ngx.say(co_seen) } }',
+    body: 'running\n',
+  },
 ];
