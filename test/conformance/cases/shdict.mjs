@@ -78,7 +78,7 @@ export default [
     body: 'false no memory false\nfalse no memory false\nv\n' },
   c('a value larger than the zone', `local s = ngx.shared.small out(s:set("big", string.rep("x", 5000))) out(s:set("big", string.rep("x", 2000000))) out(s:get("big"))`, 'false no memory false\nfalse no memory false\nnil\n'),
   c('the ngx.shared table', `out(ngx.shared.nope, ngx.shared["d"] == ngx.shared.d, getmetatable(ngx.shared)) local t = {} for k, v in pairs(ngx.shared) do t[#t+1] = k .. ":" .. type(v) end table.sort(t) out(table.concat(t, " "))`,
-    'nil true nil\nd:table ev:table fa:table fe:table fs:table gk:table seeded:table sf:table small:table\n'),
+    'nil true nil\nd:table ev:table fa:table fe:table fs:table gk:table lp:table seeded:table sf:table small:table\n'),
   c('dict objects: one zone handle, shared metatable', `out(type(d[1]), #d, rawget(d, "get"), getmetatable(d) == getmetatable(ngx.shared.small)) out(pcall(d.rpush, {d[1]}, "c59", 1)) out(d:llen("c59"))`, 'userdata 1 nil true\ntrue 1\n1\n'),
   { name: 'init_by_lua seeds data', http, server: luaOut(`local s = ngx.shared.seeded out(s:get("from_init")) out(s:lpop("l"))`), body: 'seed 4\na\n' },
   { name: 'set in rewrite, read in content and in a timer', http,
