@@ -841,3 +841,62 @@ int ngxlua_shd_open(const char *name, uint64_t size, int fd, int *out_fd) {
 }
 
 void ngxlua_shd_suppress(int on) { suppress_writes = on; }
+
+/* ---- ngx_lua's C API for other modules (ngx_http_lua_api.h), reached through ffi.C --------- */
+
+typedef struct {
+  uint8_t type;
+  union {
+    int b;
+    double n;
+    struct {
+      size_t len;
+      unsigned char *data;
+    } s;
+  } value;
+} ngx_http_lua_value_t;
+
+void *ngx_http_lua_find_zone(const unsigned char *name, size_t len) { return ngxlua_shd_zone((const char *)name, len); }
+
+/* 0 (NGX_OK) with the value; -5 (NGX_DECLINED) not found, -4 (NGX_DONE) expired; -1 for a
+ * string without a buffer or a value of another type. A string is cut to the buffer's length. */
+intptr_t ngx_http_lua_shared_dict_get(void *z, const unsigned char *k, size_t kl, ngx_http_lua_value_t *v) {
+  if (!z) return -1;
+  intptr_t rc = 0;
+  lock(z);
+  uint32_t o = lookup(z, k, kl, hash_key(k, kl));
+  if (!o) {
+    rc = -5;
+    goto done;
+  }
+  node_t *n = N(z, o);
+  if (expired(n, now_ms())) {
+    rc = -4;
+    goto done;
+  }
+  v->type = n->vtype;
+  switch (n->vtype) {
+  case NGXLUA_SHD_STRING: {
+    if (v->value.s.data == NULL || v->value.s.len == 0) {
+      rc = -1;
+      break;
+    }
+    size_t len = n->vlen;
+    if (len > v->value.s.len) len = v->value.s.len;
+    else v->value.s.len = len;
+    memcpy(v->value.s.data, VAL(n), len);
+    break;
+  }
+  case NGXLUA_SHD_NUMBER:
+    memcpy(&v->value.n, VAL(n), 8);
+    break;
+  case NGXLUA_SHD_BOOLEAN:
+    v->value.b = VAL(n)[0];
+    break;
+  default:
+    rc = -1;
+  }
+done:
+  unlock(z);
+  return rc;
+}

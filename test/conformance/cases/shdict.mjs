@@ -90,4 +90,18 @@ export default [
     `if not n then max = i out(err) break end end out(max > 1, #z:get_keys(0) == max - 1) ` +
     `z:expire("00001", 0.001) ngx.sleep(0.01) out(z:lpush("00001", "new"), z:llen("00001"), z:lpop("00001"))`,
     'no memory\ntrue true\n1 1 new\n'),
+  c('ngx_lua\'s C API for other modules: ngx_http_lua_find_zone and ngx_http_lua_shared_dict_get through ffi.C',
+    `local ffi = require "ffi" pcall(ffi.cdef, [[ typedef struct { size_t len; char *data; } ngx_str_t; ` +
+    `typedef struct { uint8_t type; union { int b; double n; ngx_str_t s; } value; } ngx_http_lua_value_t; ` +
+    `void *ngx_http_lua_find_zone(char *data, size_t len); ` +
+    `intptr_t ngx_http_lua_shared_dict_get(void *zone, char *kdata, size_t klen, ngx_http_lua_value_t *val); ]]) ` +
+    `local C = ffi.C local function cs(s) local b = ffi.new("char[?]", #s + 1) ffi.copy(b, s) return b end ` +
+    `d:set("capi_n", 2.5) d:set("capi_s", "hello world") d:set("capi_b", true) ` +
+    `local z = C.ngx_http_lua_find_zone(cs("d"), 1) out(C.ngx_http_lua_find_zone(cs("none"), 4) == nil, z ~= nil) ` +
+    `local v = ffi.new("ngx_http_lua_value_t[1]") out(tonumber(C.ngx_http_lua_shared_dict_get(z, cs("capi_n"), 6, v)), v[0].type, v[0].value.n) ` +
+    `out(tonumber(C.ngx_http_lua_shared_dict_get(z, cs("capi_b"), 6, v)), v[0].type, v[0].value.b) ` +
+    `local buf = ffi.new("char[5]") v[0].value.s.data = buf v[0].value.s.len = 5 ` +
+    `out(tonumber(C.ngx_http_lua_shared_dict_get(z, cs("capi_s"), 6, v)), v[0].type, ffi.string(v[0].value.s.data, v[0].value.s.len)) ` +
+    `out(tonumber(C.ngx_http_lua_shared_dict_get(z, cs("capi_x"), 6, v)))`,
+    'true true\n0 3 2.5\n0 1 1\n0 4 hello\n-5\n'),
 ];
