@@ -94,7 +94,8 @@ export class Worker {
     if (http?.initWorkerByLua) {
       const fn = rt.chunk(http.initWorkerByLua, true);
       if (typeof fn !== 'number') {
-        log.log('error', `failed to load the 'init_worker_by_lua*' code: ${fn.error}`);
+        // as ngx_lua words it: the run's own prefix, for a chunk that did not even load
+        log.log('error', `${http.initWorkerByLua.form === 'file' ? 'init_worker_by_lua_file' : 'init_worker_by_lua'} error: ${fn.error}`);
       } else {
         const ctx = new LuaContext('init_worker', null);
         ctx.onDone = (o) => {

@@ -519,6 +519,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
 
   /** Run a read: at once when possible, else suspend the thread until data, eof or timeout. */
   const startRead = (L: number, s: TcpSock, op: ReadOp, stIdx: number): number => {
+    if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket read timeout: ${timeoutOf(s, 'read')}`, s.ctx);
     // a read makes nginx recv() what the kernel holds: buffered bytes count as read from now on
     s.unrequested = 0;
     const res = serve(s, op, finalState(s));
@@ -1136,6 +1137,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (s.downstream === 'body') return vm.error(L, 'attempt to write to request sockets');
     const b = busy(s, false, true);
     if (b) return pushNilErr(L, b);
+    if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket send timeout: ${timeoutOf(s, 'send')}`, ctx);
     const data = sendData(L, 2);
     if (data.length === 0) {
       vm.pushNumber(L, 0);
