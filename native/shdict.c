@@ -566,12 +566,11 @@ done:
   return rc;
 }
 
-/* the length of the (non-expired) list at o, or an error */
-static int live_list(void *z, uint32_t *o, int drop_expired) {
+/* 0 for a live list at o (o = 0 when the key is missing or expired), or an error */
+static int live_list(void *z, uint32_t *o) {
   if (!*o) return 0;
   node_t *n = N(z, *o);
   if (expired(n, now_ms())) {
-    if (drop_expired) remove_node(z, *o);
     *o = 0;
     return 0;
   }
@@ -595,7 +594,7 @@ int ngxlua_shd_push(void *z, const unsigned char *k, size_t kl, int left, int vt
       remove_node(z, o);
       o = 0;
     }
-  } else if ((rc = live_list(z, &o, 0)) != 0) {
+  } else if ((rc = live_list(z, &o)) != 0) {
     goto done;
   }
   if (suppress_writes) {
@@ -653,7 +652,7 @@ int ngxlua_shd_pop(void *z, const unsigned char *k, size_t kl, int left, ngxlua_
   lock(z);
   sweep(z, 0);
   uint32_t o = lookup(z, k, kl, hash_key(k, kl));
-  if ((rc = live_list(z, &o, 0)) != 0 || !o || suppress_writes) goto done;
+  if ((rc = live_list(z, &o)) != 0 || !o || suppress_writes) goto done;
   node_t *n = N(z, o);
   uint32_t e = left ? n->lhead : n->ltail;
   if (!e) goto done;
@@ -679,7 +678,7 @@ int ngxlua_shd_llen(void *z, const unsigned char *k, size_t kl, ngxlua_shd_res_t
   lock(z);
   sweep(z, 0);
   uint32_t o = lookup(z, k, kl, hash_key(k, kl));
-  if ((rc = live_list(z, &o, 0)) == 0 && o) {
+  if ((rc = live_list(z, &o)) == 0 && o) {
     r->num = N(z, o)->lcount;
     touch(z, o);
   }

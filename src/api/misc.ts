@@ -6,6 +6,8 @@ import { T_TABLE } from '../lua/vm.js';
 
 export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
+  // a master's worker was started by it; any other process is its own master
+  const masterPid = process.env.NGXLUA_WORKER ? process.ppid : process.pid;
   return {
     get_phase: (L) => {
       const ctx = rt.current();
@@ -32,7 +34,7 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     master_pid: (L) => {
-      vm.pushNumber(L, process.ppid && process.env.NGXLUA_WORKER ? process.ppid : process.pid);
+      vm.pushNumber(L, masterPid);
       return 1;
     },
     worker_exiting: (L) => {

@@ -199,10 +199,12 @@ async function serve(o: Opts): Promise<void> {
     }
     throw e;
   };
+  // a bug in one request's callback must not take the server down: log it as nginx logs alerts
+  process.on('uncaughtException', (e) => log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`));
+  process.on('unhandledRejection', (e) => log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`));
   if (!spec && conf.masterProcess && conf.workerProcesses > 1) {
     const { Master } = await import('../process/master.js');
     const master = new Master(conf, log, () => load(o), (code) => process.exit(code));
-    process.on('uncaughtException', (e) => log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`));
     try {
       await master.start();
     } catch (e) {
@@ -259,9 +261,6 @@ async function serve(o: Opts): Promise<void> {
     log.flushSync();
     process.exit(0);
   };
-  // a bug in one request's callback must not take the server down: log it as nginx logs alerts
-  process.on('uncaughtException', (e) => log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`));
-  process.on('unhandledRejection', (e) => log.log('alert', `ngxlua internal error: ${(e as Error)?.stack ?? e}`));
   process.on('SIGTERM', () => void stop(false));
   process.on('SIGINT', () => void stop(false));
   process.on('SIGQUIT', () => void stop(true));

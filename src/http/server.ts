@@ -239,16 +239,16 @@ export class HttpServer {
   }
 }
 
-/** One client socket. */
 const CONN = Symbol('connection');
+type ConnSocket = net.Socket & { [CONN]: Connection };
 /** Node's TCP handle, whose getpeername/getsockname fill an object and return 0 */
 interface AddrHandle {
   getpeername?(out: { address?: string; port?: number }): number;
   getsockname?(out: { address?: string; port?: number }): number;
 }
-const ADDR: { address?: string; port?: number; family?: string } = {};
-type ConnSocket = net.Socket & { [CONN]: Connection };
+const ADDR: { address?: string; port?: number } = {};
 
+/** One client socket. */
 class Connection {
   readonly server: HttpServer;
   readonly socket: net.Socket;

@@ -9,11 +9,13 @@
 // See docs/processes.md for init_by_lua, which runs here for its shared-dict writes and again
 // in each worker for its Lua state.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { getSystemErrorName } from 'node:util';
 import { closeSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { MainConf } from '../conf/model.js';
 import type { ErrorLog } from '../util/errlog.js';
 import { processNative } from '../lua/vm.js';
 import { openZones } from '../api/shdict.js';
+import { sysError } from '../api/socket/errors.js';
 import { listenGroups, Worker, InitError } from '../core/worker.js';
 import { VERSION } from '../core/version.js';
 
@@ -42,8 +44,6 @@ interface Sock {
   reuseport: boolean;
   fds: number[];
 }
-
-const ERRNO: Record<number, string> = { 98: 'Address already in use', 13: 'Permission denied', 99: 'Cannot assign requested address', 2: 'No such file or directory' };
 
 function where(host: string, port: number): string {
   if (host.startsWith('unix:')) return host;
@@ -116,7 +116,10 @@ export class Master {
         const fds: number[] = [];
         for (let i = 0; i < (g.reuseport ? n : 1); i++) {
           const fd = processNative.listenSocket(g.host, g.port, -1, g.reuseport);
-          if (fd < 0) throw new InitError(`bind() to ${where(g.host, g.port)} failed (${-fd}: ${ERRNO[-fd] ?? 'error'})`);
+          if (fd < 0) {
+            const e = sysError({ errno: fd, code: getSystemErrorName(fd) });
+            throw new InitError(`bind() to ${where(g.host, g.port)} failed (${e.errno}: ${e.text})`);
+          }
           fds.push(fd);
           made.push(fd);
         }
