@@ -51,6 +51,10 @@ const SCENARIOS = [
     what: 'require "nginx.redis": connect, GET, set_keepalive(10000, 100) to a local redis-server',
   },
   { name: 'shdict', path: '/shdict', body: 'ok\n', what: 'ngx.shared.DICT incr + get of one key per request' },
+  {
+    name: 'proxy', path: '/proxy', body: 'hello\n', needs: 'upstream',
+    what: 'proxy_pass to a return 200 upstream (a second server of the same engine) with keepalive 16',
+  },
   // several workers (master_process on): the same handlers, every engine with worker_processes 2
   { name: 'hello-w2', path: '/hello', body: 'hello, world\n', workers: 2, what: 'hello with worker_processes 2 (one shared listening socket)' },
   { name: 'hello-w2rp', path: '/hello', body: 'hello, world\n', workers: 2, reuseport: true, what: 'hello with worker_processes 2 and listen ... reuseport' },
@@ -192,8 +196,23 @@ function redisLocation() {
         }`;
 }
 
+// The proxy scenario's upstream: a second server block of the same engine, so both sides of the
+// proxied request are the engine under test.
+function proxyConf(upPort) {
+  return `
+    upstream bench_upstream {
+        server 127.0.0.1:${upPort};
+        keepalive 16;
+    }
+    server {
+        listen 127.0.0.1:${upPort};
+        location / { return 200 "hello\\n"; }
+    }`;
+}
+
 function confText(port, scenario = {}) {
   const workers = scenario.workers ?? 1;
+  const upPort = scenario.upstreamPort;
   return `${MODULES.map((m) => `load_module ${m};`).join('\n')}
 daemon off;
 master_process ${workers > 1 ? 'on' : 'off'};
@@ -204,10 +223,15 @@ events { worker_connections 4096; }
 http {
     access_log off;
     default_type text/plain;
-${redisPort ? `    lua_package_path "${LUA_DIR}/?.lua;;";\n` : ''}    lua_shared_dict bench 10m;
+${redisPort ? `    lua_package_path "${LUA_DIR}/?.lua;;";\n` : ''}    lua_shared_dict bench 10m;${upPort ? proxyConf(upPort) : ''}
     server {
         listen 127.0.0.1:${port}${scenario.reuseport ? ' reuseport' : ''};
-        location = /static { return 200 "hello\n"; }
+        location = /static { return 200 "hello\n"; }${upPort ? `
+        location = /proxy {
+            proxy_pass http://bench_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }` : ''}
         location = /shdict {
             content_by_lua_block {
                 local d = ngx.shared.bench
@@ -505,6 +529,7 @@ function parseWrk(out) {
 
 async function benchOne(engine, scenario) {
   const port = await freePort();
+  if (scenario.needs === 'upstream') scenario = { ...scenario, upstreamPort: await freePort() };
   const prefix = makePrefix(engine.key, port, scenario);
   const url = `http://127.0.0.1:${port}${scenario.path}`;
   const res = { engine: engine.key, scenario: scenario.name, url, prefix: KEEP ? prefix : undefined, errors: [] };

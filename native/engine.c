@@ -21,6 +21,7 @@
 #include <luajit.h>
 #include <dlfcn.h>
 #include <malloc.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ typedef struct {
   size_t scratch_cap;
   napi_ref callbuf_ref;
   double *callbuf; /* [L, id, nargs] of the call the trampoline makes: no JS values to create */
+  napi_ref sdispatch; /* JS (key) -> string | null | rc, for the functions pushsfn made */
 } inst_t;
 
 /* One Node-API instance per thread: Lua always runs on the thread whose env called into it. */
@@ -147,7 +149,7 @@ static const uint8_t *arg_bytes(napi_env env, napi_value v, size_t *len) {
 
 int engine_try(void (*fn)(void *), void *ud);
 
-enum { OP_PUSHSTR, OP_CREATETABLE, OP_NEWTHREAD, OP_NEWUSERDATA, OP_PUSHFN, OP_TOLSTRING, OP_TRACEBACK, OP_COLLECT };
+enum { OP_PUSHSTR, OP_CREATETABLE, OP_NEWTHREAD, OP_NEWUSERDATA, OP_PUSHFN, OP_TOLSTRING, OP_TRACEBACK, OP_COLLECT, OP_PAIRS };
 typedef struct {
   lua_State *L;
   int op;
@@ -157,9 +159,12 @@ typedef struct {
   lua_State *L1;
   lua_State *out;
   const char *s;
+  const uint32_t *lens;
 } aop_t;
 
 static int trampoline(lua_State *L);
+static int trampoline_s(lua_State *L);
+static void build_pairs(aop_t *o);
 
 static void aop_run(void *ud) {
   aop_t *o = ud;
@@ -169,10 +174,11 @@ static void aop_run(void *ud) {
   case OP_CREATETABLE: lua_createtable(L, o->a, o->b); break;
   case OP_NEWTHREAD: o->out = lua_newthread(L); break;
   case OP_NEWUSERDATA: lua_newuserdata(L, o->n); break;
-  case OP_PUSHFN: lua_pushcclosure(L, trampoline, o->a); break;
+  case OP_PUSHFN: lua_pushcclosure(L, o->b ? trampoline_s : trampoline, o->a); break;
   case OP_TOLSTRING: o->s = lua_tolstring(L, o->a, &o->n); break;
   case OP_TRACEBACK: luaL_traceback(L, o->L1, NULL, o->a); break;
   case OP_COLLECT: lua_gc(L, LUA_GCCOLLECT, 0); break;
+  case OP_PAIRS: build_pairs(o); break;
   }
 }
 
@@ -208,21 +214,53 @@ static void push_bytes(napi_env env, lua_State *L, const char *p, size_t n) {
 
 /* ---- the trampoline: Lua calling a JS function ------------------------------------------- */
 
-static int trampoline(lua_State *L) {
+/* Calls the JS function numbered by upvalue 1 through the dispatcher, then returns its results,
+ * yields or raises, with only C and Lua frames left. A string function (str) instead goes
+ * through sdispatch: the key (argument 2) crosses as a latin1 JS string argument (undefined when
+ * it is no string) and a string or null result comes back as the one return value, so a lookup
+ * like ngx.var.uri costs one crossing instead of four; any other result is a result count. */
+static int call_js(lua_State *L, int str) {
   inst_t *in = tls_inst;
   napi_env env = in->env;
-  int id = (int)lua_tointeger(L, lua_upvalueindex(1));
   int nargs = lua_gettop(L);
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
-  napi_value fn, recv, res;
+  napi_value fn, recv, res, key;
   int32_t rc = RC_ERROR;
-  napi_get_reference_value(env, in->dispatch, &fn);
   napi_get_undefined(env, &recv);
+  key = recv;
+  if (str && nargs >= 2 && lua_type(L, 2) == LUA_TSTRING) {
+    size_t kn = 0;
+    const char *kp = lua_tolstring(L, 2, &kn);
+    napi_create_string_latin1(env, kp, kn, &key);
+  }
+  napi_get_reference_value(env, str ? in->sdispatch : in->dispatch, &fn);
   in->callbuf[0] = (double)(uintptr_t)L;
-  in->callbuf[1] = id;
+  in->callbuf[1] = (double)lua_tointeger(L, lua_upvalueindex(1));
   in->callbuf[2] = nargs;
-  if (napi_call_function(env, recv, fn, 0, NULL, &res) == napi_ok) {
+  if (napi_call_function(env, recv, fn, str ? 1 : 0, &key, &res) == napi_ok) {
+    napi_valuetype vt = napi_number;
+    if (str) napi_typeof(env, res, &vt);
+    if (vt == napi_string) {
+      size_t n = 0;
+      napi_get_value_string_latin1(env, res, NULL, 0, &n);
+      char buf[256];
+      char *p = n < sizeof buf ? buf : malloc(n + 1);
+      if (p) napi_get_value_string_latin1(env, res, p, n + 1, &n);
+      napi_close_handle_scope(env, scope);
+      if (!p) {
+        lua_pushliteral(L, "not enough memory");
+        return lua_error(L);
+      }
+      lua_pushlstring(L, p, n);
+      if (p != buf) free(p);
+      return 1;
+    }
+    if (vt == napi_null) {
+      napi_close_handle_scope(env, scope);
+      lua_pushnil(L);
+      return 1;
+    }
     napi_get_value_int32(env, res, &rc);
   } else {
     /* the dispatcher catches everything; this is V8 itself failing (stack, termination) */
@@ -235,6 +273,13 @@ static int trampoline(lua_State *L) {
   if (rc >= 0) return rc;
   if (rc == RC_YIELD) return lua_yield(L, 0);
   return lua_error(L);
+}
+
+static int trampoline(lua_State *L) {
+  return call_js(L, 0);
+}
+static int trampoline_s(lua_State *L) {
+  return call_js(L, 1);
 }
 
 /* ---- state ------------------------------------------------------------------------------- */
@@ -266,17 +311,20 @@ static void free_inst(napi_env env, void *data, void *hint) {
   if (in->dispatch) napi_delete_reference(env, in->dispatch);
   if (in->scratch_ref) napi_delete_reference(env, in->scratch_ref);
   if (in->callbuf_ref) napi_delete_reference(env, in->callbuf_ref);
+  if (in->sdispatch) napi_delete_reference(env, in->sdispatch);
   if (tls_inst == in) tls_inst = NULL;
   free(in);
 }
 
-/* setdispatch(fn, callbuf): fn() is called for every Lua -> JS call, with [L, id, nargs] in the
- * Float64Array callbuf */
+/* setdispatch(fn, callbuf, sfn): fn() is called for every Lua -> JS call, with [L, id, nargs] in
+ * the Float64Array callbuf; sfn(key) likewise for the string functions of pushsfn */
 static napi_value js_setdispatch(napi_env env, napi_callback_info info) {
-  ARGS(2);
+  ARGS(3);
   inst_t *in = tls_inst;
   if (in->dispatch) napi_delete_reference(env, in->dispatch);
   napi_create_reference(env, argv[0], 1, &in->dispatch);
+  if (in->sdispatch) napi_delete_reference(env, in->sdispatch);
+  napi_create_reference(env, argv[2], 1, &in->sdispatch);
   size_t n;
   in->callbuf = (double *)arg_bytes(env, argv[1], &n);
   if (in->callbuf_ref) napi_delete_reference(env, in->callbuf_ref);
@@ -576,6 +624,130 @@ static napi_value js_strargs(napi_env env, napi_callback_info info) {
   return ret_d(env, (double)total);
 }
 
+/* tabbytes(L, idx): send()'s array table (nested arrays of strings and integers) copied flat into
+ * the scratch buffer; returns the length, or -1 for anything else (a hole, a non-array key, a
+ * fraction, another type, deep nesting, more than the scratch buffer holds), which the caller
+ * then walks itself to find the error nginx reports. One call instead of three per element. */
+static int tab_copy(lua_State *L, int idx, inst_t *in, size_t *total, int depth) {
+  if (depth > 4) return -1;
+  double max = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    double k = lua_type(L, -2) == LUA_TNUMBER ? lua_tonumber(L, -2) : 0;
+    lua_pop(L, 1);
+    if (k < 1 || k != floor(k)) {
+      lua_pop(L, 1);
+      return -1;
+    }
+    if (k > max) max = k;
+  }
+  char num[32];
+  for (double i = 1; i <= max; i++) {
+    lua_rawgeti(L, idx, (int)i);
+    int t = lua_type(L, -1);
+    const char *p = NULL;
+    size_t n = 0;
+    int ok = 1;
+    if (t == LUA_TSTRING) {
+      p = lua_tolstring(L, -1, &n);
+    } else if (t == LUA_TNUMBER) {
+      /* an integer prints the same under Lua's "%.14g" */
+      double d = lua_tonumber(L, -1);
+      if (d == floor(d) && fabs(d) < 1e14 && !(d == 0 && signbit(d))) {
+        n = (size_t)snprintf(num, sizeof num, "%lld", (long long)d);
+        p = num;
+      } else ok = 0;
+    } else if (t == LUA_TTABLE) {
+      ok = tab_copy(L, lua_gettop(L), in, total, depth + 1) == 0;
+    } else ok = 0;
+    if (ok && p) {
+      if (*total + n > in->scratch_cap) ok = 0;
+      else memcpy(in->scratch + *total, p, n);
+      *total += n;
+    }
+    lua_pop(L, 1);
+    if (!ok) return -1;
+  }
+  return 0;
+}
+static napi_value js_tabbytes(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_State *L = arg_L(env, argv[0]);
+  int idx = abs_index(L, arg_i(env, argv[1]));
+  size_t total = 0;
+  if (lua_type(L, idx) != LUA_TTABLE || tab_copy(L, idx, tls_inst, &total, 0) != 0) return ret_i(env, -1);
+  return ret_d(env, (double)total);
+}
+
+/* pushpairs(L, data, lens, count, lower): a new table of count (key, value) string pairs, the
+ * values of a repeated key gathered into an array in order, as ngx_lua returns headers. data holds
+ * each key then its value (latin1), lens their lengths [k1, v1, k2, v2, ...]; lower lower-cases
+ * the keys (ASCII, as nginx's header hash does). Returns the table's stack index, or -1 (nothing
+ * pushed) when lens is too short or memory runs out. */
+static void build_pairs(aop_t *o) {
+  lua_State *L = o->L;
+  lua_createtable(L, 0, o->a);
+  int t = lua_gettop(L);
+  const char *p = o->p;
+  for (int i = 0; i < o->a; i++) {
+    size_t kn = o->lens[2 * i], vn = o->lens[2 * i + 1];
+    lua_pushlstring(L, p, kn);
+    p += kn;
+    lua_pushvalue(L, -1);
+    lua_rawget(L, t);
+    int ty = lua_type(L, -1);
+    if (ty == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_pushlstring(L, p, vn);
+      lua_rawset(L, t);
+    } else if (ty == LUA_TTABLE) {
+      lua_pushlstring(L, p, vn);
+      lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+      lua_pop(L, 2);
+    } else {
+      lua_createtable(L, 2, 0);
+      lua_insert(L, -2);
+      lua_rawseti(L, -2, 1);
+      lua_pushlstring(L, p, vn);
+      lua_rawseti(L, -2, 2);
+      lua_rawset(L, t);
+    }
+    p += vn;
+  }
+}
+static napi_value js_pushpairs(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  lua_State *L = arg_L(env, argv[0]);
+  size_t n = 0, ln = 0;
+  const uint32_t *jlens = (const uint32_t *)arg_bytes(env, argv[2], &ln);
+  int count = arg_i(env, argv[3]);
+  bool lower = false;
+  napi_get_value_bool(env, argv[4], &lower);
+  napi_get_value_string_latin1(env, argv[1], NULL, 0, &n);
+  if (count < 0 || (size_t)count * 2 > ln / 4) return ret_i(env, -1);
+  /* a private copy of both: a finalizer run by an allocation below may call back into JS, and
+   * JS may reuse the scratch buffer or the lengths array */
+  size_t need = (size_t)count * 2 * sizeof(uint32_t) + n + 1;
+  uint64_t local[512];
+  uint8_t *mem = need <= sizeof local ? (uint8_t *)local : malloc(need);
+  if (!mem) return ret_i(env, -1);
+  uint32_t *lens = (uint32_t *)mem;
+  memcpy(lens, jlens, (size_t)count * 2 * sizeof(uint32_t));
+  char *data = (char *)(lens + (size_t)count * 2);
+  napi_get_value_string_latin1(env, argv[1], data, n + 1, &n);
+  if (lower) {
+    uint8_t *q = (uint8_t *)data;
+    for (int i = 0; i < count; i++) {
+      for (uint32_t j = 0; j < lens[2 * i]; j++) q[j] = q[j] >= 'A' && q[j] <= 'Z' ? q[j] + 32 : q[j];
+      q += lens[2 * i] + lens[2 * i + 1];
+    }
+  }
+  aop_t o = {.L = L, .op = OP_PAIRS, .p = data, .a = count, .lens = lens};
+  guarded(env, &o);
+  if (mem != (uint8_t *)local) free(mem);
+  return ret_i(env, lua_gettop(L));
+}
+
 /* getfield/setfield: raw access with a string key (no metamethods can run, so nothing raises) */
 /* Pushes the key argv[2]; returns the table's index made absolute (the push shifts relative ones). */
 static int push_key(napi_env env, lua_State *L, napi_value *argv) {
@@ -612,6 +784,16 @@ static napi_value js_pushfn(napi_env env, napi_callback_info info) {
   lua_pushinteger(L, id);
   if (nup > 0) lua_insert(L, -(nup + 1));
   aop_t o = {.L = L, .op = OP_PUSHFN, .a = nup + 1};
+  guarded(env, &o);
+  return ret_undef(env);
+}
+
+/* pushsfn(L, id): a string function (trampoline_s) for JS function `id` */
+static napi_value js_pushsfn(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  lua_State *L = arg_L(env, argv[0]);
+  lua_pushinteger(L, arg_i(env, argv[1]));
+  aop_t o = {.L = L, .op = OP_PUSHFN, .a = 1, .b = 1};
   guarded(env, &o);
   return ret_undef(env);
 }
@@ -822,7 +1004,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(errmsg), EXPORT(setfinalizerhook),
       EXPORT(resume), EXPORT(startref), EXPORT(xmove), EXPORT(pushnumber),
       EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
-      EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
+      EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(tabbytes), EXPORT(pushpairs), EXPORT(pushsfn), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
       EXPORT(pcall), EXPORT(setlimits), EXPORT(collect), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
       EXPORT(shdopen), EXPORT(shdsuppress), EXPORT(listensocket),
   };

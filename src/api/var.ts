@@ -1,26 +1,23 @@
 // ngx.var: nginx variables, read and (where nginx allows) written
 import { CTX_REQ, type Runtime } from '../core/runtime.js';
 import { getVar, setVar } from '../core/vars.js';
-import { T_NIL, T_NUMBER, type JsLuaFn } from '../lua/vm.js';
+import { strFn, T_NIL, T_NUMBER, type JsLuaFn } from '../lua/vm.js';
 
 export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   const reqOf = (L: number) => rt.reqFfi(L, CTX_REQ);
   return {
-    var_get: (L) => {
+    var_get: strFn((L, key) => {
       const r = reqOf(L);
-      // ngx.var[n] reads capture n of the location's regex; there is none below 1
-      if (vm.type(L, 2) === T_NUMBER && vm.toNumber(L, 2) < 1) {
-        vm.pushNil(L);
-        return 1;
+      if (key === undefined) {
+        // ngx.var[n] reads capture n of the location's regex; there is none below 1
+        if (vm.type(L, 2) === T_NUMBER && vm.toNumber(L, 2) < 1) return null;
+        const k = vm.toStr(L, 2);
+        if (k === null) return vm.errorRaw(L, 'bad variable name');
+        key = k;
       }
-      const key = vm.toStr(L, 2);
-      if (key === null) return vm.errorRaw(L, 'bad variable name');
-      const v = getVar(r, key.toLowerCase());
-      if (v === null) vm.pushNil(L);
-      else vm.pushStr(L, v);
-      return 1;
-    },
+      return getVar(r, key.toLowerCase());
+    }),
     var_set: (L) => {
       const r = reqOf(L);
       const key = vm.toStr(L, 2);

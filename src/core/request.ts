@@ -14,7 +14,12 @@ export class HeadersOut {
   contentLength = -1;
 
   static key(name: string): string {
-    return name.toLowerCase().replace(/_/g, '-');
+    // most names are already keys: no upper case, no '_', nothing past ASCII to fold
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if ((c >= 65 && c <= 90) || c === 95 || c > 127) return name.toLowerCase().replace(/_/g, '-');
+    }
+    return name;
   }
 
   get(name: string): string[] {
@@ -38,7 +43,24 @@ export class HeadersOut {
       this.contentLength = values.length ? Number.parseInt(values[values.length - 1], 10) : -1;
       return;
     }
-    const idx = this.list.findIndex(([n]) => HeadersOut.key(n) === k);
+    // one value for a header set at most once so far (the common case): in place
+    const list = this.list;
+    let first = -1;
+    let more = false;
+    for (let i = 0; i < list.length; i++) {
+      if (HeadersOut.key(list[i][0]) !== k) continue;
+      if (first >= 0) {
+        more = true;
+        break;
+      }
+      first = i;
+    }
+    if (!more && values.length === 1) {
+      if (first < 0) list.push([name, values[0]]);
+      else list[first] = [name, values[0]];
+      return;
+    }
+    const idx = first;
     const rest = this.list.filter(([n]) => HeadersOut.key(n) !== k);
     if (values.length === 0) {
       this.list = rest;

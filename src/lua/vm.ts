@@ -25,12 +25,18 @@ export const LUA_THROW: unique symbol = Symbol('lua error');
 
 /** A JS function callable from Lua: gets the calling state and its argument count. */
 export type JsLuaFn = (L: number, nargs: number) => number;
+/**
+ * A string function (pushStrFunction), for __index lookups: gets the key (argument 2) when it is
+ * a string, else undefined; returns the one result as a string (or null for nil), or a result
+ * count as a JsLuaFn does.
+ */
+export type JsLuaStrFn = (L: number, key: string | undefined) => string | null | number;
 
 /** The addon's exports (native/engine.c). Lua states and pointers are numbers. */
 interface Engine {
   newstate(): number;
   close(L: number): void;
-  setdispatch(fn: () => number, callbuf: Float64Array): void;
+  setdispatch(fn: () => number, callbuf: Float64Array, sfn: (key: string | undefined) => string | null | number): void;
   setscratch(b: Uint8Array): void;
   version(): string;
   gettop(L: number): number;
@@ -77,6 +83,9 @@ interface Engine {
   tobuf(L: number, i: number): number;
   numstr(L: number, i: number): string;
   strargs(L: number, from: number, to: number, nl: boolean): number;
+  tabbytes(L: number, idx: number): number;
+  pushpairs(L: number, data: string, lens: Uint32Array, count: number, lower: boolean): number;
+  pushsfn(L: number, id: number): void;
   getfield(L: number, i: number, k: string): number;
   setfield(L: number, i: number, k: string): void;
   pushfn(L: number, id: number, nup: number): void;
@@ -119,18 +128,38 @@ const fns: Array<JsLuaFn | undefined> = [];
 const owners: Array<LuaVM | undefined> = [];
 const freeIds: number[] = [];
 const callbuf = new Float64Array(3);
+const fail = (e: unknown, L: number, id: number): number => {
+  if (e === LUA_THROW) return RC_ERROR;
+  owners[id]?.onInternalError(e);
+  E.errmsg(L, 1, `internal error: ${(e as Error)?.stack ?? String(e)}`);
+  return RC_ERROR;
+};
 E.setdispatch(() => {
   const L = callbuf[0], id = callbuf[1], nargs = callbuf[2];
   try {
     return fns[id]!(L, nargs);
   } catch (e) {
-    if (e === LUA_THROW) return RC_ERROR;
-    const vm = owners[id];
-    vm?.onInternalError(e);
-    E.errmsg(L, 1, `internal error: ${(e as Error)?.stack ?? String(e)}`);
-    return RC_ERROR;
+    return fail(e, L, id);
   }
-}, callbuf);
+}, callbuf, (key) => {
+  const L = callbuf[0], id = callbuf[1];
+  try {
+    return (fns[id] as unknown as JsLuaStrFn)(L, key);
+  } catch (e) {
+    return fail(e, L, id);
+  }
+});
+
+/** Marks a string function for setFuncs (strFn). */
+const STR_FN: unique symbol = Symbol('string function');
+/** A JsLuaStrFn to go in a setFuncs record: setFuncs pushes it as a string function. */
+export function strFn(f: JsLuaStrFn): JsLuaFn {
+  (f as unknown as { [STR_FN]: true })[STR_FN] = true;
+  return f as unknown as JsLuaFn;
+}
+
+// pushPairs' key and value lengths, grown as needed
+let pairLens = new Uint32Array(256);
 
 // A finalizer (__gc, ffi.gc) that raised during an allocation made from JS: the VMs' handler logs it.
 let finalizerHandler: (msg: string) => void = () => {};
@@ -253,6 +282,11 @@ export class LuaVM {
     E.pushfn(L, this.fnId(f), nup);
   }
 
+  /** Push a string function (JsLuaStrFn): one boundary crossing per lookup. */
+  pushStrFunction(L: number, f: JsLuaStrFn): void {
+    E.pushsfn(L, this.fnId(f as unknown as JsLuaFn));
+  }
+
   /** Registers f for pushFunctionId (functions pushed many times are registered once). */
   fnId(f: JsLuaFn): number {
     const id = freeIds.pop() ?? fns.length;
@@ -274,7 +308,8 @@ export class LuaVM {
   setFuncs(L: number, idx: number, funcs: Record<string, JsLuaFn>): void {
     const t = idx < 0 ? E.gettop(L) + idx + 1 : idx;
     for (const [name, f] of Object.entries(funcs)) {
-      this.pushFunction(L, f);
+      if (STR_FN in f) E.pushsfn(L, this.fnId(f));
+      else this.pushFunction(L, f);
       E.setfield(L, t, name);
     }
   }
@@ -355,6 +390,35 @@ export class LuaVM {
     scratch.copy(b, 0, 0, n);
     this.shrinkScratch();
     return b;
+  }
+
+  /**
+   * The array table at idx (nested arrays of strings and integers) as one buffer, in one call;
+   * null for anything else (holes, other keys or types, a fraction), which the caller walks itself.
+   */
+  tableBytes(L: number, idx: number): Buffer | null {
+    const n = E.tabbytes(L, idx);
+    if (n < 0) return null;
+    const b = Buffer.allocUnsafe(n);
+    scratch.copy(b, 0, 0, n);
+    return b;
+  }
+
+  /**
+   * Push a new table of (key, value) string pairs, a repeated key's values gathered into an array
+   * in order (ngx_lua's header tables); lower lower-cases the keys (ASCII). Returns the table's
+   * stack index, or -1 when nothing could be pushed.
+   */
+  pushPairs(L: number, pairs: ReadonlyArray<readonly [string, string]>, count: number, lower: boolean): number {
+    if (pairLens.length < count * 2) pairLens = new Uint32Array(count * 2 + 64);
+    let data = '';
+    for (let i = 0; i < count; i++) {
+      const [k, v] = pairs[i];
+      pairLens[2 * i] = k.length;
+      pairLens[2 * i + 1] = v.length;
+      data += k + v;
+    }
+    return E.pushpairs(L, data, pairLens, count, lower);
   }
 
   /** The number at idx as ngx.say, ngx.print and ngx.log write it: -0 is 0, NaN keeps its sign. */

@@ -676,6 +676,8 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       case T_NIL:
         return Buffer.from('nil');
       case T_TABLE: {
+        const flat = vm.tableBytes(L, idx);
+        if (flat !== null) return flat;
         const parts: Buffer[] = [];
         collectTable(L, idx, parts);
         return parts.length === 1 ? parts[0] : Buffer.concat(parts);
