@@ -53,7 +53,7 @@ const SCENARIOS = [
   { name: 'shdict', path: '/shdict', body: 'ok\n', what: 'ngx.shared.DICT incr + get of one key per request' },
   {
     name: 'proxy', path: '/proxy', body: 'hello\n', needs: 'upstream',
-    what: 'proxy_pass to a return 200 upstream (a second server of the same engine) with keepalive 16',
+    what: 'proxy_pass to a return 200 upstream (a second server of the same engine) with keepalive 64 (above the 50 connections: every upstream connection is reused)',
   },
   // several workers (master_process on): the same handlers, every engine with worker_processes 2
   { name: 'hello-w2', path: '/hello', body: 'hello, world\n', workers: 2, what: 'hello with worker_processes 2 (one shared listening socket)' },
@@ -202,7 +202,7 @@ function proxyConf(upPort) {
   return `
     upstream bench_upstream {
         server 127.0.0.1:${upPort};
-        keepalive 16;
+        keepalive 64;
     }
     server {
         listen 127.0.0.1:${upPort};

@@ -17,7 +17,7 @@ import { getVar } from '../core/vars.js';
 import { output, sendEof, sendHeaders } from '../core/output.js';
 import { readRequestBody } from '../api/req.js';
 import { parseServerAddr } from '../conf/proxy.js';
-import { PeerPicker, upstreamState, type Peer, type UpstreamState } from './upstream.js';
+import { PeerPicker, setOwner, upstreamState, type Peer, type UpstreamOwner, type UpstreamState } from './upstream.js';
 import { absoluteRedirect } from './rewrite.js';
 import { escapeUri as escapeUriBytes } from '../util/uri.js';
 import { resolveHost } from '../api/socket/index.js';
@@ -34,7 +34,7 @@ export interface ProxyHost {
 
 // the proxy's default header list (ngx_http_proxy_headers): the ones with an empty value are
 // never sent, but they keep the client's header of that name out
-const DEFAULT_HIDDEN_IN = ['host', 'connection', 'content-length', 'transfer-encoding', 'te', 'keep-alive', 'expect', 'upgrade'];
+const HIDDEN_IN = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'te', 'keep-alive', 'expect', 'upgrade']);
 // response headers nginx does not pass by default (proxy_hide_header / proxy_pass_header)
 const HIDDEN_OUT = ['date', 'server', 'x-pad', 'x-accel-expires', 'x-accel-redirect', 'x-accel-limit-rate', 'x-accel-buffering', 'x-accel-charset'];
 // hop-by-hop: never passed
@@ -65,7 +65,26 @@ function secs(ms: number): string {
   return (ms / 1000).toFixed(3);
 }
 
-class ProxyRun {
+// per location, computed at its first proxied request: the header names proxy_set_header sets,
+// and the upstream's headers not passed on (proxy_hide_header, proxy_pass_header)
+const namedSets = new WeakMap<LocSettings, Set<string>>();
+const hiddenSets = new WeakMap<LocSettings, Set<string>>();
+function namedOf(s: LocSettings): Set<string> {
+  let set = namedSets.get(s);
+  if (!set) namedSets.set(s, (set = new Set((s.proxySetHeaders ?? []).map((h) => h.name.toLowerCase()))));
+  return set;
+}
+function hiddenOf(s: LocSettings): Set<string> {
+  let set = hiddenSets.get(s);
+  if (!set) {
+    set = new Set([...HIDDEN_OUT, ...(s.proxyHideHeaders ?? [])]);
+    for (const p of s.proxyPassHeaders ?? []) set.delete(p);
+    hiddenSets.set(s, set);
+  }
+  return set;
+}
+
+class ProxyRun implements UpstreamOwner {
   private readonly s: LocSettings;
   private readonly pass: ProxyPass;
   private up: UpstreamState | null = null;
@@ -222,9 +241,8 @@ class ProxyRun {
     this.body = body && body.length ? body : null;
     const method = s.proxyMethod ? expandTemplate(s.proxyMethod, get) : r.method;
     let head = `${method} ${this.uri} HTTP/1.${s.proxyHttpVersion === 11 ? 1 : 0}\r\n`;
-    const named = new Set<string>();
+    const named = namedOf(s);
     for (const { name, value } of s.proxySetHeaders ?? []) {
-      named.add(name.toLowerCase());
       const v = expandTemplate(value, get);
       if (v !== '') head += `${name}: ${v}\r\n`;
     }
@@ -234,7 +252,7 @@ class ProxyRun {
     if (s.proxyPassRequestHeaders) {
       for (const [n, v] of q.headers) {
         const k = n.toLowerCase();
-        if (named.has(k) || DEFAULT_HIDDEN_IN.includes(k)) continue;
+        if (named.has(k) || HIDDEN_IN.has(k)) continue;
         head += `${n}: ${v}\r\n`;
       }
     }
@@ -363,10 +381,18 @@ class ProxyRun {
   }
 
   private attach(sock: net.Socket): void {
-    sock.on('data', (d: Buffer) => this.sock === sock && this.onData(d));
-    sock.on('end', () => this.sock === sock && this.onEnd());
-    sock.on('error', (e: NodeJS.ErrnoException) => this.sock === sock && this.onError(e));
-    sock.on('close', () => this.sock === sock && this.onEnd());
+    setOwner(sock, this);
+  }
+
+  // the connection's events while this request owns it (setOwner)
+  upData(d: Buffer): void {
+    this.onData(d);
+  }
+  upEnd(): void {
+    this.onEnd();
+  }
+  upError(e: NodeJS.ErrnoException): void {
+    this.onError(e);
   }
 
   private arm(ms: number, fire: () => void): void {
@@ -446,7 +472,10 @@ class ProxyRun {
     this.disarm();
     const sock = this.sock;
     this.sock = null;
-    sock?.destroy();
+    if (sock) {
+      setOwner(sock, null);
+      sock.destroy();
+    }
   }
 
   /** ngx_http_upstream_next: count the failure, then the next peer or the error response. */
@@ -579,8 +608,7 @@ class ProxyRun {
     if (reason !== null) r.reason = { status, text: reason };
     const ho = r.headersOut;
     r.headersInOrder = true;
-    const hidden = new Set([...HIDDEN_OUT, ...(s.proxyHideHeaders ?? [])]);
-    for (const p of s.proxyPassHeaders ?? []) hidden.delete(p);
+    const hidden = hiddenOf(s);
     let type: string | null = null;
     for (const [n, v] of headers) {
       const k = n.toLowerCase();
@@ -671,13 +699,13 @@ class ProxyRun {
     this.sock = null;
     if (sock) {
       if (this.keep && this.parser && !this.parser.untilClose && this.up && !sock.destroyed) {
-        sock.removeAllListeners('data');
-        sock.removeAllListeners('end');
-        sock.removeAllListeners('error');
-        sock.removeAllListeners('close');
+        setOwner(sock, null);
         sock.resume();
         this.up.keepIdle(sock, this.peerName, this.connRequests);
-      } else sock.destroy();
+      } else {
+        setOwner(sock, null);
+        sock.destroy();
+      }
     }
     sendEof(this.r);
     this.host.logPhase(this.r);

@@ -17,11 +17,53 @@ export interface Peer {
   checked: number;
 }
 
-interface IdleConn {
-  sock: net.Socket;
-  peer: string;
-  requests: number;
-  timer: NodeJS.Timeout;
+/** Who an upstream connection's events go to: the request using it, or the idle cache. */
+export interface UpstreamOwner {
+  upData(d: Buffer): void;
+  upEnd(): void;
+  upError(e: NodeJS.ErrnoException): void;
+}
+
+const OWNER: unique symbol = Symbol('upstream owner');
+type OwnedSocket = net.Socket & { [OWNER]?: UpstreamOwner | null };
+
+// one set of listeners per connection for its whole life, dispatching to its owner of the moment:
+// a request taking a cached connection adds and removes no listeners
+function ownedData(this: OwnedSocket, d: Buffer): void {
+  this[OWNER]?.upData(d);
+}
+function ownedEnd(this: OwnedSocket): void {
+  this[OWNER]?.upEnd();
+}
+function ownedError(this: OwnedSocket, e: NodeJS.ErrnoException): void {
+  this[OWNER]?.upError(e);
+}
+
+/** Route sock's data, end, close and error events to owner from now on (null: to nobody). */
+export function setOwner(sock: net.Socket, owner: UpstreamOwner | null): void {
+  const s = sock as OwnedSocket;
+  if (!(OWNER in s)) {
+    s.on('data', ownedData);
+    s.on('end', ownedEnd);
+    s.on('close', ownedEnd);
+    s.on('error', ownedError);
+  }
+  s[OWNER] = owner;
+}
+
+/** A cached connection: anything it says or does ends its use. */
+class IdleConn implements UpstreamOwner {
+  timer: NodeJS.Timeout | null = null;
+  constructor(readonly state: UpstreamState, readonly sock: net.Socket, readonly peer: string, readonly requests: number) {}
+  upData(): void {
+    this.state.drop(this);
+  }
+  upEnd(): void {
+    this.state.drop(this);
+  }
+  upError(): void {
+    this.state.drop(this);
+  }
 }
 
 /** One upstream's state in this worker: its peers and its cache of idle connections. */
@@ -42,11 +84,8 @@ export class UpstreamState {
       const c = this.idle[i];
       if (c.peer !== peer) continue;
       this.idle.splice(i, 1);
-      clearTimeout(c.timer);
-      c.sock.removeAllListeners('data');
-      c.sock.removeAllListeners('close');
-      c.sock.removeAllListeners('error');
-      c.sock.removeAllListeners('end');
+      if (c.timer) clearTimeout(c.timer);
+      setOwner(c.sock, null);
       return { sock: c.sock, requests: c.requests };
     }
     return null;
@@ -60,22 +99,20 @@ export class UpstreamState {
       return;
     }
     if (this.idle.length >= conf.keepalive) this.drop(this.idle[0]);
-    const c: IdleConn = { sock, peer, requests, timer: setTimeout(() => this.drop(c), conf.keepaliveTimeout) };
+    const c = new IdleConn(this, sock, peer, requests);
+    c.timer = setTimeout(() => this.drop(c), conf.keepaliveTimeout);
     c.timer.unref?.();
     // an idle upstream connection that speaks or closes is of no further use
-    const gone = () => this.drop(c);
-    sock.on('data', gone);
-    sock.on('end', gone);
-    sock.on('close', gone);
-    sock.on('error', gone);
+    setOwner(sock, c);
     sock.setTimeout(0);
     this.idle.push(c);
   }
 
-  private drop(c: IdleConn): void {
+  drop(c: IdleConn): void {
     const i = this.idle.indexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
-    clearTimeout(c.timer);
+    if (c.timer) clearTimeout(c.timer);
+    setOwner(c.sock, null);
     c.sock.destroy();
   }
 
