@@ -644,6 +644,9 @@ function gitCommit() {
 
 async function main() {
   const pre = preflight();
+  // ngxlua runs as the `ngxlua` command and its workers do: with the V8 flags of a serving process
+  const { SERVE_V8_FLAGS } = await import('../dist/src/process/v8flags.js');
+  for (const e of [...ENGINES, FLOOR]) if (e.key !== 'reference') e.args.unshift(...SERVE_V8_FLAGS);
   const loadBefore = os.loadavg().map((x) => +x.toFixed(2));
   let scenarios = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
   let redis = null;

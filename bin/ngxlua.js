@@ -1,2 +1,3 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
+// the flag: src/process/v8flags.ts
 import '../dist/src/cli/main.js';

@@ -9,6 +9,7 @@ import type { MainConf } from '../conf/model.js';
 import { ErrorLog, fakeConnId, formatErrorLine, LOG_ALERT, LOG_ERR } from '../util/errlog.js';
 import { VERSION } from '../core/version.js';
 import type { WorkerSpec } from '../process/master.js';
+import { serveExecArgv } from '../process/v8flags.js';
 
 const NAME = 'ngxlua';
 
@@ -272,8 +273,14 @@ async function serve(o: Opts): Promise<void> {
     return;
   }
   let reloading = false;
-  process.on('SIGHUP', () => {
-    if (reloading || stopping) return;
+  let reloadAgain = false;
+  const onHup = (): void => {
+    if (stopping) return;
+    if (reloading) {
+      // a HUP during a reload is acted on after it, as nginx does
+      reloadAgain = true;
+      return;
+    }
     reloading = true;
     log.log('notice', 'signal 1 (SIGHUP) received, reconfiguring');
     void (async () => {
@@ -299,15 +306,20 @@ async function serve(o: Opts): Promise<void> {
         log.log('notice', 'reconfiguring done');
       } finally {
         reloading = false;
+        if (reloadAgain) {
+          reloadAgain = false;
+          onHup();
+        }
       }
     })();
-  });
+  };
+  process.on('SIGHUP', onHup);
 }
 
 /** `daemon on`: start a detached copy of ourselves and return once it listens. */
 function daemonize(): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...process.argv.slice(2)], {
+    const child = spawn(process.execPath, [...serveExecArgv(process.execArgv), process.argv[1], ...process.argv.slice(2)], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NGXLUA_DAEMON_CHILD: '1' },

@@ -18,6 +18,7 @@ import { openZones } from '../api/shdict.js';
 import { sysError } from '../api/socket/errors.js';
 import { listenGroups, Worker, InitError } from '../core/worker.js';
 import { VERSION } from '../core/version.js';
+import { serveExecArgv } from './v8flags.js';
 
 /** What a worker process gets from its master, as JSON in NGXLUA_WORKER. */
 export interface WorkerSpec {
@@ -57,6 +58,7 @@ export class Master {
   private zoneFds = new Map<string, number>();
   private stopping = false;
   private reloading = false;
+  private reloadAgain = false;
   /** the master's own VM: init_by_lua's run for the current conf */
   private initWorker: Worker | null = null;
 
@@ -151,7 +153,7 @@ export class Master {
       spec.zones[name] = stdio.length;
       stdio.push(fd);
     }
-    const proc = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    const proc = spawn(process.execPath, [...serveExecArgv(process.execArgv), ...process.argv.slice(1)], {
       stdio,
       env: { ...process.env, NGXLUA_WORKER: JSON.stringify(spec), NGXLUA_DAEMON_CHILD: '' },
     });
@@ -204,7 +206,12 @@ export class Master {
   }
 
   private async reload(): Promise<void> {
-    if (this.reloading || this.stopping) return;
+    if (this.stopping) return;
+    if (this.reloading) {
+      // as nginx's master does, a HUP that arrives during a reload is acted on after it
+      this.reloadAgain = true;
+      return;
+    }
     this.reloading = true;
     this.log.log('notice', 'signal 1 (SIGHUP) received, reconfiguring');
     try {
@@ -236,6 +243,10 @@ export class Master {
       for (const c of old) this.retire(c, 'SIGQUIT');
     } finally {
       this.reloading = false;
+      if (this.reloadAgain) {
+        this.reloadAgain = false;
+        void this.reload();
+      }
     }
   }
 
