@@ -9,6 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// the V8 flags ngxlua's serving processes run with
+import { SERVE_V8_FLAGS } from '../dist/src/process/v8flags.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const N = Number(process.env.IDLE_CONNS ?? 10000);
@@ -111,10 +113,10 @@ ${confBody(port)}`);
 
 const startRef = (port) => startProcess('ref', port, '/usr/sbin/nginx', []);
 // bench/floor.mjs: a bare node:net responder, the least a Node server holds per connection
-const startFloor = (port) => startProcess('floor', port, process.execPath, [path.join(HERE, 'floor.mjs')]);
+const startFloor = (port) => startProcess('floor', port, process.execPath, [...SERVE_V8_FLAGS, path.join(HERE, 'floor.mjs')]);
 
 function startOurs(port) {
-  const child = fork(path.join(HERE, 'idle-server.mjs'), [confBody(port)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(HERE, 'idle-server.mjs'), [confBody(port)], { execArgv: ['--expose-gc', ...SERVE_V8_FLAGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let waiting = null;
   child.on('message', (m) => { if (waiting) { const w = waiting; waiting = null; w(m); } });
   const ask = (msg) => new Promise((resolve) => { waiting = resolve; child.send(msg); });
