@@ -43,6 +43,8 @@ export function normalizeHost(host: string): string {
  * `listen` if given, else any default_server), else the first.
  */
 export function selectServer(servers: ServerConf[], host: string, listen?: { host: string; port: number }): ServerConf {
+  // one server on the address: every rule below ends at it
+  if (servers.length === 1) return servers[0];
   const h = normalizeHost(host);
   for (const s of servers) if (s.serverNames.includes(h)) return s;
   if (h !== '') {

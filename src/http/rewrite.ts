@@ -32,6 +32,7 @@ const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
  * A true location-level `if` switches `r.loc` to the if's conf for the rest of the request.
  */
 export function runRewriteStmts(host: RewriteHost, r: RequestCtx, stmts: RewriteStmt[]): Outcome {
+  if (stmts.length === 0) return 'next';
   const st: RunState = { changed: false };
   const res = runList(host, r, stmts, st);
   if (res === 'done' || res === 'restart') return res;
