@@ -308,7 +308,7 @@ export class LuaVM {
   setFuncs(L: number, idx: number, funcs: Record<string, JsLuaFn>): void {
     const t = idx < 0 ? E.gettop(L) + idx + 1 : idx;
     for (const [name, f] of Object.entries(funcs)) {
-      if (STR_FN in f) E.pushsfn(L, this.fnId(f));
+      if (STR_FN in f) this.pushStrFunction(L, f as unknown as JsLuaStrFn);
       else this.pushFunction(L, f);
       E.setfield(L, t, name);
     }
