@@ -624,10 +624,11 @@ static napi_value js_strargs(napi_env env, napi_callback_info info) {
   return ret_d(env, (double)total);
 }
 
-/* tabbytes(L, idx): send()'s array table (nested arrays of strings and integers) copied flat into
- * the scratch buffer; returns the length, or -1 for anything else (a hole, a non-array key, a
- * fraction, another type, deep nesting, more than the scratch buffer holds), which the caller
- * then walks itself to find the error nginx reports. One call instead of three per element. */
+/* tabbytes(L, idx): send()'s array table (nested arrays of strings and numbers) copied flat into
+ * the scratch buffer, numbers as fmt_ngx_number writes them; returns the length, or -1 for
+ * anything else (a hole, a non-array key, another type, deep nesting, more than the scratch
+ * buffer holds), which the caller then walks itself to find the error nginx reports. One call
+ * instead of three per element. */
 static int tab_copy(lua_State *L, int idx, inst_t *in, size_t *total, int depth) {
   if (depth > 4) return -1;
   double max = 0;
@@ -651,12 +652,9 @@ static int tab_copy(lua_State *L, int idx, inst_t *in, size_t *total, int depth)
     if (t == LUA_TSTRING) {
       p = lua_tolstring(L, -1, &n);
     } else if (t == LUA_TNUMBER) {
-      /* an integer prints the same under Lua's "%.14g" */
-      double d = lua_tonumber(L, -1);
-      if (d == floor(d) && fabs(d) < 1e14 && !(d == 0 && signbit(d))) {
-        n = (size_t)snprintf(num, sizeof num, "%lld", (long long)d);
-        p = num;
-      } else ok = 0;
+      /* as ngx_lua writes numbers in send()'s tables: its write_num, as for ngx.say */
+      n = (size_t)fmt_ngx_number(lua_tonumber(L, -1), num, sizeof num);
+      p = num;
     } else if (t == LUA_TTABLE) {
       ok = tab_copy(L, lua_gettop(L), in, total, depth + 1) == 0;
     } else ok = 0;

@@ -665,12 +665,9 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     switch (t) {
       case T_STRING:
         return vm.toBuffer(L, idx)!;
-      case T_NUMBER: {
-        vm.pushValue(L, idx);
-        const b = vm.toBuffer(L, -1)!;
-        vm.pop(L);
-        return b;
-      }
+      case T_NUMBER:
+        // ngx_lua writes numbers as ngx.say does (-0 is 0, C's "%.14g" rounding)
+        return Buffer.from(vm.numStr(L, idx), 'latin1');
       case T_BOOLEAN:
         return Buffer.from(vm.toBool(L, idx) ? 'true' : 'false');
       case T_NIL:
@@ -693,7 +690,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     for (let k = 1; k <= max; k++) {
       const t = vm.rawGetI(L, abs, k);
       if (t === T_STRING) parts.push(vm.toBuffer(L, -1)!);
-      else if (t === T_NUMBER) parts.push(vm.toBuffer(L, -1)!);
+      else if (t === T_NUMBER) parts.push(Buffer.from(vm.numStr(L, -1), 'latin1'));
       else if (t === T_TABLE) collectTable(L, vm.top(L), parts);
       else {
         const name = t === T_LIGHTUSERDATA ? 'userdata' : vm.typeName(L, -1);

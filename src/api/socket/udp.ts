@@ -591,6 +591,8 @@ function serialize(vm: LuaVM, L: number, idx: number): Buffer {
     case T_BOOLEAN:
       return Buffer.from(vm.toBool(L, idx) ? 'true' : 'false');
     case T_TABLE: {
+      const flat = vm.tableBytes(L, idx);
+      if (flat !== null) return flat;
       const parts: Buffer[] = [];
       tableParts(vm, L, idx, idx, parts);
       return Buffer.concat(parts);
@@ -600,11 +602,9 @@ function serialize(vm: LuaVM, L: number, idx: number): Buffer {
   throw new Error('unreachable');
 }
 
+/** A number as ngx_lua's cosockets send it: as ngx.say writes it (-0 is 0, C's "%.14g"). */
 function numberBytes(vm: LuaVM, L: number, idx: number): Buffer {
-  vm.pushValue(L, idx);
-  const b = vm.toBuffer(L, -1)!;
-  vm.pop(L);
-  return b;
+  return Buffer.from(vm.numStr(L, idx), 'latin1');
 }
 
 function tableParts(vm: LuaVM, L: number, idx: number, argn: number, parts: Buffer[]): void {

@@ -151,6 +151,13 @@ export default [
     body: "false expecting 2 arguments (including the object), but got 1\n",
   },
   {
+    name: 'send writes numbers as ngx.say does, alone and in tables',
+    server: withSock('PEER_ECHO', `local n = 0
+      for _, v in ipairs({-0, 0/0, 123456789012345, 2^31, -7, 0.1}) do n = n + sock:send(v) + sock:send({v, {v}}) end
+      out(sock:receive(n))`),
+    body: "000-nan-nan-nan1.2345678901234e+141.2345678901234e+141.2345678901234e+14214748364821474836482147483648-7-7-70.10.10.1\n",
+  },
+  {
     name: 'send a table with a boolean element is an error',
     server: withSock('PEER_ECHO', `out(pcall(sock.send, sock, {"a", true}))`),
     body: "false bad argument #2 to '?' (bad data type boolean found)\n",

@@ -18,6 +18,11 @@ export default [
     body: "1\nping\n",
   },
   {
+    name: 'send writes numbers as ngx.say does, alone and in tables',
+    server: withUdp('PEER_UDP_ECHO', `for _, v in ipairs({-0, 0/0, 123456789012345, {1, -0, {0/0, 2^31}, "x"}}) do u:send(v) out(u:receive()) end`),
+    body: "0\n-nan\n1.2345678901234e+14\n10-nan2147483648x\n",
+  },
+  {
     name: 'datagrams keep their boundaries',
     server: withUdp('PEER_UDP_ECHO', `u:send("one") u:send("two") u:send("three") out(u:receive()) out(u:receive()) out(u:receive())`),
     body: 'one\ntwo\nthree\n',
