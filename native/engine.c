@@ -624,6 +624,19 @@ static napi_value js_strargs(napi_env env, napi_callback_info info) {
   return ret_d(env, (double)total);
 }
 
+/* rawnum(L, idx, n): the number t[n] of the table at idx (raw access), 0 when idx holds no table
+ * or t[n] is no number. One call for what a cosocket method reads of its self table. */
+static napi_value js_rawnum(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  lua_State *L = arg_L(env, argv[0]);
+  int idx = abs_index(L, arg_i(env, argv[1]));
+  if (lua_type(L, idx) != LUA_TTABLE) return ret_d(env, 0);
+  lua_rawgeti(L, idx, arg_i(env, argv[2]));
+  double d = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+  lua_pop(L, 1);
+  return ret_d(env, d);
+}
+
 /* tabbytes(L, idx): send()'s array table (nested arrays of strings and numbers) copied flat into
  * the scratch buffer, numbers as fmt_ngx_number writes them; returns the length, or -1 for
  * anything else (a hole, a non-array key, another type, deep nesting, more than the scratch
@@ -1002,7 +1015,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(errmsg), EXPORT(setfinalizerhook),
       EXPORT(resume), EXPORT(startref), EXPORT(xmove), EXPORT(pushnumber),
       EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
-      EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(tabbytes), EXPORT(pushpairs), EXPORT(pushsfn), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
+      EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(tabbytes), EXPORT(rawnum), EXPORT(pushpairs), EXPORT(pushsfn), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
       EXPORT(pcall), EXPORT(setlimits), EXPORT(collect), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
       EXPORT(shdopen), EXPORT(shdsuppress), EXPORT(listensocket),
   };

@@ -84,6 +84,7 @@ interface Engine {
   numstr(L: number, i: number): string;
   strargs(L: number, from: number, to: number, nl: boolean): number;
   tabbytes(L: number, idx: number): number;
+  rawnum(L: number, idx: number, n: number): number;
   pushpairs(L: number, data: string, lens: Uint32Array, count: number, lower: boolean): number;
   pushsfn(L: number, id: number): void;
   getfield(L: number, i: number, k: string): number;
@@ -390,6 +391,11 @@ export class LuaVM {
     scratch.copy(b, 0, 0, n);
     this.shrinkScratch();
     return b;
+  }
+
+  /** t[n] of the table at idx when it is a number, else 0 (raw access, one call). */
+  rawNumber(L: number, idx: number, n: number): number {
+    return E.rawnum(L, idx, n);
   }
 
   /**

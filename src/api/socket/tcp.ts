@@ -332,12 +332,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (vm.type(L, 1) !== T_TABLE) vm.argError(L, 1, `table expected, got ${vm.typeName(L, 1)}`);
   };
 
-  const handleOf = (L: number): number => {
-    vm.rawGetI(L, 1, 1);
-    const id = vm.type(L, -1) === T_NUMBER ? vm.toNumber(L, -1) : 0;
-    vm.pop(L);
-    return id;
-  };
+  const handleOf = (L: number): number => vm.rawNumber(L, 1, 1);
 
   const lookup = (L: number): TcpSock | null => {
     const id = handleOf(L);

@@ -143,10 +143,7 @@ export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
 
   /** The socket state of the table at index 1, or undefined. */
   const getSock = (L: number): UdpSock | undefined => {
-    vm.rawGetI(L, 1, SOCKET_CTX_INDEX);
-    const id = vm.type(L, -1) === T_NUMBER ? vm.toNumber(L, -1) : 0;
-    vm.pop(L);
-    return socks.get(id);
+    return socks.get(vm.rawNumber(L, 1, SOCKET_CTX_INDEX));
   };
 
   const checkTable = (L: number): void => {
