@@ -115,12 +115,8 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       const raw = vm.toBool(L, 2);
       const hs = r.req.headers;
       if (max <= 0) max = Infinity;
-      const count = hs.length > max ? max : hs.length;
-      let t = vm.pushPairs(L, hs, count, !raw);
-      if (t < 0) {
-        const list = hs.length > max ? hs.slice(0, max) : hs;
-        t = pushMultiTable(vm, L, raw ? list : list.map(([n, v]) => [n.toLowerCase(), v] as const));
-      }
+      const t = vm.pushPairs(L, hs, hs.length > max ? max : hs.length, !raw);
+      if (t < 0) return vm.errorRaw(L, 'not enough memory');
       if (!raw) {
         // lookups like h["Content-Type"] or h.content_type find the lower-case key
         vm.getGlobal(L, '__ngx_req_headers_mt');

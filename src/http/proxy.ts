@@ -384,17 +384,6 @@ class ProxyRun implements UpstreamOwner {
     setOwner(sock, this);
   }
 
-  // the connection's events while this request owns it (setOwner)
-  upData(d: Buffer): void {
-    this.onData(d);
-  }
-  upEnd(): void {
-    this.onEnd();
-  }
-  upError(e: NodeJS.ErrnoException): void {
-    this.onError(e);
-  }
-
   private arm(ms: number, fire: () => void): void {
     this.disarm();
     if (ms > 0) this.timer = setTimeout(fire, ms);
@@ -425,7 +414,8 @@ class ProxyRun implements UpstreamOwner {
     sock.once('drain', () => this.sock === sock && !this.gotBytes && waitHeader());
   }
 
-  private onError(e: NodeJS.ErrnoException): void {
+  /** the connection's error while this request owns it (setOwner) */
+  upError(e: NodeJS.ErrnoException): void {
     if (this.done) return;
     const code = e.code ?? '';
     if (this.cached && !this.gotBytes) return this.retryFresh();
@@ -447,7 +437,8 @@ class ProxyRun implements UpstreamOwner {
     this.next('error');
   }
 
-  private onEnd(): void {
+  /** the connection's end or close while this request owns it */
+  upEnd(): void {
     if (this.done || !this.sock) return;
     if (this.headSent && this.parser) {
       if (this.parser.untilClose) return this.finishBody();
@@ -519,7 +510,8 @@ class ProxyRun implements UpstreamOwner {
     this.host.finalize(this.r, status);
   }
 
-  private onData(d: Buffer): void {
+  /** the connection's data while this request owns it */
+  upData(d: Buffer): void {
     if (this.done) return;
     this.gotBytes = true;
     if (this.parser) return this.bodyData(d);
