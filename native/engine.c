@@ -735,7 +735,8 @@ static napi_value js_pushpairs(napi_env env, napi_callback_info info) {
   bool lower = false;
   napi_get_value_bool(env, argv[4], &lower);
   napi_get_value_string_latin1(env, argv[1], NULL, 0, &n);
-  if (count < 0 || (size_t)count * 2 > ln / 4) return ret_i(env, -1);
+  /* ln counts the Uint32Array's elements */
+  if (count < 0 || (size_t)count * 2 > ln) return ret_i(env, -1);
   /* a private copy of both: a finalizer run by an allocation below may call back into JS, and
    * JS may reuse the scratch buffer or the lengths array */
   size_t need = (size_t)count * 2 * sizeof(uint32_t) + n + 1;

@@ -45,6 +45,13 @@ export default [
     body: 'table a,b,c\n',
   },
   {
+    name: 'get_headers with more headers than fit a small table (60, one repeated 30 times)',
+    request: { line: 'GET /t', headers: [...Array.from({ length: 30 }, (_, i) => [`X-H${i}`, `v${i}`]), ...Array.from({ length: 30 }, (_, i) => ['X-Rep', `r${i}`])] },
+    server: lua(`local h, err = ngx.req.get_headers() local n = 0 for _ in pairs(h) do n = n + 1 end
+      ngx.say(n, " ", tostring(err), " ", h["x-h0"], " ", h["x-h29"], " ", #h["x-rep"], " ", h["x-rep"][30])`),
+    body: '32 nil v0 v29 30 r29\n',
+  },
+  {
     name: 'get_headers lookup is case-insensitive and underscores work',
     request: { line: 'GET /t', headers: { 'X-Some-Thing': 'v' } },
     server: lua(`local h = ngx.req.get_headers() ngx.say(h["X-Some-Thing"], " ", h.x_some_thing, " ", h["x-some-thing"])`),
