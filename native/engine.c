@@ -28,6 +28,8 @@
 #include <string.h>
 #include "limits.h"
 #include "shdict.h"
+#include "stream.h"
+#include "napi_util.h"
 
 /* What a JS function returns to the trampoline besides a result count. */
 #define RC_ERROR (-1) /* raise the value on top of the stack */
@@ -58,11 +60,6 @@ static lua_State *arg_L(napi_env env, napi_value v) {
   napi_get_value_double(env, v, &d);
   return (lua_State *)(uintptr_t)d;
 }
-static int32_t arg_i(napi_env env, napi_value v) {
-  int32_t i = 0;
-  napi_get_value_int32(env, v, &i);
-  return i;
-}
 static double arg_d(napi_env env, napi_value v) {
   double d = 0;
   napi_get_value_double(env, v, &d);
@@ -73,18 +70,8 @@ static napi_value ret_i(napi_env env, int32_t i) {
   napi_create_int32(env, i, &r);
   return r;
 }
-static napi_value ret_d(napi_env env, double d) {
-  napi_value r;
-  napi_create_double(env, d, &r);
-  return r;
-}
 static napi_value ret_ptr(napi_env env, const void *p) {
   return ret_d(env, (double)(uintptr_t)p);
-}
-static napi_value ret_undef(napi_env env) {
-  napi_value r;
-  napi_get_undefined(env, &r);
-  return r;
 }
 static napi_value ret_null(napi_env env) {
   napi_value r;
@@ -1021,6 +1008,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(shdopen), EXPORT(shdsuppress), EXPORT(listensocket),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  ngxlua_stream_exports(env, exports);
   return exports;
 }
 

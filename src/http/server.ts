@@ -1,10 +1,11 @@
 // HTTP/1.x server on raw TCP sockets: one Connection per socket, one live Exchange at a time
 // on it (pipelined requests wait in the input buffer until the previous response has ended).
 
-import net from 'node:net';
-import { rmSync } from 'node:fs';
 import { ACTION_HEADERS, ACTION_LINE, HeadParser, toRequest, type InvalidHeader } from './parser.js';
+import { rmSync } from 'node:fs';
 import { statusLine } from './status.js';
+import * as stream from './stream.js';
+import type { ListenOwner, StreamOwner } from './stream.js';
 import {
   errorPageBody, errorClosesConnection, errorSendsNothing, isMsie, MSIE_PADDING,
 } from './errpage.js';
@@ -12,6 +13,8 @@ import type { ConnBudget, ConnLimits, HttpExchange, HttpRequest, LogCtx, Respons
 
 /** socket buffer size over which write() reports backpressure */
 const HIGH_WATER = 64 * 1024;
+/** queued output over which the raw socket's writer asks its caller to wait, as node:net's */
+const RAW_HIGH_WATER = 16 * 1024;
 /** unread input over which the socket is paused */
 const MAX_INPUT = 1024 * 1024;
 /** nginx's defaults for what the conf does not set */
@@ -64,11 +67,15 @@ export function httpDate(): string {
 
 function noop(): void { /* nothing */ }
 
-export class HttpServer {
+export class HttpServer implements ListenOwner {
   readonly opts: ServerOptions;
   /** true once close() was called: no new connections, no keep-alive */
   closing = false;
-  private readonly server: net.Server;
+  /** the listener's number in native/stream.c (-1: not listening) */
+  private lid = -1;
+  private onUnlisten: (() => void) | null = null;
+  /** the unix socket file this server made, removed when it closes (a master's is its own) */
+  private unixPath: string | null = null;
   private readonly conns = new Set<Connection>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private holdsSlot = false;
@@ -91,8 +98,6 @@ export class HttpServer {
     }
     this.limits = l;
     this.headerTimeout = opts.clientHeaderTimeout ?? 60_000;
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => this.accept(sock));
-    this.server.on('error', (err) => this.log('error', `server error: ${err.message}`));
   }
 
   /** number of open client connections */
@@ -102,27 +107,30 @@ export class HttpServer {
 
   /** the bound address (after listen) */
   address(): { address: string; port: number } {
-    const a = this.server.address();
-    if (a === null || typeof a === 'string') return { address: '', port: 0 };
-    return { address: a.address, port: a.port };
+    return this.lid < 0 ? { address: '', port: 0 } : stream.listenAddress(this.lid);
   }
 
   /** Bind host:port, or take over `fd`, a listening socket a master made and shares. */
   listen(host: string, port: number, fd?: number): Promise<void> {
-    const path = host.startsWith('unix:') ? host.slice(5) : null;
-    // a socket file left by an earlier run would refuse the bind
-    if (path !== null && fd === undefined) rmSync(path, { force: true });
-    return new Promise((resolve, reject) => {
-      const onErr = (err: Error): void => reject(err);
-      this.server.once('error', onErr);
-      this.server.listen(fd !== undefined ? { fd } : path !== null ? { path, backlog: 511 } : { host, port, backlog: 511 }, () => {
-        this.server.removeListener('error', onErr);
-        // a listening socket takes a slot of worker_connections, as in nginx
-        if (this.opts.budget) { this.opts.budget.used++; this.holdsSlot = true; }
-        this.startSweep();
-        resolve();
-      });
-    });
+    try {
+      // (a socket file left by an earlier run is removed before the bind)
+      this.lid = stream.listen(this, host, port, fd);
+      if (fd === undefined && host.startsWith('unix:')) this.unixPath = host.slice(5);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // a listening socket takes a slot of worker_connections, as in nginx
+    if (this.opts.budget) { this.opts.budget.used++; this.holdsSlot = true; }
+    this.startSweep();
+    return Promise.resolve();
+  }
+
+  /** @internal the listener is closed */
+  closed(): void {
+    this.lid = -1;
+    const f = this.onUnlisten;
+    this.onUnlisten = null;
+    f?.();
   }
 
   /** Graceful stop: no new connections, idle ones closed, in-flight requests finish. */
@@ -130,13 +138,18 @@ export class HttpServer {
     if (this.closePromise) return this.closePromise;
     this.closing = true;
     this.closePromise = new Promise((resolve) => {
-      this.server.close(() => {
+      this.onUnlisten = () => {
         if (this.holdsSlot) { this.holdsSlot = false; this.opts.budget!.used--; }
         if (this.sweepTimer) clearInterval(this.sweepTimer);
         this.sweepTimer = null;
         if (this.conns.size === 0) resolve();
         else this.onAllClosed = resolve;
-      });
+      };
+      // at once, as libuv does for the unix sockets it binds: an exit may follow before the close
+      if (this.unixPath !== null) rmSync(this.unixPath, { force: true });
+      this.unixPath = null;
+      if (this.lid >= 0) stream.unlisten(this.lid);
+      else this.closed();
       this.closeIdle();
       // a fresh connection gets a second for its first request, then goes too
       setTimeout(() => {
@@ -179,7 +192,8 @@ export class HttpServer {
     }
   }
 
-  private accept(sock: net.Socket): void {
+  /** @internal a connection accepted by the listener */
+  accept(id: number, remoteAddr: string, remotePort: number, localAddr: string, localPort: number): void {
     // a connection accepted as the server closes is served (once, without keep-alive): with a
     // listening socket shared by several workers it was a client's, queued for whichever took it
     const b = this.opts.budget;
@@ -187,13 +201,13 @@ export class HttpServer {
       if (b.max - b.used <= b.max / 16) this.drain(b);
       if (b.used >= b.max) {
         this.log('alert', `${b.max} worker_connections are not enough`);
-        sock.destroy();
+        stream.close(id, false);
         return;
       }
       b.used++;
     }
     this.served++;
-    const c = new Connection(this, sock);
+    const c = new Connection(this, id, remoteAddr, remotePort, localAddr, localPort);
     this.conns.add(c);
   }
 
@@ -239,19 +253,12 @@ export class HttpServer {
   }
 }
 
-const CONN = Symbol('connection');
-type ConnSocket = net.Socket & { [CONN]: Connection };
-/** Node's TCP handle, whose getpeername/getsockname fill an object and return 0 */
-interface AddrHandle {
-  getpeername?(out: { address?: string; port?: number }): number;
-  getsockname?(out: { address?: string; port?: number }): number;
-}
-const ADDR: { address?: string; port?: number } = {};
 
 /** One client socket. */
-class Connection {
+class Connection implements StreamOwner {
   readonly server: HttpServer;
-  readonly socket: net.Socket;
+  /** the socket's number in native/stream.c */
+  readonly sid: number;
   readonly opts: ServerOptions;
   /** the head parser, taken from the server's pool while a head is being read */
   private parser: HeadParser | null = null;
@@ -286,6 +293,14 @@ class Connection {
   deadline: number;
   /** lingering_time / the discard's end: deadlines move up to this, never past it */
   hardEnd = 0;
+  /** the socket is closed or closing: its number is not ours to use */
+  sockGone = false;
+  /** our half-close was asked for (node's writableEnded) */
+  sockEnded = false;
+  /** close once the half-close is sent */
+  private closeOnFinish = false;
+  /** output queued in the socket as of the last write (it only shrinks until the drain) */
+  wpending = 0;
   /** bytes the kernel had taken when send progress was last seen, and when */
   private sent = 0;
   private sendSince = 0;
@@ -304,56 +319,38 @@ class Connection {
   /** ngx.req.socket(true): every input byte goes here instead of to the parser */
   hijacked: ((data: Buffer | null, err: string | null) => void) | null = null;
 
-  constructor(server: HttpServer, socket: net.Socket) {
+  /** a unix-socket client's address is "unix:", as in nginx */
+  constructor(server: HttpServer, sid: number, remoteAddr: string, remotePort: number, serverAddr: string, serverPort: number) {
     this.server = server;
-    this.socket = socket;
+    this.sid = sid;
     this.opts = server.opts;
-    // a unix-socket client is "unix:" to nginx. The addresses are read from the handle into one
-    // scratch object: socket.remoteAddress would cache two objects on every socket
-    const h = (socket as unknown as { _handle?: AddrHandle })._handle;
-    if (h?.getpeername && h.getsockname && h.getpeername(ADDR) === 0) {
-      this.remoteAddr = ADDR.address ?? 'unix:';
-      this.remotePort = ADDR.port ?? 0;
-      ADDR.address = ADDR.port = undefined;
-      h.getsockname(ADDR);
-      this.serverAddr = ADDR.address ?? '';
-      this.serverPort = ADDR.port ?? 0;
-      ADDR.address = ADDR.port = undefined;
-    } else {
-      this.remoteAddr = socket.remoteAddress ?? 'unix:';
-      this.remotePort = socket.remotePort ?? 0;
-      this.serverAddr = socket.localAddress ?? '';
-      this.serverPort = socket.localPort ?? 0;
-    }
+    this.remoteAddr = remoteAddr;
+    this.remotePort = remotePort;
+    this.serverAddr = serverAddr;
+    this.serverPort = serverPort;
     this.idleSince = this.born = Date.now();
     this.limits = server.limits;
     this.deadline = this.born + server.headerTimeout;
     this.setReusable(true);
-    // one set of listeners for every socket (they find their connection on it): an idle
-    // connection costs no closures
-    (socket as ConnSocket)[CONN] = this;
-    socket.on('data', Connection.sockData);
-    socket.on('end', Connection.sockEnd);
-    socket.on('error', Connection.sockError);
-    socket.on('close', Connection.sockClose);
-    socket.on('drain', Connection.sockDrain);
+    stream.own(sid, this);
   }
 
-  private static sockData(this: ConnSocket, d: Buffer): void {
-    this[CONN].onData(d);
+  onError(code: string): void {
+    this.server.log('info', `client ${this.remoteAddr}:${this.remotePort} connection error: ${code}`);
   }
-  private static sockEnd(this: ConnSocket): void {
-    this[CONN].onEnd();
+
+  onFinish(): void {
+    if (this.closeOnFinish) this.destroy();
   }
-  private static sockError(this: ConnSocket, err: NodeJS.ErrnoException): void {
-    const c = this[CONN];
-    c.server.log('info', `client ${c.remoteAddr}:${c.remotePort} connection error: ${err.code ?? err.message}`);
+
+  private pause(): void {
+    this.paused = true;
+    if (!this.sockGone) stream.setReading(this.sid, false);
   }
-  private static sockClose(this: ConnSocket): void {
-    this[CONN].onClose();
-  }
-  private static sockDrain(this: ConnSocket): void {
-    this[CONN].onSocketDrain();
+
+  resumeInput(): void {
+    this.paused = false;
+    if (!this.sockGone) stream.setReading(this.sid, true);
   }
 
   /** between requests of a keep-alive connection; a fresh one still owes its first request an
@@ -367,15 +364,21 @@ class Connection {
   }
 
   destroy(): void {
-    if (!this.socket.destroyed) this.socket.destroy();
+    if (this.sockGone) return;
+    this.sockGone = true;
+    stream.close(this.sid, false);
   }
 
   /** A timed-out connection: reset_timedout_connection sends an RST instead of a FIN. */
   private timedOut(): void {
     const ex = this.ex;
     if (ex !== null && !ex.ended) ex.abort();
-    if (this.limits.resetTimedoutConnection && !this.socket.destroyed) this.socket.resetAndDestroy();
-    else this.destroy();
+    if (this.limits.resetTimedoutConnection && !this.sockGone) {
+      this.sockGone = true;
+      stream.close(this.sid, true);
+    } else {
+      this.destroy();
+    }
   }
 
   /** Idle connections waiting for a request may be closed when worker_connections run short. */
@@ -397,12 +400,11 @@ class Connection {
 
   /** Called by the sweep: enforce send_timeout and the current deadline. */
   tick(now: number): void {
-    if (this.closed) return;
-    const sock = this.socket;
-    const pending = sock.writableLength;
+    if (this.closed || this.sockGone) return;
+    const pending = this.wpending > 0 ? (this.wpending = stream.pending(this.sid)) : 0;
     if (pending > RECLAIM_AT) this.bigOutput = true;
     if (pending > 0) {
-      const sent = sock.bytesWritten - pending;
+      const sent = stream.written(this.sid);
       if (this.sendSince === 0 || sent !== this.sent) {
         this.sent = sent;
         this.sendSince = now;
@@ -437,7 +439,7 @@ class Connection {
     }
   }
 
-  private onData(d: Buffer): void {
+  onData(d: Buffer): void {
     if (this.closed) return;
     if (this.hijacked !== null) {
       this.hijacked(d, null);
@@ -469,7 +471,7 @@ class Connection {
     this.process();
   }
 
-  private onEnd(): void {
+  onEnd(): void {
     this.peerEnded = true;
     if (this.hijacked !== null) this.hijacked(null, null);
     if (this.lingering || this.closed) {
@@ -488,13 +490,15 @@ class Connection {
     }
   }
 
-  private onClose(): void {
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.sockGone = true;
+    this.wpending = 0;
     this.timer = T_NONE;
     this.setReusable(false);
     if (this.opts.budget !== undefined) this.opts.budget.used--;
-    if (this.bigOutput || this.socket.writableLength > RECLAIM_AT) this.opts.reclaim?.();
+    if (this.bigOutput) this.opts.reclaim?.();
     this.server.removeConn(this);
     if (this.hijacked !== null) {
       const h = this.hijacked;
@@ -510,7 +514,8 @@ class Connection {
     this.outLen = 0;
   }
 
-  private onSocketDrain(): void {
+  onDrain(): void {
+    this.wpending = 0;
     if (this.drainCbs.length === 0) return;
     const cbs = this.drainCbs;
     this.drainCbs = [];
@@ -577,10 +582,9 @@ class Connection {
     if (this.out.length > 0) this.flush();
     if (!this.closed) {
       const big = this.bufLen() > MAX_INPUT;
-      if (big && !this.paused) { this.paused = true; this.socket.pause(); }
+      if (big && !this.paused) this.pause();
       else if (!big && this.paused && (this.ex === null || this.ex.bodyState !== BODY_IDLE || this.bufLen() < MAX_INPUT / 2)) {
-        this.paused = false;
-        this.socket.resume();
+        this.resumeInput();
       }
     }
   }
@@ -689,7 +693,7 @@ class Connection {
   /** The exchange ended and its body was consumed: keep-alive or close. */
   private finishExchange(ex: Exchange): void {
     this.ex = null;
-    this.lastLogContext = ex.logContext && this.socket.writableLength > 0 ? ex.logContext() : null;
+    this.lastLogContext = ex.logContext && this.wpending > 0 ? ex.logContext() : null;
     if (ex.closeAfter || this.peerEnded && this.bufLen() === 0) {
       this.closeGracefully();
       return;
@@ -722,13 +726,15 @@ class Connection {
     const unread = this.bufLen() > 0 || (ex !== null && !ex.bodyComplete);
     this.buf = EMPTY;
     this.off = 0;
-    if (this.paused) { this.paused = false; this.socket.resume(); }
-    this.socket.end();
+    if (this.paused) this.resumeInput();
+    if (!this.sockGone && !this.sockEnded) {
+      this.sockEnded = true;
+      stream.shutdown(this.sid);
+    }
     if (this.peerEnded || lim.lingeringClose === 'off' || (lim.lingeringClose === 'on' && !unread)) {
       // nothing more is expected: close once our data is written
       this.timer = T_NONE;
-      if (this.socket.writableLength === 0 && this.socket.writableFinished) this.destroy();
-      else this.socket.once('finish', () => this.destroy());
+      this.closeOnFinish = true;
       return;
     }
     const now = Date.now();
@@ -750,16 +756,15 @@ class Connection {
     const out = this.out;
     const n = out.length;
     if (n === 0) return;
-    const sock = this.socket;
-    if (this.closed || sock.destroyed || sock.writableEnded) {
+    if (this.closed || this.sockGone || this.sockEnded) {
       out.length = 0;
       this.outLen = 0;
       return;
     }
+    const sid = this.sid;
+    let pending: number;
     if (n === 1) {
-      const d = out[0];
-      if (typeof d === 'string') sock.write(d, 'latin1');
-      else sock.write(d);
+      pending = stream.write(sid, out[0], this.outLen);
     } else if (this.outLen <= 65536) {
       const b = Buffer.allocUnsafe(this.outLen);
       let p = 0;
@@ -768,22 +773,23 @@ class Connection {
         if (typeof d === 'string') p += b.write(d, p, 'latin1');
         else { d.copy(b, p); p += d.length; }
       }
-      sock.write(b);
+      pending = stream.write(sid, b, p);
     } else {
-      sock.cork();
-      for (let i = 0; i < n; i++) {
+      // large output: each part goes as it is (the addon keeps their order)
+      pending = 0;
+      for (let i = 0; i < n && !this.sockGone; i++) {
         const d = out[i];
-        if (typeof d === 'string') sock.write(d, 'latin1');
-        else sock.write(d);
+        pending = stream.write(sid, d, d.length);
       }
-      sock.uncork();
     }
+    this.wpending = pending;
+    if (pending > RECLAIM_AT) this.bigOutput = true;
     out.length = 0;
     this.outLen = 0;
   }
 
   congested(): boolean {
-    return this.socket.writableLength + this.outLen >= HIGH_WATER;
+    return this.wpending + this.outLen >= HIGH_WATER;
   }
 }
 
@@ -1107,17 +1113,16 @@ class Exchange implements HttpExchange {
     conn.off = 0;
     if (rest !== null) process.nextTick(() => { if (conn.hijacked === onData) onData(rest, null); });
     if (conn.peerEnded) process.nextTick(() => { if (conn.hijacked === onData) onData(null, null); });
-    if (conn.paused) { conn.paused = false; conn.socket.resume(); }
+    if (conn.paused) conn.resumeInput();
     return (data, drained) => {
       if (conn.out.length > 0) conn.flush();
-      const sock = conn.socket;
-      if (conn.closed || sock.destroyed || sock.writableEnded) {
+      if (conn.closed || conn.sockGone || conn.sockEnded) {
         process.nextTick(drained, 'closed');
         return false;
       }
       this.bytesSent += data.length;
-      if (sock.write(data)) return true;
-      sock.once('drain', () => drained(null));
+      if ((conn.wpending = stream.write(conn.sid, data, data.length)) < RAW_HIGH_WATER) return true;
+      conn.drainCbs.push(() => drained(null));
       return false;
     };
   }

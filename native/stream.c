@@ -1,0 +1,631 @@
+/*
+ * Client connections on libuv directly, beneath node's stream layer. A node:net socket spends
+ * more of each keep-alive request in its Readable/Writable machinery (a Buffer per read, an
+ * emit, a write request object, callbacks on the next tick) than our HTTP server spends on the
+ * request; here a read is one call into JS with the bytes, and a write is a uv_try_write that
+ * returns at once in the common case. Handles are named by small integers that JS indexes its
+ * connections with; events reach JS through three functions registered once per thread.
+ */
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "napi_util.h"
+#include "stream.h"
+
+enum { EV_END = 1, EV_DRAIN = 2, EV_FINISH = 3, EV_CLOSE = 4, EV_ERROR = 5, EV_LCLOSE = 6, EV_CONNECT = 7 };
+
+#define READ_SIZE 65536
+
+typedef struct senv senv_t;
+
+/* a TCP or unix-domain stream, seen as whichever libuv type the call needs */
+typedef union {
+  uv_handle_t h;
+  uv_stream_t s;
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+} handle_u;
+
+typedef struct {
+  handle_u u;
+  senv_t *se;
+  int32_t id;
+  uint8_t tcp, closing, reading, shut, eof;
+  size_t pending;  /* bytes handed to uv_write and not yet written */
+  double written;  /* bytes the kernel took */
+  uv_shutdown_t sreq;
+  uv_connect_t creq;
+} conn_t;
+
+typedef struct {
+  handle_u u;
+  senv_t *se;
+  int32_t id;
+  uint8_t tcp, closing;
+} lsn_t;
+
+typedef struct {
+  uv_write_t req;
+  conn_t *c;
+  size_t len;
+  char data[];
+} wreq_t;
+
+typedef struct {
+  void **slot;
+  int32_t *free;
+  int32_t n, cap, nfree;
+} table_t;
+
+struct senv {
+  napi_env env;
+  uv_loop_t *loop;
+  napi_ref on_conn, on_read, on_event, resource;
+  napi_async_context actx;
+  table_t conns, lsns;
+  char *scratch;
+  size_t scratch_cap;
+  char rbuf[READ_SIZE];
+};
+
+static _Thread_local senv_t *tls_se;
+
+/* ---- id tables ---------------------------------------------------------------------------- */
+
+static int32_t table_put(table_t *t, void *p) {
+  if (t->nfree > 0) {
+    int32_t id = t->free[--t->nfree];
+    t->slot[id] = p;
+    return id;
+  }
+  if (t->n == t->cap) {
+    int32_t cap = t->cap ? t->cap * 2 : 64;
+    void **s = realloc(t->slot, (size_t)cap * sizeof *s);
+    if (!s) return -1;
+    t->slot = s;
+    int32_t *f = realloc(t->free, (size_t)cap * sizeof *f);
+    if (!f) return -1;
+    t->free = f;
+    t->cap = cap;
+  }
+  t->slot[t->n] = p;
+  return t->n++;
+}
+
+static void table_del(table_t *t, int32_t id) {
+  t->slot[id] = NULL;
+  t->free[t->nfree++] = id;
+}
+
+static void *table_get(table_t *t, int32_t id) {
+  return id >= 0 && id < t->n ? t->slot[id] : NULL;
+}
+
+/* ---- calls into JS ------------------------------------------------------------------------ */
+
+/* Through napi_make_callback, as node's own handles do, so that the ticks and microtasks the
+ * handler queued run before the loop goes on. A handler that throws is an uncaught exception,
+ * as it would be in a socket's event listener. */
+static void call_js(senv_t *se, napi_ref fn, size_t argc, napi_value *argv) {
+  napi_env env = se->env;
+  napi_value f, recv, res;
+  napi_get_reference_value(env, fn, &f);
+  napi_get_reference_value(env, se->resource, &recv);
+  if (napi_make_callback(env, se->actx, recv, f, argc, argv, &res) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+  }
+}
+
+static void emit(senv_t *se, int32_t id, int kind, const char *arg) {
+  napi_env env = se->env;
+  napi_handle_scope sc;
+  napi_open_handle_scope(env, &sc);
+  napi_value argv[3];
+  napi_create_int32(env, id, &argv[0]);
+  napi_create_int32(env, kind, &argv[1]);
+  if (arg) napi_create_string_latin1(env, arg, NAPI_AUTO_LENGTH, &argv[2]);
+  else napi_get_undefined(env, &argv[2]);
+  call_js(se, se->on_event, 3, argv);
+  napi_close_handle_scope(env, sc);
+}
+
+/* ---- connections -------------------------------------------------------------------------- */
+
+static void conn_closed(uv_handle_t *h) {
+  conn_t *c = (conn_t *)h;
+  senv_t *se = c->se;
+  int32_t id = c->id;
+  free(c);
+  if (se == NULL) return; /* the thread is going away */
+  table_del(&se->conns, id);
+  emit(se, id, EV_CLOSE, NULL);
+}
+
+static void conn_close(conn_t *c) {
+  if (c->closing) return;
+  c->closing = 1;
+  uv_close(&c->u.h, conn_closed);
+}
+
+/* an error on the socket: reported, then the socket closes, as node's 'error' then 'close' */
+static void conn_fail(conn_t *c, int err) {
+  if (c->closing) return;
+  emit(c->se, c->id, EV_ERROR, uv_err_name(err));
+  conn_close(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
+  senv_t *se = ((conn_t *)h)->se;
+  b->base = se->rbuf;
+  b->len = READ_SIZE;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  conn_t *c = (conn_t *)s;
+  senv_t *se = c->se;
+  if (n == 0 || c->closing) return;
+  if (n == UV_EOF) {
+    uv_read_stop(s);
+    c->reading = 0;
+    c->eof = 1;
+    emit(se, c->id, EV_END, NULL);
+    return;
+  }
+  if (n < 0) {
+    conn_fail(c, (int)n);
+    return;
+  }
+  napi_env env = se->env;
+  napi_handle_scope sc;
+  napi_open_handle_scope(env, &sc);
+  napi_value argv[2];
+  void *data;
+  napi_create_int32(env, c->id, &argv[0]);
+  napi_create_buffer_copy(env, (size_t)n, b->base, &data, &argv[1]);
+  call_js(se, se->on_read, 2, argv);
+  napi_close_handle_scope(env, sc);
+}
+
+static void on_write(uv_write_t *req, int status) {
+  wreq_t *w = (wreq_t *)req;
+  conn_t *c = w->c;
+  c->pending -= w->len;
+  if (status == 0) c->written += (double)w->len;
+  free(w);
+  if (status < 0) {
+    if (status != UV_ECANCELED) conn_fail(c, status);
+  } else if (c->pending == 0 && !c->closing) {
+    emit(c->se, c->id, EV_DRAIN, NULL);
+  }
+}
+
+/* queue what the kernel did not take at once; false when out of memory */
+static int queue_write(conn_t *c, const char *p, size_t len) {
+  wreq_t *w = malloc(sizeof *w + len);
+  if (!w) return 0;
+  memcpy(w->data, p, len);
+  w->c = c;
+  w->len = len;
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+  int rc = uv_write(&w->req, &c->u.s, &b, 1, on_write);
+  if (rc < 0) {
+    free(w);
+    conn_fail(c, rc);
+    return 1;
+  }
+  c->pending += len;
+  return 1;
+}
+
+/* Write p[0..len): at once where the kernel takes it, the rest queued behind earlier writes. */
+static void conn_write(conn_t *c, const char *p, size_t len) {
+  if (c->closing || c->shut || len == 0) return;
+  if (c->pending == 0) {
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
+    int n = uv_try_write(&c->u.s, &b, 1);
+    if (n >= 0) {
+      c->written += n;
+      p += n;
+      len -= (size_t)n;
+      if (len == 0) return;
+    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+      conn_fail(c, n);
+      return;
+    }
+  }
+  if (!queue_write(c, p, len)) conn_fail(c, UV_ENOMEM);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  conn_t *c = req->data;
+  if (c->closing) return;
+  if (status < 0 && status != UV_ENOTCONN) conn_fail(c, status);
+  else emit(c->se, c->id, EV_FINISH, NULL);
+}
+
+/* ---- listeners ---------------------------------------------------------------------------- */
+
+static void fmt_addr(const struct sockaddr_storage *ss, char *out, size_t cap, int *port) {
+  out[0] = 0;
+  *port = 0;
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    uv_ip4_name(a, out, cap);
+    *port = ntohs(a->sin_port);
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    uv_ip6_name(a, out, cap);
+    *port = ntohs(a->sin6_port);
+  }
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  lsn_t *l = (lsn_t *)server;
+  senv_t *se = l->se;
+  if (status < 0 || l->closing) return;
+  conn_t *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->se = se;
+  c->tcp = l->tcp;
+  if (l->tcp) uv_tcp_init(se->loop, &c->u.tcp);
+  else uv_pipe_init(se->loop, &c->u.pipe, 0);
+  c->id = -1;
+  if (uv_accept(server, &c->u.s) != 0 || (c->id = table_put(&se->conns, c)) < 0) {
+    c->closing = 1;
+    c->se = NULL;
+    uv_close(&c->u.h, conn_closed);
+    return;
+  }
+  char ra[64] = "unix:", la[64] = "";
+  int rp = 0, lp = 0;
+  if (c->tcp) {
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    uv_tcp_nodelay(&c->u.tcp, 1);
+    if (uv_tcp_getpeername(&c->u.tcp, (struct sockaddr *)&ss, &len) == 0) fmt_addr(&ss, ra, sizeof ra, &rp);
+    len = sizeof ss;
+    if (uv_tcp_getsockname(&c->u.tcp, (struct sockaddr *)&ss, &len) == 0) fmt_addr(&ss, la, sizeof la, &lp);
+  }
+  napi_env env = se->env;
+  napi_handle_scope sc;
+  napi_open_handle_scope(env, &sc);
+  napi_value argv[6];
+  napi_create_int32(env, l->id, &argv[0]);
+  napi_create_int32(env, c->id, &argv[1]);
+  napi_create_string_latin1(env, ra, NAPI_AUTO_LENGTH, &argv[2]);
+  napi_create_int32(env, rp, &argv[3]);
+  napi_create_string_latin1(env, la, NAPI_AUTO_LENGTH, &argv[4]);
+  napi_create_int32(env, lp, &argv[5]);
+  call_js(se, se->on_conn, 6, argv);
+  napi_close_handle_scope(env, sc);
+  if (!c->closing && uv_read_start(&c->u.s, on_alloc, on_read) == 0) c->reading = 1;
+}
+
+static void lsn_closed(uv_handle_t *h) {
+  lsn_t *l = (lsn_t *)h;
+  senv_t *se = l->se;
+  int32_t id = l->id;
+  free(l);
+  if (se == NULL) return;
+  table_del(&se->lsns, id);
+  emit(se, id, EV_LCLOSE, NULL);
+}
+
+/* ---- outgoing connections ---------------------------------------------------------------- */
+
+static void on_connect(uv_connect_t *req, int status) {
+  conn_t *c = req->data;
+  if (c->closing) return;
+  if (status < 0) {
+    /* the owner closes it */
+    emit(c->se, c->id, EV_CONNECT, uv_err_name(status));
+    return;
+  }
+  if (c->tcp) uv_tcp_nodelay(&c->u.tcp, 1);
+  if (uv_read_start(&c->u.s, on_alloc, on_read) == 0) c->reading = 1;
+  emit(c->se, c->id, EV_CONNECT, NULL);
+}
+
+/* ---- exports ------------------------------------------------------------------------------ */
+
+#define GET_ARGS(k)                                     \
+  size_t argc = k;                                      \
+  napi_value argv[k];                                   \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL); \
+  senv_t *se = tls_se
+
+#define CONN_ARG()                                                  \
+  conn_t *c = se ? table_get(&se->conns, arg_i(env, argv[0])) : NULL; \
+  if (c == NULL) return ret_undef(env)
+
+static void teardown(void *arg) {
+  senv_t *se = arg;
+  /* the thread's loop is closing: no more events for JS */
+  for (int32_t i = 0; i < se->conns.n; i++) {
+    conn_t *c = se->conns.slot[i];
+    if (c == NULL) continue;
+    c->se = NULL;
+    if (!c->closing) {
+      c->closing = 1;
+      uv_close(&c->u.h, conn_closed);
+    }
+  }
+  for (int32_t i = 0; i < se->lsns.n; i++) {
+    lsn_t *l = se->lsns.slot[i];
+    if (l == NULL) continue;
+    l->se = NULL;
+    if (!l->closing) {
+      l->closing = 1;
+      uv_close(&l->u.h, lsn_closed);
+    }
+  }
+  if (tls_se == se) tls_se = NULL;
+  free(se->conns.slot);
+  free(se->conns.free);
+  free(se->lsns.slot);
+  free(se->lsns.free);
+  free(se->scratch);
+  free(se);
+}
+
+/* streaminit(onConnection, onRead, onEvent): once per thread */
+static napi_value js_streaminit(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  if (se != NULL) return ret_undef(env);
+  se = calloc(1, sizeof *se);
+  if (!se) return ret_undef(env);
+  se->env = env;
+  napi_get_uv_event_loop(env, &se->loop);
+  napi_create_reference(env, argv[0], 1, &se->on_conn);
+  napi_create_reference(env, argv[1], 1, &se->on_read);
+  napi_create_reference(env, argv[2], 1, &se->on_event);
+  napi_value res, name;
+  napi_create_object(env, &res);
+  napi_create_reference(env, res, 1, &se->resource);
+  napi_create_string_utf8(env, "ngxlua.stream", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, res, name, &se->actx);
+  napi_add_env_cleanup_hook(env, teardown, se);
+  tls_se = se;
+  return ret_undef(env);
+}
+
+/* streamlisten(fd, backlog): a listener id, or -errno. The fd is bound, listening or not. */
+static napi_value js_streamlisten(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  if (se == NULL) return ret_d(env, UV_EINVAL);
+  int fd = arg_i(env, argv[0]);
+  uv_handle_type t = uv_guess_handle(fd);
+  if (t != UV_TCP && t != UV_NAMED_PIPE) return ret_d(env, UV_ENOTSOCK);
+  lsn_t *l = calloc(1, sizeof *l);
+  if (!l) return ret_d(env, UV_ENOMEM);
+  l->se = se;
+  l->tcp = t == UV_TCP;
+  int rc = l->tcp ? uv_tcp_init(se->loop, &l->u.tcp) : uv_pipe_init(se->loop, &l->u.pipe, 0);
+  if (rc == 0) rc = l->tcp ? uv_tcp_open(&l->u.tcp, fd) : uv_pipe_open(&l->u.pipe, fd);
+  if (rc == 0) rc = uv_listen(&l->u.s, arg_i(env, argv[1]), on_connection);
+  if (rc == 0 && (l->id = table_put(&se->lsns, l)) < 0) rc = UV_ENOMEM;
+  if (rc != 0) {
+    /* the handle owns the fd from uv_*_open on: it goes with it */
+    l->se = NULL;
+    l->closing = 1;
+    uv_close(&l->u.h, lsn_closed);
+    return ret_d(env, rc);
+  }
+  return ret_d(env, l->id);
+}
+
+/* streamunlisten(id): close a listener; EV_LCLOSE follows */
+static napi_value js_streamunlisten(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  lsn_t *l = se ? table_get(&se->lsns, arg_i(env, argv[0])) : NULL;
+  if (l != NULL && !l->closing) {
+    l->closing = 1;
+    uv_close(&l->u.h, lsn_closed);
+  }
+  return ret_undef(env);
+}
+
+/* streamaddr(id): the listener's [address, port], or undefined for a unix socket */
+static napi_value js_streamaddr(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  lsn_t *l = se ? table_get(&se->lsns, arg_i(env, argv[0])) : NULL;
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  if (l == NULL || !l->tcp || uv_tcp_getsockname(&l->u.tcp, (struct sockaddr *)&ss, &len) != 0) return ret_undef(env);
+  char a[64];
+  int port;
+  fmt_addr(&ss, a, sizeof a, &port);
+  napi_value arr, v;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_create_string_latin1(env, a, NAPI_AUTO_LENGTH, &v);
+  napi_set_element(env, arr, 0, v);
+  napi_create_int32(env, port, &v);
+  napi_set_element(env, arr, 1, v);
+  return arr;
+}
+
+/* streamwrite(id, data, len): data a Buffer, or a string written as latin1 (len its length).
+ * Returns the bytes still waiting for the kernel. */
+static napi_value js_streamwrite(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  CONN_ARG();
+  napi_valuetype t;
+  napi_typeof(env, argv[1], &t);
+  if (t == napi_string) {
+    size_t len = (size_t)arg_i(env, argv[2]);
+    if (len + 1 > se->scratch_cap) {
+      size_t cap = len + 1 > 65536 ? len + 1 : 65536;
+      char *s = realloc(se->scratch, cap);
+      if (!s) {
+        conn_fail(c, UV_ENOMEM);
+        return ret_d(env, 0);
+      }
+      se->scratch = s;
+      se->scratch_cap = cap;
+    }
+    size_t n = 0;
+    napi_get_value_string_latin1(env, argv[1], se->scratch, len + 1, &n);
+    conn_write(c, se->scratch, n);
+  } else {
+    void *p;
+    size_t n;
+    if (napi_get_buffer_info(env, argv[1], &p, &n) == napi_ok) conn_write(c, p, n);
+  }
+  return ret_d(env, (double)c->pending);
+}
+
+/* streamconnect(host, port): connect to an IP address, or to a unix socket's path when port is
+ * -1. The connection's id at once (EV_CONNECT follows, with the error's name when it failed),
+ * or -errno. */
+static napi_value js_streamconnect(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  if (se == NULL) return ret_d(env, UV_EINVAL);
+  char host[4096];
+  size_t hl = 0;
+  napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hl);
+  int port = arg_i(env, argv[1]);
+  conn_t *c = calloc(1, sizeof *c);
+  if (!c) return ret_d(env, UV_ENOMEM);
+  c->se = se;
+  c->tcp = port >= 0;
+  c->creq.data = c;
+  int rc;
+  if (c->tcp) {
+    struct sockaddr_storage ss;
+    rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
+    if (rc == 0) rc = uv_tcp_init(se->loop, &c->u.tcp);
+    else {
+      free(c);
+      return ret_d(env, rc);
+    }
+    if (rc == 0) rc = uv_tcp_connect(&c->creq, &c->u.tcp, (struct sockaddr *)&ss, on_connect);
+  } else {
+    rc = uv_pipe_init(se->loop, &c->u.pipe, 0);
+    if (rc == 0) uv_pipe_connect(&c->creq, &c->u.pipe, host, on_connect);
+  }
+  if (rc == 0 && (c->id = table_put(&se->conns, c)) < 0) rc = UV_ENOMEM;
+  if (rc != 0) {
+    c->se = NULL;
+    c->closing = 1;
+    uv_close(&c->u.h, conn_closed);
+    return ret_d(env, rc);
+  }
+  return ret_d(env, c->id);
+}
+
+/* streamref(id, on): whether the connection keeps the loop alive */
+static napi_value js_streamref(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  CONN_ARG();
+  bool on = true;
+  napi_get_value_bool(env, argv[1], &on);
+  if (on) uv_ref(&c->u.h);
+  else uv_unref(&c->u.h);
+  return ret_undef(env);
+}
+
+/* streamfd(id): the file descriptor, for debug lines */
+static napi_value js_streamfd(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  CONN_ARG();
+  uv_os_fd_t fd = -1;
+  uv_fileno(&c->u.h, &fd);
+  return ret_d(env, fd);
+}
+
+/* streamnodelay(id, on) / streamkeepalive(id, on): TCP_NODELAY and SO_KEEPALIVE */
+static napi_value js_streamnodelay(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  CONN_ARG();
+  bool on = false;
+  napi_get_value_bool(env, argv[1], &on);
+  if (c->tcp) uv_tcp_nodelay(&c->u.tcp, on);
+  return ret_undef(env);
+}
+
+static napi_value js_streamkeepalive(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  CONN_ARG();
+  bool on = false;
+  napi_get_value_bool(env, argv[1], &on);
+  if (c->tcp) uv_tcp_keepalive(&c->u.tcp, on, 0);
+  return ret_undef(env);
+}
+
+/* streampending(id): bytes waiting for the kernel */
+static napi_value js_streampending(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  CONN_ARG();
+  return ret_d(env, (double)c->pending);
+}
+
+/* streamwritten(id): bytes the kernel has taken */
+static napi_value js_streamwritten(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  CONN_ARG();
+  return ret_d(env, c->written);
+}
+
+/* streamshutdown(id): half-close once the queued writes are out; EV_FINISH follows */
+static napi_value js_streamshutdown(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  CONN_ARG();
+  if (c->shut || c->closing) return ret_undef(env);
+  c->shut = 1;
+  c->sreq.data = c;
+  int rc = uv_shutdown(&c->sreq, &c->u.s, on_shutdown);
+  if (rc < 0) conn_fail(c, rc);
+  return ret_undef(env);
+}
+
+/* streamclose(id, reset): close (with an RST when reset is true); EV_CLOSE follows */
+static napi_value js_streamclose(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  CONN_ARG();
+  if (c->closing) return ret_undef(env);
+  bool reset = false;
+  napi_get_value_bool(env, argv[1], &reset);
+  if (reset && c->tcp && !c->shut) {
+    c->closing = 1;
+    if (uv_tcp_close_reset(&c->u.tcp, conn_closed) == 0) return ret_undef(env);
+    c->closing = 0;
+  }
+  conn_close(c);
+  return ret_undef(env);
+}
+
+/* streamread(id, on): start or stop reading */
+static napi_value js_streamread(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  CONN_ARG();
+  bool on = false;
+  napi_get_value_bool(env, argv[1], &on);
+  if (c->closing || c->eof) return ret_undef(env);
+  if (on && !c->reading) {
+    if (uv_read_start(&c->u.s, on_alloc, on_read) == 0) c->reading = 1;
+  } else if (!on && c->reading) {
+    uv_read_stop(&c->u.s);
+    c->reading = 0;
+  }
+  return ret_undef(env);
+}
+
+#define SEXPORT(name) {#name, NULL, js_##name, NULL, NULL, NULL, napi_default, NULL}
+
+void ngxlua_stream_exports(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      SEXPORT(streaminit), SEXPORT(streamlisten), SEXPORT(streamunlisten), SEXPORT(streamaddr),
+      SEXPORT(streamwrite), SEXPORT(streampending), SEXPORT(streamwritten),
+      SEXPORT(streamshutdown), SEXPORT(streamclose), SEXPORT(streamread), SEXPORT(streamconnect),
+      SEXPORT(streamref), SEXPORT(streamfd), SEXPORT(streamnodelay), SEXPORT(streamkeepalive),
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}

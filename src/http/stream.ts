@@ -1,0 +1,167 @@
+// Client sockets held by the addon (native/stream.c) instead of node:net: a listener accepts in
+// C, each connection is a small integer, and its events arrive here to be handed to the owner
+// registered under that number. No Socket, Readable or Writable objects, no emit per read.
+
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import util from 'node:util';
+
+interface StreamAddon {
+  streaminit(onConn: ConnFn, onRead: (id: number, data: Buffer) => void, onEvent: (id: number, kind: number, arg: string | undefined) => void): void;
+  streamlisten(fd: number, backlog: number): number;
+  streamunlisten(id: number): void;
+  streamaddr(id: number): [string, number] | undefined;
+  streamwrite(id: number, data: Buffer | string, len: number): number;
+  streampending(id: number): number;
+  streamwritten(id: number): number;
+  streamshutdown(id: number): void;
+  streamclose(id: number, reset: boolean): void;
+  streamread(id: number, on: boolean): void;
+  streamconnect(host: string, port: number): number;
+  streamref(id: number, on: boolean): void;
+  streamfd(id: number): number;
+  streamnodelay(id: number, on: boolean): void;
+  streamkeepalive(id: number, on: boolean): void;
+  listensocket(host: string, port: number, backlog: number, reuseport: number): number;
+}
+
+type ConnFn = (listener: number, id: number, remoteAddr: string, remotePort: number, localAddr: string, localPort: number) => void;
+
+/** What owns a connection: its events, in node:net's terms. */
+export interface StreamOwner {
+  onData(d: Buffer): void;
+  /** the peer half-closed */
+  onEnd(): void;
+  /** every queued byte was written */
+  onDrain(): void;
+  /** the half-close asked for by shutdown() was sent */
+  onFinish(): void;
+  /** a socket error (its code, e.g. ECONNRESET); the close follows */
+  onError(code: string): void;
+  /** the socket is closed and its number free */
+  onClose(): void;
+  /** an outgoing connection is made, or failed (the error's code) */
+  onConnect?(err: string | undefined): void;
+}
+
+/** What a listener's owner is told. */
+export interface ListenOwner {
+  accept(id: number, remoteAddr: string, remotePort: number, localAddr: string, localPort: number): void;
+  closed(): void;
+}
+
+const E = createRequire(import.meta.url)('../../../build/Release/ngxlua_engine.node') as StreamAddon;
+
+const EV_END = 1;
+const EV_DRAIN = 2;
+const EV_FINISH = 3;
+const EV_CLOSE = 4;
+const EV_ERROR = 5;
+const EV_LCLOSE = 6;
+const EV_CONNECT = 7;
+
+const owners: Array<StreamOwner | undefined> = [];
+const listeners: Array<ListenOwner | undefined> = [];
+let ready = false;
+
+function onConn(lid: number, id: number, ra: string, rp: number, la: string, lp: number): void {
+  const l = listeners[lid];
+  if (l === undefined) E.streamclose(id, false);
+  else l.accept(id, ra, rp, la, lp);
+}
+
+function onRead(id: number, data: Buffer): void {
+  owners[id]?.onData(data);
+}
+
+function onEvent(id: number, kind: number, arg: string | undefined): void {
+  if (kind === EV_LCLOSE) {
+    const l = listeners[id];
+    listeners[id] = undefined;
+    l?.closed();
+    return;
+  }
+  const o = owners[id];
+  if (o === undefined) return;
+  switch (kind) {
+    case EV_END: o.onEnd(); break;
+    case EV_DRAIN: o.onDrain(); break;
+    case EV_FINISH: o.onFinish(); break;
+    case EV_ERROR: o.onError(arg ?? 'EIO'); break;
+    case EV_CONNECT: o.onConnect?.(arg); break;
+    case EV_CLOSE:
+      owners[id] = undefined;
+      o.onClose();
+      break;
+  }
+}
+
+function init(): void {
+  if (ready) return;
+  ready = true;
+  E.streaminit(onConn, onRead, onEvent);
+}
+
+/** An error with node's errno and code, as node:net raises them. */
+export function sysErr(syscall: string, rc: number | string, what: string): NodeJS.ErrnoException {
+  const code = typeof rc === 'string' ? rc : util.getSystemErrorName(rc);
+  const err = new Error(`${syscall} ${code} ${what}`) as NodeJS.ErrnoException;
+  err.code = code;
+  err.syscall = syscall;
+  const errno = (os.constants.errno as Record<string, number>)[code];
+  if (errno !== undefined) err.errno = -errno;
+  return err;
+}
+
+/**
+ * Listen on `fd` (a socket the master bound), or bind host:port / unix:path here. Returns the
+ * listener's number; throws node's EADDRINUSE & co.
+ */
+export function listen(owner: ListenOwner, host: string, port: number, fd?: number): number {
+  init();
+  let sock = fd;
+  if (sock === undefined) {
+    sock = E.listensocket(host, port, 511, 0);
+    if (sock < 0) throw sysErr('listen', sock, host.startsWith('unix:') ? host.slice(5) : `${host}:${port}`);
+  }
+  const id = E.streamlisten(sock, 511);
+  if (id < 0) throw sysErr('listen', id, `fd ${sock}`);
+  listeners[id] = owner;
+  return id;
+}
+
+export function unlisten(id: number): void {
+  E.streamunlisten(id);
+}
+
+export function listenAddress(id: number): { address: string; port: number } {
+  const a = E.streamaddr(id);
+  return a === undefined ? { address: '', port: 0 } : { address: a[0], port: a[1] };
+}
+
+/** Take the connection's events from now on. */
+export function own(id: number, o: StreamOwner): void {
+  owners[id] = o;
+}
+
+/** Write `data` (a string is written as latin1, `len` its length); returns what is still queued. */
+export const write: (id: number, data: Buffer | string, len: number) => number = E.streamwrite;
+export const pending: (id: number) => number = E.streampending;
+export const written: (id: number) => number = E.streamwritten;
+/** half-close once the queue is written; onFinish follows */
+export const shutdown: (id: number) => void = E.streamshutdown;
+/** close now (an RST with reset); onClose follows */
+export const close: (id: number, reset: boolean) => void = E.streamclose;
+export const setReading: (id: number, on: boolean) => void = E.streamread;
+/** Connect to an IP address and port, or to a unix socket's path (port -1); -errno on a bad
+ * address. The owner's onConnect follows. */
+export function connect(o: StreamOwner, host: string, port: number): number {
+  init();
+  const id = E.streamconnect(host, port);
+  if (id >= 0) owners[id] = o;
+  return id;
+}
+export const setRef: (id: number, on: boolean) => void = E.streamref;
+export const fdOf: (id: number) => number = E.streamfd;
+export const setNoDelay: (id: number, on: boolean) => void = E.streamnodelay;
+export const setKeepAlive: (id: number, on: boolean) => void = E.streamkeepalive;
