@@ -8,6 +8,7 @@
 // slow upstream holds only its own request.
 import dns from 'node:dns';
 import net from 'node:net';
+import { StreamConn, type Conn } from './streamconn.js';
 import { readFileSync } from 'node:fs';
 import type { LocSettings, LuaHandler, ProxyPass, UpstreamConf } from '../conf/model.js';
 import type { BalancerState, RequestCtx, UpstreamVars } from '../core/request.js';
@@ -94,7 +95,7 @@ class ProxyRun implements UpstreamOwner {
   private body: Buffer | null = null;
   private readonly vars: UpstreamVars;
   private readonly started = Date.now();
-  private sock: net.Socket | null = null;
+  private sock: Conn | null = null;
   private peerName = '';
   private peer: Peer | null = null;
   private balancerPeer: { host: string; port: number; name: string } | null = null;
@@ -365,7 +366,9 @@ class ProxyRun implements UpstreamOwner {
     }
     this.cached = false;
     this.connRequests = 0;
-    const sock = hostAddr.toLowerCase().startsWith('unix:') ? net.connect({ path: hostAddr.slice(5) }) : net.connect({ host: hostAddr, port });
+    // an address is connected to by the addon; a name (rare: most are resolved before) by node
+    const sock: Conn = hostAddr.toLowerCase().startsWith('unix:') ? new StreamConn(hostAddr.slice(5), -1)
+      : net.isIP(hostAddr) ? new StreamConn(hostAddr, port) : net.connect({ host: hostAddr, port });
     this.sock = sock;
     sock.setNoDelay(true);
     this.attach(sock);
@@ -380,7 +383,7 @@ class ProxyRun implements UpstreamOwner {
     });
   }
 
-  private attach(sock: net.Socket): void {
+  private attach(sock: Conn): void {
     setOwner(sock, this);
   }
 

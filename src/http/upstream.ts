@@ -3,7 +3,7 @@
 // does per request (tries, the tried set, failure accounting), and the `keepalive` cache of idle
 // upstream connections (LIFO, the oldest closed when full, closed when the peer speaks or
 // closes, or after keepalive_timeout / keepalive_requests).
-import type net from 'node:net';
+import type { Conn } from './streamconn.js';
 import type { UpstreamConf, UpstreamServer } from '../conf/model.js';
 
 export interface Peer {
@@ -25,7 +25,7 @@ export interface UpstreamOwner {
 }
 
 const OWNER: unique symbol = Symbol('upstream owner');
-type OwnedSocket = net.Socket & { [OWNER]?: UpstreamOwner | null };
+type OwnedSocket = Conn & { [OWNER]?: UpstreamOwner | null };
 
 // one set of listeners per connection for its whole life, dispatching to its owner of the moment:
 // a request taking a cached connection adds and removes no listeners
@@ -40,7 +40,7 @@ function ownedError(this: OwnedSocket, e: NodeJS.ErrnoException): void {
 }
 
 /** Route sock's data, end, close and error events to owner from now on (null: to nobody). */
-export function setOwner(sock: net.Socket, owner: UpstreamOwner | null): void {
+export function setOwner(sock: Conn, owner: UpstreamOwner | null): void {
   const s = sock as OwnedSocket;
   if (!(OWNER in s)) {
     s.on('data', ownedData);
@@ -54,7 +54,7 @@ export function setOwner(sock: net.Socket, owner: UpstreamOwner | null): void {
 /** A cached connection: anything it says or does ends its use. */
 class IdleConn implements UpstreamOwner {
   timer: NodeJS.Timeout | null = null;
-  constructor(readonly state: UpstreamState, readonly sock: net.Socket, readonly peer: string, readonly requests: number) {}
+  constructor(readonly state: UpstreamState, readonly sock: Conn, readonly peer: string, readonly requests: number) {}
   upData(): void {
     this.state.drop(this);
   }
@@ -79,7 +79,7 @@ export class UpstreamState {
   }
 
   /** A cached connection to `peer` (most recently used first), or null. */
-  takeIdle(peer: string): { sock: net.Socket; requests: number } | null {
+  takeIdle(peer: string): { sock: Conn; requests: number } | null {
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const c = this.idle[i];
       if (c.peer !== peer) continue;
@@ -92,7 +92,7 @@ export class UpstreamState {
   }
 
   /** Keep a connection whose response ended cleanly for the next request to this peer. */
-  keepIdle(sock: net.Socket, peer: string, requests: number): void {
+  keepIdle(sock: Conn, peer: string, requests: number): void {
     const { conf } = this;
     if (conf.keepalive <= 0 || requests >= conf.keepaliveRequests || sock.destroyed) {
       sock.destroy();
@@ -104,7 +104,6 @@ export class UpstreamState {
     c.timer.unref?.();
     // an idle upstream connection that speaks or closes is of no further use
     setOwner(sock, c);
-    sock.setTimeout(0);
     this.idle.push(c);
   }
 

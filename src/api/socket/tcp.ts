@@ -3,9 +3,10 @@
 // Every method is a JS function taking the table as `self`; an operation that cannot finish at
 // once records itself as the socket's pending reader or writer and suspends the calling thread,
 // and the socket's events resume it with the call's return values.
-import net from 'node:net';
 import tls from 'node:tls';
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { StreamConn, type Conn } from '../../http/streamconn.js';
 import dns from 'node:dns';
 import { CTX_YIELDABLE, type Runtime } from '../../core/runtime.js';
 import type { LuaContext, LuaThread } from '../../core/thread.js';
@@ -105,13 +106,14 @@ interface WireHooks {
 }
 
 /**
- * One net.Socket for its whole life: its one set of listeners, whose events go to whoever holds
+ * One connection for its whole life: its one set of listeners, whose events go to whoever holds
  * the connection now — a TcpSock, the keepalive pool (any event closes an idle connection), or
  * nobody (ignored) — and its one timer, re-armed lazily, for the read timeout while attached and
  * the keepalive timeout while idle. Pool cycles only switch the owner fields.
  */
 /** The file descriptor of a socket, for ngx_lua's debug lines (-1 when unknown). */
-function fdOf(c: net.Socket): number {
+function fdOf(c: Conn): number {
+  if (c instanceof StreamConn) return c.fd;
   return (c as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
 }
 
@@ -122,7 +124,7 @@ export class Wire {
   /** when the armed timer fires (a now() time) */
   private timerAt = 0;
 
-  constructor(readonly conn: net.Socket, private readonly hooks: WireHooks) {
+  constructor(readonly conn: Conn, private readonly hooks: WireHooks) {
     conn.on('data', (d: Buffer) => {
       const s = this.sock;
       if (s !== null) s.onData(d, hooks.event);
@@ -194,7 +196,7 @@ export class Wire {
 }
 
 export class TcpSock {
-  conn: net.Socket | null = null;
+  conn: Conn | null = null;
   wire: Wire | null = null;
   tls = false;
   readonly buf = new RecvBuffer();
@@ -805,8 +807,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const go = (addr: string) => {
       if (s.writer === null || s.writer.kind !== 'connect') return; // cancelled
       if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket connect timeout: ${timeoutOf(s, 'connect')}`, cr.ctx);
-      const conn = cr.path !== null ? net.connect({ path: cr.path, allowHalfOpen: true })
-        : net.connect({ host: addr, port: cr.port, allowHalfOpen: true });
+      const conn = cr.path !== null ? new StreamConn(cr.path, -1) : new StreamConn(addr, cr.port);
       let settled = false;
       const fail = (e: Error) => {
         if (settled) return;
@@ -1364,7 +1365,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       return 1;
     };
     if (s.tls) {
-      return pushOk(vm, L, (s.conn as tls.TLSSocket).getSession?.());
+      return pushOk(vm, L, (s.conn as unknown as tls.TLSSocket).getSession?.());
     }
     const rawWire = s.detach()!;
     rawWire.stop();
@@ -1374,7 +1375,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const w: WriteOp = { th, bytes: 0, timer: null, kind: 'ssl' };
     s.writer = w;
     const tsock = tls.connect({
-      socket: raw,
+      socket: raw instanceof StreamConn ? raw.asDuplex() : raw as unknown as Duplex,
       servername: servername && !isIP(servername) ? servername : undefined,
       rejectUnauthorized: verify,
       session,
