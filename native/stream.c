@@ -16,8 +16,6 @@
 
 enum { EV_END = 1, EV_DRAIN = 2, EV_FINISH = 3, EV_CLOSE = 4, EV_ERROR = 5, EV_LCLOSE = 6, EV_CONNECT = 7 };
 
-#define READ_SIZE 65536
-
 typedef struct senv senv_t;
 
 /* a TCP or unix-domain stream, seen as whichever libuv type the call needs */
@@ -62,12 +60,15 @@ typedef struct {
 struct senv {
   napi_env env;
   uv_loop_t *loop;
-  napi_ref on_conn, on_read, on_event, resource;
+  napi_ref on_conn, on_read, on_event, resource, rbuf_ref;
   napi_async_context actx;
   table_t conns, lsns;
   char *scratch;
   size_t scratch_cap;
-  char rbuf[READ_SIZE];
+  /* every read lands in this JS Buffer, which the read handler copies from before it returns:
+   * JS makes the copy from its pool of small buffers, cheaper than a Buffer made here */
+  char *rbuf;
+  size_t rbuf_len;
 };
 
 static _Thread_local senv_t *tls_se;
@@ -165,7 +166,7 @@ static void conn_fail(conn_t *c, int err) {
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
   senv_t *se = ((conn_t *)h)->se;
   b->base = se->rbuf;
-  b->len = READ_SIZE;
+  b->len = se->rbuf_len;
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
@@ -187,9 +188,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   napi_handle_scope sc;
   napi_open_handle_scope(env, &sc);
   napi_value argv[2];
-  void *data;
   napi_create_int32(env, c->id, &argv[0]);
-  napi_create_buffer_copy(env, (size_t)n, b->base, &data, &argv[1]);
+  napi_create_int32(env, (int32_t)n, &argv[1]);
   call_js(se, se->on_read, 2, argv);
   napi_close_handle_scope(env, sc);
 }
@@ -376,13 +376,19 @@ static void teardown(void *arg) {
   free(se);
 }
 
-/* streaminit(onConnection, onRead, onEvent): once per thread */
+/* streaminit(onConnection, onRead, onEvent, readBuffer): once per thread */
 static napi_value js_streaminit(napi_env env, napi_callback_info info) {
-  GET_ARGS(3);
+  GET_ARGS(4);
   if (se != NULL) return ret_undef(env);
+  void *rb;
+  size_t rblen;
+  if (napi_get_buffer_info(env, argv[3], &rb, &rblen) != napi_ok || rblen == 0) return ret_undef(env);
   se = calloc(1, sizeof *se);
   if (!se) return ret_undef(env);
   se->env = env;
+  se->rbuf = rb;
+  se->rbuf_len = rblen;
+  napi_create_reference(env, argv[3], 1, &se->rbuf_ref);
   napi_get_uv_event_loop(env, &se->loop);
   napi_create_reference(env, argv[0], 1, &se->on_conn);
   napi_create_reference(env, argv[1], 1, &se->on_read);

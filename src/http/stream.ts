@@ -7,7 +7,7 @@ import os from 'node:os';
 import util from 'node:util';
 
 interface StreamAddon {
-  streaminit(onConn: ConnFn, onRead: (id: number, data: Buffer) => void, onEvent: (id: number, kind: number, arg: string | undefined) => void): void;
+  streaminit(onConn: ConnFn, onRead: (id: number, n: number) => void, onEvent: (id: number, kind: number, arg: string | undefined) => void, readBuf: Buffer): void;
   streamlisten(fd: number, backlog: number): number;
   streamunlisten(id: number): void;
   streamaddr(id: number): [string, number] | undefined;
@@ -70,8 +70,16 @@ function onConn(lid: number, id: number, ra: string, rp: number, la: string, lp:
   else l.accept(id, ra, rp, la, lp);
 }
 
-function onRead(id: number, data: Buffer): void {
-  owners[id]?.onData(data);
+/** where the addon puts each read; its bytes are copied out before the next */
+const RBUF = Buffer.allocUnsafeSlow(65536);
+
+function onRead(id: number, n: number): void {
+  const o = owners[id];
+  if (o === undefined) return;
+  // a read of a request head fits in node's pool of small buffers: no allocation of its own
+  const d = Buffer.allocUnsafe(n);
+  RBUF.copy(d, 0, 0, n);
+  o.onData(d);
 }
 
 function onEvent(id: number, kind: number, arg: string | undefined): void {
@@ -99,7 +107,7 @@ function onEvent(id: number, kind: number, arg: string | undefined): void {
 function init(): void {
   if (ready) return;
   ready = true;
-  E.streaminit(onConn, onRead, onEvent);
+  E.streaminit(onConn, onRead, onEvent, RBUF);
 }
 
 /** An error with node's errno and code, as node:net raises them. */
