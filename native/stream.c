@@ -458,6 +458,33 @@ static napi_value js_streamaddr(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* room for len bytes and a NUL in the scratch buffer; false when out of memory */
+static int scratch_fit(senv_t *se, size_t len) {
+  if (len + 1 <= se->scratch_cap) return 1;
+  size_t cap = len + 1 > 65536 ? len + 1 : 65536;
+  char *s = realloc(se->scratch, cap);
+  if (!s) return 0;
+  se->scratch = s;
+  se->scratch_cap = cap;
+  return 1;
+}
+
+/* Append v (a latin1 string or a Buffer) to the scratch buffer at *at, which has room. */
+static void scratch_put(napi_env env, senv_t *se, napi_value v, size_t *at) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  size_t n = 0;
+  if (t == napi_string) {
+    napi_get_value_string_latin1(env, v, se->scratch + *at, se->scratch_cap - *at, &n);
+  } else {
+    void *p;
+    if (napi_get_buffer_info(env, v, &p, &n) != napi_ok) return;
+    if (n > se->scratch_cap - 1 - *at) n = se->scratch_cap - 1 - *at;
+    memcpy(se->scratch + *at, p, n);
+  }
+  *at += n;
+}
+
 /* streamwrite(id, data, len): data a Buffer, or a string written as latin1 (len its length).
  * Returns the bytes still waiting for the kernel. */
 static napi_value js_streamwrite(napi_env env, napi_callback_info info) {
@@ -466,25 +493,37 @@ static napi_value js_streamwrite(napi_env env, napi_callback_info info) {
   napi_valuetype t;
   napi_typeof(env, argv[1], &t);
   if (t == napi_string) {
-    size_t len = (size_t)arg_i(env, argv[2]);
-    if (len + 1 > se->scratch_cap) {
-      size_t cap = len + 1 > 65536 ? len + 1 : 65536;
-      char *s = realloc(se->scratch, cap);
-      if (!s) {
-        conn_fail(c, UV_ENOMEM);
-        return ret_d(env, 0);
-      }
-      se->scratch = s;
-      se->scratch_cap = cap;
+    size_t len = (size_t)arg_i(env, argv[2]), at = 0;
+    if (!scratch_fit(se, len)) {
+      conn_fail(c, UV_ENOMEM);
+      return ret_d(env, 0);
     }
-    size_t n = 0;
-    napi_get_value_string_latin1(env, argv[1], se->scratch, len + 1, &n);
-    conn_write(c, se->scratch, n);
+    scratch_put(env, se, argv[1], &at);
+    conn_write(c, se->scratch, at);
   } else {
     void *p;
     size_t n;
     if (napi_get_buffer_info(env, argv[1], &p, &n) == napi_ok) conn_write(c, p, n);
   }
+  return ret_d(env, (double)c->pending);
+}
+
+/* streamwritev(id, parts, n, len): the first n parts (latin1 strings and Buffers, len bytes in
+ * all) gathered into one write. Returns the bytes still waiting for the kernel. */
+static napi_value js_streamwritev(napi_env env, napi_callback_info info) {
+  GET_ARGS(4);
+  CONN_ARG();
+  uint32_t n = (uint32_t)arg_i(env, argv[2]);
+  size_t len = (size_t)arg_i(env, argv[3]), at = 0;
+  if (!scratch_fit(se, len)) {
+    conn_fail(c, UV_ENOMEM);
+    return ret_d(env, 0);
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[1], i, &v) == napi_ok) scratch_put(env, se, v, &at);
+  }
+  conn_write(c, se->scratch, at);
   return ret_d(env, (double)c->pending);
 }
 
@@ -629,7 +668,7 @@ static napi_value js_streamread(napi_env env, napi_callback_info info) {
 void ngxlua_stream_exports(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       SEXPORT(streaminit), SEXPORT(streamlisten), SEXPORT(streamunlisten), SEXPORT(streamaddr),
-      SEXPORT(streamwrite), SEXPORT(streampending), SEXPORT(streamwritten),
+      SEXPORT(streamwrite), SEXPORT(streamwritev), SEXPORT(streampending), SEXPORT(streamwritten),
       SEXPORT(streamshutdown), SEXPORT(streamclose), SEXPORT(streamread), SEXPORT(streamconnect),
       SEXPORT(streamref), SEXPORT(streamfd), SEXPORT(streamnodelay), SEXPORT(streamkeepalive),
   };

@@ -766,14 +766,8 @@ class Connection implements StreamOwner {
     if (n === 1) {
       pending = stream.write(sid, out[0], this.outLen);
     } else if (this.outLen <= 65536) {
-      const b = Buffer.allocUnsafe(this.outLen);
-      let p = 0;
-      for (let i = 0; i < n; i++) {
-        const d = out[i];
-        if (typeof d === 'string') p += b.write(d, p, 'latin1');
-        else { d.copy(b, p); p += d.length; }
-      }
-      pending = stream.write(sid, b, p);
+      // gathered into one write by the addon
+      pending = stream.writev(sid, out, n, this.outLen);
     } else {
       // large output: each part goes as it is (the addon keeps their order)
       pending = 0;

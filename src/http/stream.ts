@@ -12,6 +12,7 @@ interface StreamAddon {
   streamunlisten(id: number): void;
   streamaddr(id: number): [string, number] | undefined;
   streamwrite(id: number, data: Buffer | string, len: number): number;
+  streamwritev(id: number, parts: Array<Buffer | string>, n: number, len: number): number;
   streampending(id: number): number;
   streamwritten(id: number): number;
   streamshutdown(id: number): void;
@@ -154,6 +155,9 @@ export function own(id: number, o: StreamOwner): void {
 
 /** Write `data` (a string is written as latin1, `len` its length); returns what is still queued. */
 export const write: (id: number, data: Buffer | string, len: number) => number = E.streamwrite;
+/** Write parts[0..n) (latin1 strings and Buffers, len bytes in all) as one; returns what is
+ * still queued. */
+export const writev: (id: number, parts: Array<Buffer | string>, n: number, len: number) => number = E.streamwritev;
 export const pending: (id: number) => number = E.streampending;
 export const written: (id: number) => number = E.streamwritten;
 /** half-close once the queue is written; onFinish follows */
