@@ -25,6 +25,7 @@ const needs = [
   { pkg: 'libnginx-mod-http-echo', present: () => existsSync('/usr/lib/nginx/modules/ngx_http_echo_module.so') },
   { pkg: 'libnginx-mod-http-headers-more-filter', present: () => existsSync('/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so') },
   { pkg: 'wrk', present: () => existsSync('/usr/bin/wrk') },
+  { pkg: 'openssl', present: () => existsSync('/usr/bin/openssl') },
 ];
 const missingNeeds = needs.filter((n) => !n.present());
 const missing = missingNeeds.map((n) => n.pkg);
