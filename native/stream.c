@@ -537,25 +537,23 @@ static napi_value js_streamconnect(napi_env env, napi_callback_info info) {
   size_t hl = 0;
   napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hl);
   int port = arg_i(env, argv[1]);
+  struct sockaddr_storage ss;
+  if (port >= 0) {
+    int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
+    if (rc != 0) return ret_d(env, rc);
+  }
   conn_t *c = calloc(1, sizeof *c);
   if (!c) return ret_d(env, UV_ENOMEM);
   c->se = se;
   c->tcp = port >= 0;
   c->creq.data = c;
-  int rc;
-  if (c->tcp) {
-    struct sockaddr_storage ss;
-    rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
-    if (rc == 0) rc = uv_tcp_init(se->loop, &c->u.tcp);
-    else {
-      free(c);
-      return ret_d(env, rc);
-    }
-    if (rc == 0) rc = uv_tcp_connect(&c->creq, &c->u.tcp, (struct sockaddr *)&ss, on_connect);
-  } else {
-    rc = uv_pipe_init(se->loop, &c->u.pipe, 0);
-    if (rc == 0) uv_pipe_connect(&c->creq, &c->u.pipe, host, on_connect);
+  int rc = c->tcp ? uv_tcp_init(se->loop, &c->u.tcp) : uv_pipe_init(se->loop, &c->u.pipe, 0);
+  if (rc != 0) {
+    free(c);
+    return ret_d(env, rc);
   }
+  if (c->tcp) rc = uv_tcp_connect(&c->creq, &c->u.tcp, (struct sockaddr *)&ss, on_connect);
+  else uv_pipe_connect(&c->creq, &c->u.pipe, host, on_connect);
   if (rc == 0 && (c->id = table_put(&se->conns, c)) < 0) rc = UV_ENOMEM;
   if (rc != 0) {
     c->se = NULL;

@@ -1,8 +1,8 @@
 // HTTP/1.x server on raw TCP sockets: one Connection per socket, one live Exchange at a time
 // on it (pipelined requests wait in the input buffer until the previous response has ended).
 
-import { ACTION_HEADERS, ACTION_LINE, HeadParser, toRequest, type InvalidHeader } from './parser.js';
 import { rmSync } from 'node:fs';
+import { ACTION_HEADERS, ACTION_LINE, HeadParser, toRequest, type InvalidHeader } from './parser.js';
 import { statusLine } from './status.js';
 import * as stream from './stream.js';
 import type { ListenOwner, StreamOwner } from './stream.js';
@@ -253,7 +253,6 @@ export class HttpServer implements ListenOwner {
   }
 }
 
-
 /** One client socket. */
 class Connection implements StreamOwner {
   readonly server: HttpServer;
@@ -363,22 +362,18 @@ class Connection implements StreamOwner {
     return this.buf.length - this.off;
   }
 
-  destroy(): void {
+  /** Close the socket (with an RST when reset is true); onClose follows. */
+  destroy(reset = false): void {
     if (this.sockGone) return;
     this.sockGone = true;
-    stream.close(this.sid, false);
+    stream.close(this.sid, reset);
   }
 
   /** A timed-out connection: reset_timedout_connection sends an RST instead of a FIN. */
   private timedOut(): void {
     const ex = this.ex;
     if (ex !== null && !ex.ended) ex.abort();
-    if (this.limits.resetTimedoutConnection && !this.sockGone) {
-      this.sockGone = true;
-      stream.close(this.sid, true);
-    } else {
-      this.destroy();
-    }
+    this.destroy(this.limits.resetTimedoutConnection);
   }
 
   /** Idle connections waiting for a request may be closed when worker_connections run short. */
