@@ -12,6 +12,8 @@ import { echoText } from '../http/echo.js';
 import { gzipHead, gzipPageFilter } from '../http/gzip.js';
 import { charsetPageFilter, withCharset } from '../http/charset.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * echo_before_body / echo_after_body: their text joins the body before Lua's body filter sees
  * it (the order of the reference's filters with the lua module loaded before echo's).
@@ -162,6 +164,13 @@ export function sendHeaders(r: RequestCtx): boolean {
     buildHead(r);
     return true;
   }
+  return headerFilter(r, f);
+}
+
+// The closures of a filtered or waiting step live in these helpers, so that the common path
+// (no filter, nothing waiting) allocates none: a function whose inner closures capture its
+// variables allocates their context on every call.
+function headerFilter(r: RequestCtx, f: NonNullable<NonNullable<RequestCtx['filters']>['header']>): boolean {
   return throughFilter<[boolean, number | null]>(r, (done) => f(r, (ok, exit) => done([ok, exit])), ([ok, exit]) => {
     if (!ok) r.filterFailed = true;
     // 201 and 204 too: nginx finalizes with them as special responses (an empty body)
@@ -172,15 +181,21 @@ export function sendHeaders(r: RequestCtx): boolean {
 
 /** Queue body bytes, sending the head first. */
 export function output(r: RequestCtx, b: Buffer): void {
-  if (waitBehind(r, () => output(r, b))) return;
-  if (!sendHeaders(r)) {
-    waitBehind(r, () => output(r, b));
-    return;
-  }
+  if (r.outWait || !sendHeaders(r)) return outputLater(r, b);
   if (r.bodyReplaced) return;
   b = around(r, b, false);
   const bf = r.filters?.body;
   if (!bf || r.filterFailed) return queueOrCut(r, b);
+  bodyFilter(r, bf, b);
+}
+
+function outputLater(r: RequestCtx, b: Buffer): void {
+  waitBehind(r, () => output(r, b));
+}
+
+type BodyFilter = NonNullable<NonNullable<RequestCtx['filters']>['body']>;
+
+function bodyFilter(r: RequestCtx, bf: BodyFilter, b: Buffer): void {
   throughFilter<{ data: Buffer } | null>(r, (done) => bf(r, b, false, done), (res) => {
     if (!res) r.filterFailed = true;
     queueOrCut(r, res ? res.data : b);
@@ -195,17 +210,21 @@ function queueOrCut(r: RequestCtx, b: Buffer): void {
 /** Finish the response: flush, last chunk. */
 export function sendEof(r: RequestCtx): void {
   if (r.eofSent) return;
-  if (waitBehind(r, () => sendEof(r))) return;
-  if (!sendHeaders(r)) {
-    waitBehind(r, () => sendEof(r));
-    return;
-  }
-  const last = r.bodyReplaced ? Buffer.alloc(0) : around(r, Buffer.alloc(0), true);
+  if (r.outWait || !sendHeaders(r)) return sendEofLater(r);
+  const last = r.bodyReplaced ? EMPTY : around(r, EMPTY, true);
   const bf = r.filters?.body;
   if (!bf || r.filterFailed) {
     if (last.length) r.queue(last);
     return finishEof(r);
   }
+  lastBodyFilter(r, bf, last);
+}
+
+function sendEofLater(r: RequestCtx): void {
+  waitBehind(r, () => sendEof(r));
+}
+
+function lastBodyFilter(r: RequestCtx, bf: BodyFilter, last: Buffer): void {
   throughFilter<{ data: Buffer } | null>(r, (done) => bf(r, last, true, done), (res) => {
     if (!res) r.filterFailed = true;
     else r.queue(res.data);

@@ -343,6 +343,9 @@ export class Pipeline {
   }
 
   /** `return code [text]`: a body with the default type, a redirect page or an error page */
+  private returnText = '';
+  private returnBody = Buffer.alloc(0);
+
   doReturn(r: RequestCtx, code: number, text: string | undefined): void {
     if (code === 444) {
       r.terminate();
@@ -356,7 +359,12 @@ export class Pipeline {
       // as ngx_http_send_response: the body is discarded first, and a broken one is a 400
       if (!r.ex.discardBody()) return this.finalize(r, 400);
       r.status = code;
-      const body = Buffer.from(text, 'latin1');
+      // the text of a location's `return` is mostly the same constant on every request
+      if (text !== this.returnText) {
+        this.returnText = text;
+        this.returnBody = Buffer.from(text, 'latin1');
+      }
+      const body = this.returnBody;
       r.headersOut.contentLength = body.length;
       sendHeaders(r);
       output(r, body);

@@ -46,8 +46,38 @@ const T_BODY = 4; // ngx.req.read_body() waiting for bytes: client_body_timeout 
 const T_DISCARD = 5; // dropping an unread body: lingering_timeout between reads, lingering_time in all
 const T_LINGER = 6; // half-closed, draining input: lingering_timeout / lingering_time
 
-/** idle connections that a worker short of slots may close (nginx's reusable queue), per budget */
-const reusableOf = new WeakMap<ConnBudget, Set<Connection>>();
+/**
+ * Idle connections that a worker short of slots may close (nginx's reusable queue), oldest first,
+ * one per budget. Linked through the connections themselves: a request's start and end move a
+ * connection out and back in without hashing or allocation.
+ */
+class ReuseQueue {
+  head: Connection | null = null;
+  tail: Connection | null = null;
+  size = 0;
+  push(c: Connection): void {
+    c.rPrev = this.tail;
+    c.rNext = null;
+    if (this.tail !== null) this.tail.rNext = c;
+    else this.head = c;
+    this.tail = c;
+    this.size++;
+  }
+  remove(c: Connection): void {
+    if (c.rPrev !== null) c.rPrev.rNext = c.rNext;
+    else this.head = c.rNext;
+    if (c.rNext !== null) c.rNext.rPrev = c.rPrev;
+    else this.tail = c.rPrev;
+    c.rPrev = c.rNext = null;
+    this.size--;
+  }
+}
+const reuseQueues = new WeakMap<ConnBudget, ReuseQueue>();
+function reuseQueueOf(b: ConnBudget): ReuseQueue {
+  let q = reuseQueues.get(b);
+  if (q === undefined) reuseQueues.set(b, (q = new ReuseQueue()));
+  return q;
+}
 
 const EMPTY = Buffer.alloc(0);
 const LAST_CHUNK = '0\r\n\r\n';
@@ -57,7 +87,7 @@ let dateSec = -1;
 let dateStr = '';
 /** the Date header value, recomputed at most once a second */
 export function httpDate(): string {
-  const sec = Math.floor(Date.now() / 1000);
+  const sec = Math.floor(stream.eventNow() / 1000);
   if (sec !== dateSec) {
     dateSec = sec;
     dateStr = new Date(sec * 1000).toUTCString();
@@ -89,9 +119,12 @@ export class HttpServer implements ListenOwner {
   /** the settings of requests not (yet) matched to a location */
   readonly limits: ConnLimits;
   readonly headerTimeout: number;
+  /** the budget's reusable connections (null without a budget) */
+  readonly reuse: ReuseQueue | null;
 
   constructor(opts: ServerOptions) {
     this.opts = opts;
+    this.reuse = opts.budget !== undefined ? reuseQueueOf(opts.budget) : null;
     const l: ConnLimits = { ...DEFAULT_LIMITS };
     for (const k of Object.keys(DEFAULT_LIMITS) as Array<keyof ConnLimits>) {
       if (opts[k] !== undefined) (l as unknown as Record<string, unknown>)[k] = opts[k];
@@ -213,16 +246,16 @@ export class HttpServer implements ListenOwner {
 
   /** Short of slots: close the longest-idle connections that wait for a request, as nginx does. */
   private drain(b: ConnBudget): void {
-    const idle = reusableOf.get(b);
-    if (idle === undefined || idle.size === 0) return;
+    const idle = this.reuse;
+    if (idle === null || idle.size === 0) return;
     const sec = Math.floor(Date.now() / 1000);
     if (b.warnedAt !== sec) {
       b.warnedAt = sec;
       this.log('warn', `${b.max} worker_connections are not enough, reusing connections`);
     }
     let n = Math.max(Math.min(32, Math.floor(idle.size / 8)), 1);
-    for (const c of idle) {
-      if (n-- === 0) break;
+    while (n-- > 0 && idle.head !== null) {
+      const c = idle.head;
       c.setReusable(false);
       c.destroy();
     }
@@ -306,6 +339,9 @@ class Connection implements StreamOwner {
   /** output over RECLAIM_AT was seen waiting for the client */
   private bigOutput = false;
   private reusable = false;
+  /** neighbours in the server's ReuseQueue while reusable */
+  rPrev: Connection | null = null;
+  rNext: Connection | null = null;
   /** the last request's error-log context, for a send timeout after it ended: taken only when
    * its output is still pending (an idle connection holds nothing of its last request) */
   lastLogContext: LogCtx | null = null;
@@ -378,17 +414,15 @@ class Connection implements StreamOwner {
 
   /** Idle connections waiting for a request may be closed when worker_connections run short. */
   setReusable(on: boolean): void {
-    const b = this.opts.budget;
-    if (b === undefined || on === this.reusable) return;
+    const q = this.server.reuse;
+    if (q === null || on === this.reusable) return;
     this.reusable = on;
-    let set = reusableOf.get(b);
-    if (set === undefined) reusableOf.set(b, (set = new Set()));
-    if (on) set.add(this);
-    else set.delete(this);
+    if (on) q.push(this);
+    else q.remove(this);
   }
 
   /** Set the deadline of what the connection waits for now. */
-  arm(kind: number, ms: number, now = Date.now()): void {
+  arm(kind: number, ms: number, now = stream.eventNow()): void {
     this.timer = kind;
     this.deadline = now + ms;
   }
@@ -462,7 +496,7 @@ class Connection implements StreamOwner {
       this.buf = Buffer.concat([this.buf.subarray(this.off), d]);
       this.off = 0;
     }
-    if (this.ex === null && this.headStart === 0) this.headStart = Date.now();
+    if (this.ex === null && this.headStart === 0) this.headStart = stream.eventNow();
     this.process();
   }
 
@@ -615,7 +649,7 @@ class Connection implements StreamOwner {
     }
     this.dropParser(p);
     this.off = off + len;
-    const startTime = this.headStart || Date.now();
+    const startTime = this.headStart || stream.eventNow();
     this.headStart = 0;
     this.requests++;
     this.server.served++;
@@ -693,7 +727,7 @@ class Connection implements StreamOwner {
       this.closeGracefully();
       return;
     }
-    const now = this.idleSince = Date.now();
+    const now = this.idleSince = stream.eventNow();
     if (this.bufLen() > 0) {
       this.headStart = now;
       this.arm(T_HEAD, this.server.headerTimeout, now);

@@ -74,13 +74,28 @@ function onConn(lid: number, id: number, ra: string, rp: number, la: string, lp:
 /** where the addon puts each read; its bytes are copied out before the next */
 const RBUF = Buffer.allocUnsafeSlow(65536);
 
+/** when the read being handled arrived (0 outside one) */
+let readMs = 0;
+/**
+ * The time, read once per read event rather than at each use on the request path, as nginx
+ * reads its clock once per event-loop turn; outside a read it is the current time.
+ */
+export function eventNow(): number {
+  return readMs !== 0 ? readMs : Date.now();
+}
+
 function onRead(id: number, n: number): void {
   const o = owners[id];
   if (o === undefined) return;
   // a read of a request head fits in node's pool of small buffers: no allocation of its own
   const d = Buffer.allocUnsafe(n);
   RBUF.copy(d, 0, 0, n);
-  o.onData(d);
+  readMs = Date.now();
+  try {
+    o.onData(d);
+  } finally {
+    readMs = 0;
+  }
 }
 
 function onEvent(id: number, kind: number, arg: string | undefined): void {
