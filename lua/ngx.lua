@@ -112,10 +112,9 @@ ngx.say, ngx.print, ngx.flush, ngx.eof = C.say, C.print, C.flush, C.eof
 ngx.send_headers, ngx.exit, ngx.sleep, ngx.log = C.send_headers, C.exit, C.sleep, C.log
 ngx.redirect, ngx.exec, ngx.on_abort = C.redirect, C.exec, C.on_abort
 _G.print = C.print_log
-ngx.now, ngx.time, ngx.update_time, ngx.today = C.now, C.time, C.update_time, C.today
+ngx.update_time, ngx.today = C.update_time, C.today
 ngx.localtime, ngx.utctime, ngx.http_time = C.localtime, C.utctime, C.http_time
 ngx.cookie_time, ngx.parse_http_time = C.cookie_time, C.parse_http_time
-ngx.get_phase = C.get_phase
 ngx.escape_uri, ngx.unescape_uri = C.escape_uri, C.unescape_uri
 ngx.encode_base64, ngx.decode_base64 = C.encode_base64, C.decode_base64
 ngx.md5, ngx.md5_bin, ngx.sha1_bin, ngx.hmac_sha1 = C.md5, C.md5_bin, C.sha1_bin, C.hmac_sha1
@@ -174,6 +173,44 @@ ngx.config = {
     nginx_configure = function() return "" end,
 }
 
--- ngx.status, ngx.ctx, ngx.headers_sent, ngx.is_subrequest: the metamethods are the primitives
--- themselves, so that an error (ngx.status set in a timer) is positioned at the code that did it
-setmetatable(ngx, { __index = C.ngx_index, __newindex = C.ngx_newindex })
+-- Values JS mirrors into memory Lua reads through FFI (src/core/fast.ts): the cached clock, the
+-- running phase and the registry ref of ngx.ctx. A slot at its "unknown" value means: ask JS.
+local fast = { C.fast_info() }
+local F = require("ffi").cast("const double *", fast[1])
+local phases = {}
+for i = 2, #fast do phases[i - 2] = fast[i] end
+do
+    local js_now, js_time, js_phase, floor = C.now, C.time, C.get_phase, math.floor
+    ngx.now = function()
+        local t = F[0]
+        if t > 0 then return t end
+        return js_now()
+    end
+    ngx.time = function()
+        local t = F[0]
+        if t > 0 then return floor(t) end
+        return js_time()
+    end
+    ngx.get_phase = function()
+        local p = F[1]
+        if p >= 0 then return phases[p] end
+        return js_phase()
+    end
+end
+
+-- ngx.status, ngx.ctx, ngx.headers_sent, ngx.is_subrequest: the primitives are tail-called, so
+-- that an error (ngx.status set in a timer) is positioned at the code that did it; ngx.ctx once
+-- it exists is read from the registry without leaving Lua
+do
+    local ngx_index, registry = C.ngx_index, debug.getregistry()
+    setmetatable(ngx, {
+        __index = function(t, k)
+            if k == "ctx" then
+                local ref = F[2]
+                if ref ~= 0 then return registry[ref] end
+            end
+            return ngx_index(t, k)
+        end,
+        __newindex = C.ngx_newindex,
+    })
+end

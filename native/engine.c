@@ -500,6 +500,15 @@ static napi_value js_pushlightuserdata(napi_env env, napi_callback_info info) {
   return ret_undef(env);
 }
 
+/* pushbufptr(L, typedarray): a light userdata for the array's bytes, which Lua reads and writes
+ * through FFI; the caller keeps the array alive for as long as Lua may use the pointer */
+static napi_value js_pushbufptr(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  size_t n = 0;
+  lua_pushlightuserdata(arg_L(env, argv[0]), (void *)arg_bytes(env, argv[1], &n));
+  return ret_undef(env);
+}
+
 /* pushstr(L, s): a JS string whose chars are bytes (latin1) */
 static napi_value js_pushstr(napi_env env, napi_callback_info info) {
   ARGS(2);
@@ -1002,7 +1011,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(newthread), EXPORT(pushthread), EXPORT(status), EXPORT(isyieldable),
       EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(errmsg), EXPORT(setfinalizerhook),
       EXPORT(resume), EXPORT(startref), EXPORT(xmove), EXPORT(pushnumber),
-      EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushstr), EXPORT(pushbytes),
+      EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushbufptr), EXPORT(pushstr), EXPORT(pushbytes),
       EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(tabbytes), EXPORT(rawnum), EXPORT(pushpairs), EXPORT(pushsfn), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
       EXPORT(pcall), EXPORT(setlimits), EXPORT(collect), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
       EXPORT(shdopen), EXPORT(shdsuppress), EXPORT(listensocket),

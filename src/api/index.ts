@@ -1,6 +1,6 @@
 // Builds the `ngx` table: JS primitives handed to lua/ngx.lua, which assembles the API.
 import type { Runtime } from '../core/runtime.js';
-import { T_STRING, type JsLuaFn } from '../lua/vm.js';
+import { T_STRING, strFn, type JsLuaFn } from '../lua/vm.js';
 import { registerOutput } from './output.js';
 import { registerControl } from './control.js';
 import { registerHeader } from './header.js';
@@ -28,24 +28,20 @@ import { registerJs } from './js.js';
 /** ngx's __index and __newindex: the fields that are API calls (status, ctx, ...). */
 function ngxFields(rt: Runtime, prims: Record<string, JsLuaFn>): Record<string, JsLuaFn> {
   const { vm } = rt;
-  const getters: Record<string, JsLuaFn | undefined> = {
-    status: prims.get_status, ctx: prims.ctx_get, headers_sent: prims.headers_sent, is_subrequest: prims.is_subrequest,
-  };
-  const setters: Record<string, JsLuaFn | undefined> = { status: prims.set_status, ctx: prims.ctx_set };
+  const getters = new Map<string, JsLuaFn>([
+    ['status', prims.get_status], ['ctx', prims.ctx_get], ['headers_sent', prims.headers_sent], ['is_subrequest', prims.is_subrequest],
+  ]);
+  const setters = new Map<string, JsLuaFn>([['status', prims.set_status], ['ctx', prims.ctx_set]]);
   return {
-    // (t, k)
-    ngx_index: (L) => {
-      const f = vm.type(L, 2) === T_STRING ? getters[vm.toStr(L, 2)!] : undefined;
+    // (t, k): a string function, the key crosses as the call's argument
+    ngx_index: strFn((L, key) => {
+      const f = key === undefined ? undefined : getters.get(key);
       vm.setTop(L, 0);
-      if (!f) {
-        vm.pushNil(L);
-        return 1;
-      }
-      return f(L, 0);
-    },
+      return f === undefined ? null : f(L, 0);
+    }),
     // (t, k, v): the setters take v as their only argument
     ngx_newindex: (L) => {
-      const f = vm.type(L, 2) === T_STRING ? setters[vm.toStr(L, 2)!] : undefined;
+      const f = vm.type(L, 2) === T_STRING ? setters.get(vm.toStr(L, 2)!) : undefined;
       if (!f) {
         vm.rawSet(L, 1);
         return 0;

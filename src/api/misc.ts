@@ -3,6 +3,7 @@ import type { Runtime } from '../core/runtime.js';
 import { CTX_REQ, Ctx } from '../core/runtime.js';
 import type { JsLuaFn } from '../lua/vm.js';
 import { T_TABLE } from '../lua/vm.js';
+import { PHASES, fast } from '../core/fast.js';
 
 export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
@@ -44,6 +45,12 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
     config_prefix: (L) => {
       vm.pushStr(L, rt.conf.prefix);
       return 1;
+    },
+    /** the FFI-read state (core/fast.ts): its pointer, then the phase names in index order */
+    fast_info: (L) => {
+      vm.pushBufPtr(L, fast);
+      for (const p of PHASES) vm.pushStr(L, p);
+      return 1 + PHASES.length;
     },
     /** ngx.ctx: the request's table, created on first use */
     ctx_get: (L) => {

@@ -3,6 +3,7 @@
 // loop turns or ngx.update_time() is called.
 import type { Runtime } from '../core/runtime.js';
 import type { JsLuaFn } from '../lua/vm.js';
+import { F_NOW, fast } from '../core/fast.js';
 import { cookieTime, httpTime, localtime, parseHttpTime, today, utctime } from '../util/time.js';
 
 let cachedMs = Date.now();
@@ -10,14 +11,21 @@ let scheduled = false;
 function refresh(): void {
   scheduled = false;
   cachedMs = Date.now();
+  // Lua's ngx.now() asks again (through JS, which reschedules) on the next turn
+  fast[F_NOW] = 0;
+}
+/** Read the clock into the cache, which holds until the event loop turns. */
+function setCached(): void {
+  cachedMs = Date.now();
+  fast[F_NOW] = Math.floor(cachedMs) / 1000;
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(refresh);
+  }
 }
 /** nginx's cached clock: refreshed once per event-loop turn. */
 export function nowMs(): number {
-  if (!scheduled) {
-    scheduled = true;
-    cachedMs = Date.now();
-    setImmediate(refresh);
-  }
+  if (!scheduled) setCached();
   return cachedMs;
 }
 
@@ -41,7 +49,7 @@ export function registerTime(rt: Runtime): Record<string, JsLuaFn> {
       return 1;
     },
     update_time: () => {
-      cachedMs = Date.now();
+      setCached();
       return 0;
     },
     today: (L) => {

@@ -4,6 +4,7 @@ import type { HttpExchange, HttpRequest, ResponseHead } from '../http/types.js';
 import type { LocationConf, ServerConf } from '../conf/model.js';
 import type { LuaPhase } from '../conf/model.js';
 import type { LuaContext } from './thread.js';
+import { CtxOwner } from './fast.js';
 
 /** Response headers as ngx.header sees them: case-insensitive, `_` and `-` equal, ordered. */
 export class HeadersOut {
@@ -139,14 +140,13 @@ export const LIMIT_REQ_STATUS = ['PASSED', 'DELAYED', 'REJECTED', 'DELAYED_DRY_R
 let connSeq = 0;
 const connNumbers = new WeakMap<object, number>();
 
-export class RequestCtx {
+/** ctxRef (CtxOwner): registry ref of the request's ngx.ctx table, 0 until first use */
+export class RequestCtx extends CtxOwner {
   readonly req: HttpRequest;
   loc: LocationConf | null = null;
   captures: string[] | undefined;
   /** variables created by `set` / written through ngx.var */
   vars: Map<string, string> | null = null;
-  /** registry ref of the ngx.ctx table, 0 until first use */
-  ctxRef = 0;
   status = 0;
   /** status an error page or ngx.exit finalized with (the log phase's $status) */
   finalStatus = 0;
@@ -241,6 +241,7 @@ export class RequestCtx {
     readonly ex: HttpExchange,
     readonly server: ServerConf,
   ) {
+    super();
     this.req = ex.req;
     this.uri = ex.req.uri;
     this.method = ex.req.method;

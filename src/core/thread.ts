@@ -3,6 +3,7 @@
 // values the Lua call returns (the seed's resume helper).
 import { LuaVM, LUA_OK, LUA_YIELD, YIELD, T_NUMBER, T_STRING } from '../lua/vm.js';
 import type { RequestCtx } from './request.js';
+import { CtxOwner, fastEnter } from './fast.js';
 import type { LuaPhase } from '../conf/model.js';
 
 /** The handler kinds of nginx.conf, plus ngx.timer callbacks. */
@@ -77,7 +78,8 @@ export interface RunOutcome {
 }
 
 /** One handler invocation: a request phase, a timer, init code. */
-export class LuaContext {
+/** ctxRef (CtxOwner): the ngx.ctx of a context without a request (timers have their own) */
+export class LuaContext extends CtxOwner {
   entry: LuaThread | null = null;
   finished = false;
   exitCode: number | null = null;
@@ -98,8 +100,6 @@ export class LuaContext {
   origin: { client: string; server: string } | null = null;
   /** ngx.on_abort was called in this handler */
   onAbortSet = false;
-  /** ngx.ctx of a context without a request (timers have their own) */
-  ctxRef = 0;
   /** light threads spawned in this context that have not ended */
   liveThreads: Set<LuaThread> | null = null;
   /** the entry thread ended normally while light threads still ran: the outcome waits for them */
@@ -114,7 +114,9 @@ export class LuaContext {
     readonly kind: CtxKind,
     /** the request this handler serves; null for init, init_worker and timers */
     readonly req: RequestCtx | null,
-  ) {}
+  ) {
+    super();
+  }
 }
 
 export class Scheduler {
@@ -173,10 +175,12 @@ export class Scheduler {
     const prev = this.current;
     this.current = th;
     th.status = 'running';
+    fastEnter(th.ctx);
     // a JS exception in an API function never gets here: the dispatcher turns it into a Lua error
     const rc = vm.resume(th.co, nargs);
     th.nret = vm.resumeCount;
     this.current = prev;
+    fastEnter(prev === null ? null : prev.ctx);
     return rc;
   }
 

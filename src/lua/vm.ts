@@ -77,6 +77,7 @@ interface Engine {
   pushnumber(L: number, n: number): void;
   pushboolean(L: number, b: boolean): void;
   pushlightuserdata(L: number, p: number): void;
+  pushbufptr(L: number, b: ArrayBufferView): void;
   pushstr(L: number, s: string): void;
   pushbytes(L: number, b: Uint8Array): void;
   tostr(L: number, i: number): string | null;
@@ -261,6 +262,10 @@ export class LuaVM {
   /** A light userdata for a pointer value (0: the NULL that ngx.null is). */
   pushLightUserdata(L: number, p: number): void {
     E.pushlightuserdata(L, p);
+  }
+  /** A light userdata for the bytes of b (which must outlive every use from Lua). */
+  pushBufPtr(L: number, b: ArrayBufferView): void {
+    E.pushbufptr(L, b);
   }
   /** Pushes L's own thread object; true when L is the main thread. */
   pushThread(L: number): boolean {

@@ -5,6 +5,41 @@ const track = (phase) => `ngx.ctx.order = (ngx.ctx.order or "") .. "${phase},"`;
 
 export default [
   {
+    name: 'ngx.ctx replaced, then a fresh one after ngx.exec; get_phase back to content after the header filter ran from ngx.say',
+    server: `location /a { rewrite_by_lua_block { ngx.ctx.x = 1 ngx.ctx = { y = 2 } ngx.ctx.z = ngx.ctx.y ngx.exec("/b") } }
+      location /b {
+        header_filter_by_lua_block { ngx.ctx.hf = ngx.get_phase() }
+        content_by_lua_block {
+          ngx.say(tostring(ngx.ctx.x), tostring(ngx.ctx.y))
+          ngx.say(ngx.get_phase(), " ", tostring(ngx.ctx.hf))
+          ngx.ctx = { w = 3 }
+          ngx.say(ngx.get_phase(), " ", tostring(ngx.ctx.hf), " ", ngx.ctx.w)
+        }
+      }`,
+    request: 'GET /a',
+    body: 'nilnil\ncontent header_filter\ncontent nil 3\n',
+  },
+  {
+    name: 'a subrequest with the ctx option writes the given table; the parent keeps its own ngx.ctx',
+    server: `location /t { content_by_lua_block {
+          ngx.ctx.own = "parent"
+          local shared = { n = 1 }
+          local res = ngx.location.capture("/sub", { ctx = shared })
+          ngx.say(res.body, shared.n, " ", shared.phase, " ", ngx.ctx.own, " ", tostring(ngx.ctx.n), " ", ngx.get_phase())
+        } }
+      location /sub { content_by_lua_block { ngx.ctx.n = ngx.ctx.n + 1 ngx.ctx.phase = ngx.get_phase() ngx.print(tostring(ngx.ctx.own), " ") } }`,
+    body: 'nil 2 content parent nil content\n',
+  },
+  {
+    name: 'a timer has its own ngx.ctx, apart from the request that created it',
+    server: lua(`ngx.ctx.r = "req"
+      ngx.timer.at(0, function() ngx.ctx.t = (ngx.ctx.t or 0) + 1 ngx.log(ngx.WARN, "timer ctx ", tostring(ngx.ctx.r), " ", ngx.ctx.t, " ", ngx.get_phase()) end)
+      ngx.sleep(0.01)
+      ngx.say(ngx.ctx.r, " ", tostring(ngx.ctx.t), " ", ngx.get_phase())`),
+    body: 'req nil content\n',
+    log: [/timer ctx nil 1 timer/],
+  },
+  {
     name: 'rewrite, access, content, log run in order',
     server: `location /t {
       log_by_lua_block { ${track('log')} ngx.log(ngx.WARN, "order: ", ngx.ctx.order) }

@@ -3,6 +3,20 @@ import { lua } from '../lib.mjs';
 
 export default [
   {
+    name: 'ngx.now and ngx.time hold still while Lua runs, move after a yield and on ngx.update_time',
+    server: lua(`local a, ta = ngx.now(), ngx.time()
+      local t = os.clock() while os.clock() - t < 0.005 do end
+      local b, tb = ngx.now(), ngx.time()
+      ngx.update_time()
+      local u = ngx.now()
+      local t2 = os.clock() while os.clock() - t2 < 0.002 do end
+      local u2 = ngx.now()
+      ngx.sleep(0.01)
+      local c = ngx.now()
+      ngx.say(a == b, " ", ta == tb, " ", u > b, " ", u2 == u, " ", c > u, " ", ngx.time() == math.floor(c))`),
+    body: 'true true true true true true\n',
+  },
+  {
     name: 'ngx.now is a number with millisecond resolution',
     server: lua(`local n = ngx.now() ngx.say(type(n), " ", n > 1600000000, " ", n * 1000 == math.floor(n * 1000))`),
     body: 'number true true\n',
