@@ -229,11 +229,18 @@ static int call_js(lua_State *L, int str) {
     napi_valuetype vt = napi_number;
     if (str) napi_typeof(env, res, &vt);
     if (vt == napi_string) {
-      size_t n = 0;
-      napi_get_value_string_latin1(env, res, NULL, 0, &n);
+      /* most values fit the stack buffer: copy first, ask for the length only when it filled */
       char buf[256];
-      char *p = n < sizeof buf ? buf : malloc(n + 1);
-      if (p) napi_get_value_string_latin1(env, res, p, n + 1, &n);
+      size_t n = 0;
+      char *p = buf;
+      napi_get_value_string_latin1(env, res, buf, sizeof buf, &n);
+      if (n == sizeof buf - 1) {
+        napi_get_value_string_latin1(env, res, NULL, 0, &n);
+        if (n >= sizeof buf) {
+          p = malloc(n + 1);
+          if (p) napi_get_value_string_latin1(env, res, p, n + 1, &n);
+        }
+      }
       napi_close_handle_scope(env, scope);
       if (!p) {
         lua_pushliteral(L, "not enough memory");

@@ -9,25 +9,47 @@ import { expandTemplate } from '../conf/template.js';
 const HOSTNAME = hostname();
 export const NGINX_VERSION = '1.22.1';
 
+/**
+ * Whether s[from, from + lname.length) is lname (lowercase, `_` for `-` when dashes is set),
+ * ignoring ASCII case: nginx's comparison for $http_* and $arg_* names, without allocating.
+ */
+function sameName(s: string, from: number, lname: string, dashes: boolean): boolean {
+  for (let i = 0; i < lname.length; i++) {
+    let c = s.charCodeAt(from + i);
+    if (c >= 65 && c <= 90) c += 32;
+    else if (c === 45 && dashes) c = 95;
+    if (c !== lname.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 function headerValues(r: RequestCtx, lname: string): string[] {
   const out: string[] = [];
   for (const [n, v] of r.req.headers) {
-    if (n.length === lname.length && n.toLowerCase().replace(/-/g, '_') === lname) out.push(v);
+    if (n.length === lname.length && sameName(n, 0, lname, true)) out.push(v);
   }
   return out;
 }
 
+/** The first header named lname ($http_* form), or null. */
+function firstHeader(r: RequestCtx, lname: string): string | null {
+  for (const [n, v] of r.req.headers) {
+    if (n.length === lname.length && sameName(n, 0, lname, true)) return v;
+  }
+  return null;
+}
+
 function findArg(args: string, name: string): string | null {
-  if (!args) return null;
+  // $arg_ alone names no argument, even when the query has an empty key
+  if (!args || !name) return null;
   const ln = name.toLowerCase();
   let start = 0;
   while (start <= args.length) {
     let end = args.indexOf('&', start);
     if (end < 0) end = args.length;
-    const eq = args.indexOf('=', start);
-    const keyEnd = eq >= 0 && eq < end ? eq : end;
     // nginx matches `name=` only: a bare key has no value
-    if (keyEnd < end && keyEnd - start === ln.length && args.slice(start, keyEnd).toLowerCase() === ln) {
+    const keyEnd = start + ln.length;
+    if (keyEnd < end && args.charCodeAt(keyEnd) === 61 && sameName(args, start, ln, false)) {
       return args.slice(keyEnd + 1, end);
     }
     start = end + 1;
@@ -100,6 +122,13 @@ export function getVar(r: RequestCtx, name: string): string | null {
   }
   const map = r.server.maps?.get(name);
   if (map !== undefined) return mapValue(r, name, map);
+  // the families first: no built-in name starts with arg_, and only http_cookie with http_
+  const c0 = name.charCodeAt(0);
+  if (c0 === 97 && name.startsWith('arg_')) return findArg(r.args, name.slice(4));
+  if (c0 === 104 && name.startsWith('http_') && name !== 'http_cookie') {
+    // nginx 1.22 keeps only the first of repeated headers (1.23 joins them)
+    return firstHeader(r, name.slice(5));
+  }
   const q = r.req;
   switch (name) {
     case 'uri':
@@ -153,10 +182,10 @@ export function getVar(r: RequestCtx, name: string): string | null {
     case 'time_local':
       return errlogTime(Date.now());
     case 'content_type':
-      return headerValues(r, 'content_type')[0] ?? null;
+      return firstHeader(r, 'content_type');
     case 'content_length':
       // once a chunked body is read nginx knows its length
-      return headerValues(r, 'content_length')[0] ?? (r.req.chunked && r.body !== undefined ? String(r.body?.length ?? 0) : null);
+      return firstHeader(r, 'content_length') ?? (r.req.chunked && r.body !== undefined ? String(r.body?.length ?? 0) : null);
     case 'request_body':
     case 'echo_request_body':
       return r.body ? r.body.toString('latin1') : null;
@@ -205,7 +234,7 @@ export function getVar(r: RequestCtx, name: string): string | null {
     case 'proxy_port':
       return r.upstream ? r.upstream.proxyPort : null;
     case 'proxy_add_x_forwarded_for': {
-      const xff = headerValues(r, 'x_forwarded_for')[0];
+      const xff = firstHeader(r, 'x_forwarded_for');
       return xff ? `${xff}, ${q.remoteAddr}` : q.remoteAddr;
     }
   }
@@ -213,11 +242,6 @@ export function getVar(r: RequestCtx, name: string): string | null {
     const k = name.slice(14);
     const h = r.upstream?.headers.find(([n]) => n.toLowerCase().replace(/-/g, '_') === k);
     return h ? h[1] : null;
-  }
-  if (name.startsWith('arg_')) return findArg(r.args, name.slice(4));
-  if (name.startsWith('http_')) {
-    // nginx 1.22 keeps only the first of repeated headers (1.23 joins them)
-    return headerValues(r, name.slice(5))[0] ?? null;
   }
   if (name.startsWith('cookie_')) return findCookie(r, name.slice(7));
   if (name.startsWith('sent_http_')) {

@@ -26,6 +26,24 @@ export default [
     body: 'bar bar [] nil nil\n',
   },
   {
+    name: 'arg_ names: a key that only starts like the name, a name in capitals, an empty key, a value with =',
+    request: 'GET /t?fooo=1&FOO=up&=x&foo=late&eq=a=b&a%3Db=enc',
+    server: lua(`ngx.say(ngx.var.arg_foo, " ", ngx.var.arg_fo, " ", ngx.var.arg_eq, " ", ngx.var["arg_a%3Db"], " ", tostring(ngx.var.arg_))`),
+    body: 'up nil a=b enc nil\n',
+  },
+  {
+    name: 'variable values around the 255-byte mark and far above it cross intact',
+    request: `GET /t?a=${'x'.repeat(252)}&b=${'y'.repeat(253)}&c=${'z'.repeat(254)}&d=${'w'.repeat(3000)}`,
+    server: lua(`local v = ngx.var ngx.say(#v.arg_a, " ", #v.arg_b, " ", #v.arg_c, " ", #v.arg_d, " ", v.arg_c == string.rep("z", 254), " ", v.arg_d == string.rep("w", 3000), " ", #v.args, " ", #v.request_uri)`),
+    body: '252 253 254 3000 true true 3770 3773\n',
+  },
+  {
+    name: 'http_ names: dashes and underscores, capitals in the header name, a longer header sharing the prefix',
+    request: { line: 'GET /t', headers: [['X-Long-Name-Plus', 'no'], ['x-LONG-name', 'yes'], ['X_Under', 'u']] },
+    server: lua(`ngx.say(ngx.var.http_x_long_name, " ", ngx.var.HTTP_X_LONG_NAME, " ", tostring(ngx.var.http_x_long))`),
+    body: 'yes yes nil\n',
+  },
+  {
     name: 'http_ variables',
     request: { line: 'GET /t', headers: { 'X-Custom-Thing': 'abc', 'User-Agent': 'conf-test/1.0' } },
     server: lua(`ngx.say(ngx.var.http_x_custom_thing, " ", ngx.var.http_user_agent, " ", ngx.var.http_host, " ", ngx.var.http_missing)`),
