@@ -40,13 +40,12 @@ function rssOf(pid) {
   return m ? Number(m[1]) * 1024 : null;
 }
 
-/** N connections, each with one request answered, then held idle */
-async function openIdle(port) {
-  const socks = [];
+/** n connections, each with one request answered, then held idle (pushed to socks) */
+async function openIdle(port, n, socks) {
   const REQ = 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n';
   const batch = 200;
-  for (let i = 0; i < N; i += batch) {
-    await Promise.all(Array.from({ length: Math.min(batch, N - i) }, () => new Promise((resolve, reject) => {
+  for (let i = 0; i < n; i += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => new Promise((resolve, reject) => {
       const s = net.connect({ host: '127.0.0.1', port });
       let got = '';
       const t = setTimeout(() => reject(new Error('no answer in 10 s')), 10000);
@@ -58,7 +57,6 @@ async function openIdle(port) {
       });
     })));
   }
-  return socks;
 }
 
 async function measure(name, startEngine) {
@@ -70,14 +68,20 @@ async function measure(name, startEngine) {
     await sleep(300);
     const before = await eng.mem();
     const t0 = Date.now();
-    const socks = await openIdle(port);
+    // the first half pays for one-time growth (the young generation, allocator arenas); the
+    // second half's cost is what each further connection holds
+    const socks = [];
+    await openIdle(port, N / 2, socks);
+    await sleep(1000);
+    const mid = await eng.mem();
+    await openIdle(port, N - N / 2, socks);
     await sleep(1000);
     const after = await eng.mem();
     const ms = Date.now() - t0;
     for (const s of socks) s.destroy();
     await sleep(500);
     const closed = await eng.mem();
-    return { name, before, after, closed, ms };
+    return { name, before, mid, after, closed, ms };
   } finally {
     await eng.stop();
   }
@@ -146,10 +150,20 @@ const row = (label, f) => console.log(`| ${label} | ${f(ref)} | ${f(floor)} | ${
 row('RSS before', (e) => `${mb(e.before.rss)} MB`);
 row('RSS with the connections idle', (e) => `${mb(e.after.rss)} MB`);
 row('bytes per idle connection (RSS)', (e) => per(e.before.rss, e.after.rss));
+const half = (a, b) => ((b - a) / (N - N / 2)).toFixed(0);
+row(`bytes per connection of the second ${(N - N / 2).toLocaleString('en-US')} (RSS)`, (e) => half(e.mid.rss, e.after.rss));
 row('RSS after they closed', (e) => `${mb(e.closed.rss)} MB`);
 console.log(`| V8 heap used, before / idle / closed | - | - | ${mb(ours.before.heapUsed)} / ${mb(ours.after.heapUsed)} / ${mb(ours.closed.heapUsed)} MB |`);
 console.log(`| V8 heap bytes per idle connection (used / total) | - | - | ${per(ours.before.heapUsed, ours.after.heapUsed)} / ${per(ours.before.heapTotal, ours.after.heapTotal)} |`);
+console.log(`| V8 heap bytes per connection of the second half (used / total) | - | - | ${half(ours.mid.heapUsed, ours.after.heapUsed)} / ${half(ours.mid.heapTotal, ours.after.heapTotal)} |`);
 console.log(`| external + array buffers per idle connection | - | - | ${per(ours.before.external + ours.before.arrayBuffers, ours.after.external + ours.after.arrayBuffers)} |`);
+console.log(`| young generation's pages, before / idle (growth not held by any connection) | - | - | ${mb(ours.before.young)} / ${mb(ours.after.young)} MB |`);
+const held = (e) => (e.after.rss - e.before.rss - (e.after.young - e.before.young)) / N;
+console.log(`| bytes per idle connection (RSS, less the young generation's growth) | - | - | ${held(ours).toFixed(0)} |`);
 const perConn = (e) => (e.after.rss - e.before.rss) / N;
+const marginal = (e) => (e.after.rss - e.mid.rss) / (N - N / 2);
 console.log(`\nper idle connection, RSS: ngxlua ${(perConn(ours) / perConn(ref)).toFixed(2)}x the reference's, ` +
   `${(perConn(ours) / perConn(floor)).toFixed(2)}x the node:net floor's; the floor is ${(perConn(floor) / perConn(ref)).toFixed(2)}x the reference's`);
+console.log(`per idle connection, RSS less the young generation's growth: ngxlua ${(held(ours) / perConn(ref)).toFixed(2)}x the reference's`);
+console.log(`per further connection (second half), RSS: ngxlua ${(marginal(ours) / marginal(ref)).toFixed(2)}x the reference's, ` +
+  `${(marginal(ours) / marginal(floor)).toFixed(2)}x the node:net floor's`);

@@ -33,8 +33,8 @@ typedef struct {
   uint8_t tcp, closing, reading, shut, eof;
   size_t pending;  /* bytes handed to uv_write and not yet written */
   double written;  /* bytes the kernel took */
-  uv_shutdown_t sreq;
-  uv_connect_t creq;
+  /* the connect and shutdown requests are allocated while they are in flight (their callbacks
+   * free them, also when a close cancels them): an idle connection holds neither */
 } conn_t;
 
 typedef struct {
@@ -246,6 +246,7 @@ static void conn_write(conn_t *c, const char *p, size_t len) {
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
   conn_t *c = req->data;
+  free(req);
   if (c->closing) return;
   if (status < 0 && status != UV_ENOTCONN) conn_fail(c, status);
   else emit(c->se, c->id, EV_FINISH, NULL);
@@ -323,6 +324,7 @@ static void lsn_closed(uv_handle_t *h) {
 
 static void on_connect(uv_connect_t *req, int status) {
   conn_t *c = req->data;
+  free(req);
   if (c->closing) return;
   if (status < 0) {
     /* the owner closes it */
@@ -543,17 +545,25 @@ static napi_value js_streamconnect(napi_env env, napi_callback_info info) {
     if (rc != 0) return ret_d(env, rc);
   }
   conn_t *c = calloc(1, sizeof *c);
-  if (!c) return ret_d(env, UV_ENOMEM);
+  uv_connect_t *creq = malloc(sizeof *creq);
+  if (!c || !creq) {
+    free(c);
+    free(creq);
+    return ret_d(env, UV_ENOMEM);
+  }
   c->se = se;
   c->tcp = port >= 0;
-  c->creq.data = c;
+  creq->data = c;
   int rc = c->tcp ? uv_tcp_init(se->loop, &c->u.tcp) : uv_pipe_init(se->loop, &c->u.pipe, 0);
   if (rc != 0) {
     free(c);
+    free(creq);
     return ret_d(env, rc);
   }
-  if (c->tcp) rc = uv_tcp_connect(&c->creq, &c->u.tcp, (struct sockaddr *)&ss, on_connect);
-  else uv_pipe_connect(&c->creq, &c->u.pipe, host, on_connect);
+  /* once registered, the request is on_connect's to free (a close cancels it into there) */
+  if (c->tcp) rc = uv_tcp_connect(creq, &c->u.tcp, (struct sockaddr *)&ss, on_connect);
+  else uv_pipe_connect(creq, &c->u.pipe, host, on_connect);
+  if (rc != 0) free(creq);
   if (rc == 0 && (c->id = table_put(&se->conns, c)) < 0) rc = UV_ENOMEM;
   if (rc != 0) {
     c->se = NULL;
@@ -623,9 +633,17 @@ static napi_value js_streamshutdown(napi_env env, napi_callback_info info) {
   CONN_ARG();
   if (c->shut || c->closing) return ret_undef(env);
   c->shut = 1;
-  c->sreq.data = c;
-  int rc = uv_shutdown(&c->sreq, &c->u.s, on_shutdown);
-  if (rc < 0) conn_fail(c, rc);
+  uv_shutdown_t *sreq = malloc(sizeof *sreq);
+  if (!sreq) {
+    conn_fail(c, UV_ENOMEM);
+    return ret_undef(env);
+  }
+  sreq->data = c;
+  int rc = uv_shutdown(sreq, &c->u.s, on_shutdown);
+  if (rc < 0) {
+    free(sreq);
+    conn_fail(c, rc);
+  }
   return ret_undef(env);
 }
 

@@ -111,6 +111,8 @@ export class HttpServer implements ListenOwner {
   private holdsSlot = false;
   /** connections accepted and requests started since the server was last idle and reclaimed */
   served = 0;
+  private lastLocalAddr = '';
+  private lastRemoteAddr = '';
   /** since when the server has had no connection (0 = it has some) */
   private emptySince = 0;
   private closePromise: Promise<void> | null = null;
@@ -240,6 +242,12 @@ export class HttpServer implements ListenOwner {
       b.used++;
     }
     this.served++;
+    // a listener's connections share one local address, and often (behind a proxy) the peer's:
+    // keep one copy of a repeated address string instead of one per connection
+    if (localAddr === this.lastLocalAddr) localAddr = this.lastLocalAddr;
+    else this.lastLocalAddr = localAddr;
+    if (remoteAddr === this.lastRemoteAddr) remoteAddr = this.lastRemoteAddr;
+    else this.lastRemoteAddr = remoteAddr;
     const c = new Connection(this, id, remoteAddr, remotePort, localAddr, localPort);
     this.conns.add(c);
   }
@@ -350,7 +358,8 @@ class Connection implements StreamOwner {
   out: Array<string | Buffer> = [];
   outLen = 0;
   flushQueued = false;
-  drainCbs: Array<() => void> = [];
+  /** waiting for the kernel to take the queued output; null while nothing waits (idle) */
+  drainCbs: Array<() => void> | null = null;
   /** ngx.req.socket(true): every input byte goes here instead of to the parser */
   hijacked: ((data: Buffer | null, err: string | null) => void) | null = null;
 
@@ -545,9 +554,9 @@ class Connection implements StreamOwner {
 
   onDrain(): void {
     this.wpending = 0;
-    if (this.drainCbs.length === 0) return;
     const cbs = this.drainCbs;
-    this.drainCbs = [];
+    if (cbs === null) return;
+    this.drainCbs = null;
     for (const cb of cbs) safeCall(cb);
   }
 
@@ -995,7 +1004,7 @@ class Exchange implements HttpExchange {
       process.nextTick(cb);
       return;
     }
-    conn.drainCbs.push(cb);
+    (conn.drainCbs ??= []).push(cb);
   }
 
   end(): void {
@@ -1145,7 +1154,7 @@ class Exchange implements HttpExchange {
       }
       this.bytesSent += data.length;
       if ((conn.wpending = stream.write(conn.sid, data, data.length)) < RAW_HIGH_WATER) return true;
-      conn.drainCbs.push(() => drained(null));
+      (conn.drainCbs ??= []).push(() => drained(null));
       return false;
     };
   }
