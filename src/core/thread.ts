@@ -4,6 +4,7 @@
 import { LuaVM, LUA_OK, LUA_YIELD, YIELD, T_NUMBER, T_STRING } from '../lua/vm.js';
 import type { RequestCtx } from './request.js';
 import { CtxOwner, fastEnter } from './fast.js';
+import { NumMap } from '../util/nummap.js';
 import type { LuaPhase } from '../conf/model.js';
 
 /** The handler kinds of nginx.conf, plus ngx.timer callbacks. */
@@ -122,9 +123,9 @@ export class LuaContext extends CtxOwner {
 export class Scheduler {
   /** the thread whose Lua code is executing right now (APIs read their context from it) */
   current: LuaThread | null = null;
-  private readonly coThreads = new Map<number, LuaThread>();
+  private readonly coThreads = new NumMap<LuaThread>();
   /** live entry threads by coroutine (for coroutine.status) */
-  private readonly entries = new Map<number, LuaThread>();
+  private readonly entries = new NumMap<LuaThread>();
   /**
    * Coroutines of entry threads that ended normally, ready for the next handler. They stay in
    * the anchor table while idle, so reusing one costs no call into the engine.
@@ -312,7 +313,7 @@ export class Scheduler {
 
   // ---- light threads (ngx.thread.*) ----------------------------------------------------
 
-  private readonly userThreads = new Map<number, LuaThread>();
+  private readonly userThreads = new NumMap<LuaThread>();
 
   /**
    * ngx.thread.spawn: the function and its arguments are the `n` values at slots 1..n of L.

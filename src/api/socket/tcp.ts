@@ -4,6 +4,7 @@
 // once records itself as the socket's pending reader or writer and suspends the calling thread,
 // and the socket's events resume it with the call's return values.
 import tls from 'node:tls';
+import { NumMap } from '../../util/nummap.js';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StreamConn, type Conn } from '../../http/streamconn.js';
@@ -284,9 +285,9 @@ export class TcpSock {
 
 // ------------------------------------------------------------------------------ the module
 
-export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sockets: Map<number, TcpSock>; api: TcpApi } {
+export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sockets: NumMap<TcpSock>; api: TcpApi } {
   const { vm } = rt;
-  const sockets = new Map<number, TcpSock>();
+  const sockets = new NumMap<TcpSock>();
   const pools = new Map<string, Pool>();
   let nextId = 1;
 

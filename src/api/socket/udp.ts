@@ -14,6 +14,7 @@
 // errors connect() would give for a missing path (`no such file or directory`) or a non-socket
 // (`connection refused`), and with `address family not supported by protocol` for a socket file.
 import dgram from 'node:dgram';
+import { NumMap } from '../../util/nummap.js';
 import { stat } from 'node:fs';
 import { CTX_YIELDABLE, type Runtime } from '../../core/runtime.js';
 import type { LuaContext, LuaThread } from '../../core/thread.js';
@@ -128,7 +129,7 @@ function ptr(u: UdpSock | undefined): string {
 
 export function registerUdp(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
-  const socks = new Map<number, UdpSock>();
+  const socks = new NumMap<UdpSock>();
   let nextId = 1;
   let mtRef = -1;
 
