@@ -213,7 +213,16 @@ export class RequestCtx extends CtxOwner {
   /** internal redirect / rewrite restarts; nginx stops at 10 */
   uriChanges = 0;
   uri: string;
-  args: string;
+  private args_ = '';
+  /** `ngx.var.args = nil` was the last write: $args and $query_string are nil, not "" */
+  argsNil = false;
+  get args(): string {
+    return this.args_;
+  }
+  set args(v: string) {
+    this.args_ = v;
+    this.argsNil = false;
+  }
   /** the reason phrase of a proxied response's status line, and the status it belongs to */
   reason: { status: number; text: string } | null = null;
   /** what the proxy module recorded for $upstream_* (every peer tried, in order) */

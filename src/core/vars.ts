@@ -136,7 +136,7 @@ export function getVar(r: RequestCtx, name: string): string | null {
       return r.uri;
     case 'args':
     case 'query_string':
-      return r.args === '' && !r.hasArgs() ? null : r.args;
+      return r.argsNil || (r.args === '' && !r.hasArgs()) ? null : r.args;
     case 'is_args':
       return r.args ? '?' : '';
     case 'request_uri':
@@ -257,6 +257,7 @@ export type SetVarResult = 'ok' | 'not_found' | 'not_changeable';
 export function setVar(r: RequestCtx, declared: Set<string>, name: string, value: string | null): SetVarResult {
   if (name === 'args') {
     r.args = value ?? '';
+    r.argsNil = value === null;
     return 'ok';
   }
   if (declared.has(name)) {

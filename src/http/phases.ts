@@ -142,11 +142,8 @@ export class Pipeline {
       this.rt.logReq('error', `rewrite or internal redirection cycle while internally redirecting to "${uri}"`, r);
       return this.finalize(r, 500);
     }
-    if (r.ctxRef) {
-      if (!r.sharedCtx) this.rt.vm.unref(r.ctxRef);
-      r.ctxRef = 0;
-      r.sharedCtx = false;
-    }
+    this.releaseCtx(r);
+    r.sharedCtx = false;
     r.internal = true;
     if (uri.startsWith('@')) {
       const loc = findNamedLocation(r.server, uri);
@@ -438,10 +435,7 @@ export class Pipeline {
     const phase = ctx.kind;
     if (o.kind === 'exit' && ctx.uriJump) {
       // ngx.req.set_uri(uri, true): like rewrite ... last, with a fresh ngx.ctx as on the reference
-      if (r.ctxRef) {
-        if (!r.sharedCtx) this.rt.vm.unref(r.ctxRef);
-        r.ctxRef = 0;
-      }
+      this.releaseCtx(r);
       r.uriChanges++;
       return this.findLoc(r);
     }
@@ -552,12 +546,20 @@ export class Pipeline {
       rmSync(r.bodyFile, { force: true });
       r.bodyFile = null;
     }
-    if (r.ctxRef) {
-      // ngx_lua says it on the cycle's log: no connection number
-      if (this.rt.log.debugOn) this.rt.log.log('debug', `lua release ngx.ctx at ref ${r.ctxRef}`);
-      // a ctx table lent by ngx.location.capture's ctx option belongs to the caller
-      if (!r.sharedCtx) this.rt.vm.unref(r.ctxRef);
-      r.ctxRef = 0;
-    }
+    this.releaseCtx(r);
+  }
+
+  /**
+   * Let go of the request's ngx.ctx table: at its end, and when an internal redirect or a
+   * jump starts the request afresh (ngx_lua releases that table with the request's pool and
+   * says so then; here it goes at once, with the same line).
+   */
+  private releaseCtx(r: RequestCtx): void {
+    if (!r.ctxRef) return;
+    // ngx_lua says it on the cycle's log: no connection number
+    if (this.rt.log.debugOn) this.rt.log.log('debug', `lua release ngx.ctx at ref ${r.ctxRef}`);
+    // a ctx table lent by ngx.location.capture's ctx option belongs to the caller
+    if (!r.sharedCtx) this.rt.vm.unref(r.ctxRef);
+    r.ctxRef = 0;
   }
 }

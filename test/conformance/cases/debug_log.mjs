@@ -30,6 +30,14 @@ export default [
     log: [/\[debug\] .*\*\d+ lua exit with code 200$/, /\[debug\] \d+#\d+: lua release ngx\.ctx at ref \d+$/],
   },
   {
+    name: 'ngx.ctx set before another module\'s internal redirect (echo_exec): "lua release ngx.ctx at ref N"',
+    main,
+    server: `location = /t { rewrite_by_lua_block { ngx.ctx.foo = "hello" } echo_exec /foo; }
+      location = /foo { echo hello; }`,
+    body: 'hello\n',
+    log: [/\[debug\] \d+#\d+: lua release ngx\.ctx at ref \d+$/],
+  },
+  {
     name: 'a cosocket pool: created on setkeepalive, the idle connection taken by the next connect',
     main,
     server: lua(`local s = ngx.socket.tcp() assert(s:connect("127.0.0.1", {{PEER_ECHO}})) assert(s:setkeepalive())

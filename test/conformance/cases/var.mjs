@@ -44,6 +44,15 @@ export default [
     body: 'yes yes nil\n',
   },
   {
+    name: 'ngx.var.args = nil makes $args and $query_string nil; "" and a value read back as written',
+    request: 'GET /t?hello=world',
+    server: lua(`ngx.var.args = nil
+      ngx.say(tostring(ngx.var.args), "|", tostring(ngx.var.query_string), "|", ngx.var.is_args, "|", ngx.var.request_uri, "|", tostring(ngx.var.arg_hello))
+      ngx.var.args = "" ngx.say(tostring(ngx.var.args), "|", tostring(ngx.var.query_string))
+      ngx.var.args = "a=1" ngx.say(ngx.var.args, "|", ngx.var.arg_a)`),
+    body: 'nil|nil||/t?hello=world|nil\n|\na=1|1\n',
+  },
+  {
     name: 'http_ variables',
     request: { line: 'GET /t', headers: { 'X-Custom-Thing': 'abc', 'User-Agent': 'conf-test/1.0' } },
     server: lua(`ngx.say(ngx.var.http_x_custom_thing, " ", ngx.var.http_user_agent, " ", ngx.var.http_host, " ", ngx.var.http_missing)`),
