@@ -174,11 +174,13 @@ ngx.config = {
 }
 
 -- Values JS mirrors into memory Lua reads through FFI (src/core/fast.ts): the cached clock, the
--- running phase and the registry ref of ngx.ctx. A slot at its "unknown" value means: ask JS.
+-- running phase, the registry ref of ngx.ctx, the request's method and the status ngx.status
+-- reads. A slot at its "unknown" value means: ask JS.
 local fast = { C.fast_info() }
 local F = require("ffi").cast("const double *", fast[1])
-local phases = {}
-for i = 2, #fast do phases[i - 2] = fast[i] end
+local phases, methods, nphases = {}, {}, fast[2]
+for i = 1, nphases do phases[i - 1] = fast[2 + i] end
+for i = 3 + nphases, #fast do methods[i - 3 - nphases] = fast[i] end
 do
     local js_now, js_time, js_phase, floor = C.now, C.time, C.get_phase, math.floor
     ngx.now = function()
@@ -196,11 +198,18 @@ do
         if p >= 0 then return phases[p] end
         return js_phase()
     end
+    local js_method = ngx.req.get_method
+    ngx.req.get_method = function()
+        local m = F[3]
+        if m >= 0 then return methods[m] end
+        return js_method()
+    end
 end
 
 -- ngx.status, ngx.ctx, ngx.headers_sent, ngx.is_subrequest: the primitives are tail-called, so
 -- that an error (ngx.status set in a timer) is positioned at the code that did it; ngx.ctx once
--- it exists is read from the registry without leaving Lua
+-- it exists is read from the registry, and ngx.status in a request from the mirror, without
+-- leaving Lua
 do
     local ngx_index, registry = C.ngx_index, debug.getregistry()
     setmetatable(ngx, {
@@ -208,6 +217,9 @@ do
             if k == "ctx" then
                 local ref = F[2]
                 if ref ~= 0 then return registry[ref] end
+            elseif k == "status" then
+                local s = F[4]
+                if s >= 0 then return s end
             end
             return ngx_index(t, k)
         end,

@@ -3,7 +3,7 @@ import type { Runtime } from '../core/runtime.js';
 import { CTX_REQ, Ctx } from '../core/runtime.js';
 import type { JsLuaFn } from '../lua/vm.js';
 import { T_TABLE } from '../lua/vm.js';
-import { PHASES, fast } from '../core/fast.js';
+import { METHODS, PHASES, fast } from '../core/fast.js';
 
 export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
@@ -49,8 +49,10 @@ export function registerMisc(rt: Runtime): Record<string, JsLuaFn> {
     /** the FFI-read state (core/fast.ts): its pointer, then the phase names in index order */
     fast_info: (L) => {
       vm.pushBufPtr(L, fast);
+      vm.pushNumber(L, PHASES.length);
       for (const p of PHASES) vm.pushStr(L, p);
-      return 1 + PHASES.length;
+      for (const m of METHODS) vm.pushStr(L, m);
+      return 2 + PHASES.length + METHODS.length;
     },
     /** ngx.ctx: the request's table, created on first use */
     ctx_get: (L) => {

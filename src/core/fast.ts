@@ -14,6 +14,20 @@ export const F_PHASE = 1;
 /** registry ref of the running context's ngx.ctx table; 0 when there is none yet (ask JS) */
 export const F_CTX = 2;
 
+/** the running request's method as an index of METHODS; -1: none, or another method (ask JS) */
+export const F_METHOD = 3;
+
+/** what reading ngx.status answers in the running request; -1 outside a request (ask JS) */
+export const F_STATUS = 4;
+
+/** the methods F_METHOD can name, in index order (lua/ngx.lua receives them from fast_info) */
+export const METHODS: readonly string[] = [
+  'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'PROPFIND', 'PROPPATCH', 'MKCOL',
+  'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'TRACE',
+];
+const METHOD_INDEX = new Map<string, number>(METHODS.map((m, i) => [m, i]));
+const methodIndex = (m: string): number => METHOD_INDEX.get(m) ?? -1;
+
 /** ngx.get_phase() names, in index order (lua/ngx.lua receives them from fast_info) */
 export const PHASES: readonly CtxKind[] = [
   'init', 'init_worker', 'set', 'rewrite', 'access', 'content', 'header_filter', 'body_filter',
@@ -35,6 +49,14 @@ export class CtxOwner {
     this.ctxRef_ = ref;
     if (fastCtxOwner === this) fast[F_CTX] = ref;
   }
+  /** a request's method changed (ngx.req.set_method, an internal redirect to GET) */
+  protected methodChanged(m: string): void {
+    if (fastCtxOwner === this) fast[F_METHOD] = methodIndex(m);
+  }
+  /** what ngx.status reads changed */
+  protected statusChanged(s: number): void {
+    if (fastCtxOwner === this) fast[F_STATUS] = s;
+  }
 }
 
 /** Point the slots at ctx, the context that Lua is about to run in (null: none). */
@@ -43,10 +65,14 @@ export function fastEnter(ctx: LuaContext | null): void {
     fast[F_PHASE] = -1;
     fastCtxOwner = null;
     fast[F_CTX] = 0;
+    fast[F_METHOD] = -1;
+    fast[F_STATUS] = -1;
     return;
   }
   fast[F_PHASE] = PHASE_INDEX.get(ctx.kind) ?? -1;
   const owner: CtxOwner | null = ctx.req ?? (ctx.kind === 'init' ? null : ctx);
   fastCtxOwner = owner;
   fast[F_CTX] = owner === null ? 0 : owner.ctxRef;
+  fast[F_METHOD] = ctx.req === null ? -1 : methodIndex(ctx.req.method);
+  fast[F_STATUS] = ctx.req === null ? -1 : ctx.req.statusView;
 }

@@ -147,9 +147,36 @@ export class RequestCtx extends CtxOwner {
   captures: string[] | undefined;
   /** variables created by `set` / written through ngx.var */
   vars: Map<string, string> | null = null;
-  status = 0;
+  private status_ = 0;
+  private finalStatus_ = 0;
+  private eofSent_ = false;
+  /** the response status (ngx.status): mirrored for Lua with finalStatus and eofSent */
+  get status(): number {
+    return this.status_;
+  }
+  set status(s: number) {
+    this.status_ = s;
+    this.statusChanged(this.statusView);
+  }
   /** status an error page or ngx.exit finalized with (the log phase's $status) */
-  finalStatus = 0;
+  get finalStatus(): number {
+    return this.finalStatus_;
+  }
+  set finalStatus(s: number) {
+    this.finalStatus_ = s;
+    this.statusChanged(this.statusView);
+  }
+  get eofSent(): boolean {
+    return this.eofSent_;
+  }
+  set eofSent(v: boolean) {
+    this.eofSent_ = v;
+    this.statusChanged(this.statusView);
+  }
+  /** what reading ngx.status answers: the finalized status once the response is complete */
+  get statusView(): number {
+    return this.finalStatus_ && this.eofSent_ ? this.finalStatus_ : this.status_;
+  }
   readonly headersOut = new HeadersOut();
   headersSent = false;
   filters: OutputFilters | null = null;
@@ -163,7 +190,6 @@ export class RequestCtx extends CtxOwner {
   bodyReplaced = false;
   /** the head, built when Lua first sent headers, not yet written to the connection */
   pendingHead: ResponseHead | null = null;
-  eofSent = false;
   finalized = false;
   phase: LuaPhase | null = null;
   /** request body: undefined = not read, null = read and empty / discarded */
@@ -205,7 +231,15 @@ export class RequestCtx extends CtxOwner {
   freshModules = false;
   errorPageDone = false;
   /** the method after an error_page redirect turned it into GET */
-  method: string;
+  private method_ = '';
+  /** the request's method (ngx.req.set_method changes it; mirrored for Lua: core/fast.ts) */
+  get method(): string {
+    return this.method_;
+  }
+  set method(m: string) {
+    this.method_ = m;
+    this.methodChanged(m);
+  }
   /** run when the request ends (sockets it opened are closed here) */
   cleanups: Array<() => void> | null = null;
   /** the Lua handler context running for this request, if any */

@@ -33,6 +33,30 @@ export default [
     server: lua(`ngx.say(ngx.req.get_method())`),
   },
   {
+    name: 'get_method follows set_method, a subrequest\'s own method and the error page\'s GET; a timer has none',
+    server: `location /t { content_by_lua_block {
+          local m1 = ngx.req.get_method()
+          ngx.req.set_method(ngx.HTTP_PUT)
+          local res = ngx.location.capture("/sub", { method = ngx.HTTP_DELETE })
+          ngx.say(m1, " ", ngx.req.get_method(), " ", res.body, " ", ngx.req.get_method())
+          ngx.timer.at(0, function() ngx.log(ngx.WARN, "timer: ", select(2, pcall(ngx.req.get_method))) end)
+          ngx.sleep(0.01)
+        } }
+      location /sub { content_by_lua_block { ngx.print(ngx.req.get_method()) } }`,
+    request: 'POST /t',
+    body: 'POST PUT DELETE PUT\n',
+    log: [/timer: API disabled in the current context/],
+  },
+  {
+    name: 'get_method in the log phase after error_page redirected a POST to a GET location',
+    server: `error_page 404 = /fallback;
+      location /t { return 404; }
+      location /fallback { content_by_lua_block { ngx.say(ngx.req.get_method()) } log_by_lua_block { ngx.log(ngx.WARN, "log: ", ngx.req.get_method()) } }`,
+    request: 'POST /t',
+    body: 'GET\n',
+    log: [/log: GET/],
+  },
+  {
     name: 'get_headers lowercases keys',
     request: { line: 'GET /t', headers: { 'X-Mixed-Case': 'v1', 'ACCEPT': '*/*' } },
     server: lua(`${dump} dump(ngx.req.get_headers())`),

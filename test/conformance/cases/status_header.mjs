@@ -3,6 +3,23 @@ import { lua, luaErr } from '../lib.mjs';
 
 export default [
   {
+    name: 'ngx.status read before and after it is set, in the header filter and the log phase',
+    server: `location /t {
+        content_by_lua_block { local a = ngx.status ngx.status = 201 local b = ngx.status ngx.say(a, " ", b) }
+        header_filter_by_lua_block { ngx.log(ngx.WARN, "hf: ", ngx.status) }
+        log_by_lua_block { ngx.log(ngx.WARN, "log: ", ngx.status) }
+      }
+      location /x {
+        access_by_lua_block { ngx.exit(403) }
+        log_by_lua_block { ngx.log(ngx.WARN, "xlog: ", ngx.status) }
+      }`,
+    steps: [
+      { request: 'GET /t', status: 201, body: '0 201\n' },
+      { request: 'GET /x', status: 403 },
+    ],
+    log: [/hf: 201/, /log: 201/, /xlog: 403/],
+  },
+  {
     name: 'status defaults to 0 before headers are sent',
     server: lua(`ngx.say(ngx.status)`),
     body: '0\n',
