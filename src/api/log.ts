@@ -86,9 +86,9 @@ export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
 }
 
 /** The `, context: ...` suffix nginx adds outside requests. */
-export function ctxSuffix(c: LuaContext | string | null | undefined): { context?: string; client?: string; server?: string } | undefined {
-  const ctx = typeof c === 'string' ? ({ kind: c, origin: null } as Pick<LuaContext, 'kind' | 'origin'>) : c;
-  if (ctx?.kind === 'timer') return { context: 'ngx.timer', client: ctx.origin?.client, server: ctx.origin?.server };
+export function ctxSuffix(c: LuaContext | string | null | undefined): { connection?: number; context?: string; client?: string; server?: string } | undefined {
+  const ctx = typeof c === 'string' ? ({ kind: c, origin: null, connNumber: 0 } as Pick<LuaContext, 'kind' | 'origin' | 'connNumber'>) : c;
+  if (ctx?.kind === 'timer') return { connection: ctx.connNumber || undefined, context: 'ngx.timer', client: ctx.origin?.client, server: ctx.origin?.server };
   if (ctx?.kind === 'init_worker') return { context: 'init_worker_by_lua*' };
   return undefined;
 }

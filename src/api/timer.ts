@@ -2,6 +2,7 @@
 // their own 'timer' context (no request), with premature = true when the worker is exiting.
 import { Ctx, type Runtime } from '../core/runtime.js';
 import { LuaContext } from '../core/thread.js';
+import { nextConnNumber } from '../core/request.js';
 import { T_FUNCTION, type JsLuaFn } from '../lua/vm.js';
 import { fakeConnId } from '../util/errlog.js';
 
@@ -49,6 +50,7 @@ export class Timers {
     const again = t.every > 0 && !premature && !rt.exiting;
     if (again) this.schedule(t, t.every);
     const ctx = new LuaContext('timer', null);
+    ctx.connNumber = nextConnNumber();
     this.running++;
     // ngx_lua's debug lines around a timer's fake request, which the upstream suites look for
     if (rt.log.debugOn) rt.log.log('debug', 'lua ngx.timer expired');

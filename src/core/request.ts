@@ -138,6 +138,10 @@ export interface BalancerState {
 export const LIMIT_REQ_STATUS = ['PASSED', 'DELAYED', 'REJECTED', 'DELAYED_DRY_RUN', 'REJECTED_DRY_RUN'] as const;
 
 let connSeq = 0;
+/** nginx's connection counter: a client connection's first request and a timer's fake connection take the next */
+export function nextConnNumber(): number {
+  return ++connSeq;
+}
 const connNumbers = new WeakMap<object, number>();
 
 /** ctxRef (CtxOwner): registry ref of the request's ngx.ctx table, 0 until first use */
@@ -292,7 +296,7 @@ export class RequestCtx extends CtxOwner {
     const conn = (ex as unknown as { conn?: object }).conn ?? ex;
     let n = connNumbers.get(conn);
     if (n === undefined) {
-      n = ++connSeq;
+      n = nextConnNumber();
       connNumbers.set(conn, n);
     }
     this.connNumber = n;

@@ -187,7 +187,7 @@ export class Runtime {
   /** Log for a context: its request's suffix, or a timer's `context: ngx.timer, client, server`. */
   logCtx(level: Parameters<ErrorLog['log']>[0], msg: string, ctx: LuaContext | null): void {
     if (ctx?.req) return this.log.log(level, msg, ctx.req.logContext());
-    if (ctx?.kind === 'timer') return this.log.log(level, msg, { context: 'ngx.timer', client: ctx.origin?.client, server: ctx.origin?.server });
+    if (ctx?.kind === 'timer') return this.log.log(level, msg, { connection: ctx.connNumber || undefined, context: 'ngx.timer', client: ctx.origin?.client, server: ctx.origin?.server });
     if (ctx?.kind === 'init_worker') return this.log.log(level, msg, { context: 'init_worker_by_lua*' });
     this.log.log(level, msg);
   }

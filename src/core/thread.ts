@@ -99,6 +99,8 @@ export class LuaContext extends CtxOwner {
   results: string[] | null = null;
   /** a timer's log lines carry the client and server of the request that created it */
   origin: { client: string; server: string } | null = null;
+  /** a timer's fake connection number (nginx numbers it with the client connections), 0: none */
+  connNumber = 0;
   /** ngx.on_abort was called in this handler */
   onAbortSet = false;
   /** light threads spawned in this context that have not ended */

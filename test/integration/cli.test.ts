@@ -214,7 +214,7 @@ test('SIGQUIT stops gracefully: an in-flight request completes, pending timers r
   assert.equal(st.code, 0);
   const log = srv.errorLog();
   assert.match(log, /gracefully shutting down/);
-  assert.match(log, /\[warn\] \d+#\d+: \[lua\] .*timer ran, premature: true, tag: t1, context: ngx\.timer/);
+  assert.match(log, /\[warn\] \d+#\d+: \*\d+ \[lua\] .*timer ran, premature: true, tag: t1, context: ngx\.timer/);
   assert.equal(existsSync(path.join(p, 'logs/nginx.pid')), false);
 });
 

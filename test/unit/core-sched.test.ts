@@ -209,7 +209,7 @@ test('an error in a timer callback is logged and does not end the run', async ()
   const r = await runLua(`ngx.timer.at(0, function() error("tboom") end) ngx.sleep(0.01) ngx.say("ok")`);
   assert.equal(r.out, 'ok\n');
   assert.equal(r.code, 0);
-  assert.match(r.err, /\[error\] \d+#\d+: lua entry thread aborted: runtime error: \(command line -e\):1: tboom\nstack traceback:\ncoroutine 0:\n/);
+  assert.match(r.err, /\[error\] \d+#\d+: \*\d+ lua entry thread aborted: runtime error: \(command line -e\):1: tboom\nstack traceback:\ncoroutine 0:\n/);
   assert.match(r.err, /context: ngx\.timer/);
 });
 

@@ -6,6 +6,16 @@ import { lua, luaOut } from '../lib.mjs';
 
 export default [
   {
+    name: 'a timer\'s log lines carry its fake connection\'s number, as the request\'s carry theirs',
+    server: lua(`ngx.log(ngx.ERR, "in request")
+      ngx.timer.at(0, function() ngx.log(ngx.ERR, "in timer") error("timer boom") end)
+      ngx.sleep(0.02) ngx.say("ok")`),
+    body: 'ok\n',
+    log: [/\[error\] \d+#\d+: \*\d+ \[lua\] content_by_lua\(nginx\.conf:\d+\):1: in request, client: /,
+      /\[error\] \d+#\d+: \*\d+ \[lua\] content_by_lua\(nginx\.conf:\d+\):2: in timer, context: ngx\.timer, client: /,
+      /\[error\] \d+#\d+: \*\d+ lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):2: timer boom/],
+  },
+  {
     name: 'at passes premature=false and the arguments',
     server: luaOut(`local got ngx.timer.at(0, function(...) got = {n = select("#", ...), ...} end, "a", 2, nil, true)
       ngx.sleep(0.05) out(got.n, got[1], got[2], got[3], got[4], got[5])`),
