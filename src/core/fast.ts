@@ -26,7 +26,7 @@ export const METHODS: readonly string[] = [
   'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'TRACE',
 ];
 const METHOD_INDEX = new Map<string, number>(METHODS.map((m, i) => [m, i]));
-const methodIndex = (m: string): number => METHOD_INDEX.get(m) ?? -1;
+export const methodIndex = (m: string): number => METHOD_INDEX.get(m) ?? -1;
 
 /** ngx.get_phase() names, in index order (lua/ngx.lua receives them from fast_info) */
 export const PHASES: readonly CtxKind[] = [
@@ -47,15 +47,11 @@ export class CtxOwner {
   }
   set ctxRef(ref: number) {
     this.ctxRef_ = ref;
-    if (fastCtxOwner === this) fast[F_CTX] = ref;
+    this.mirror(F_CTX, ref);
   }
-  /** a request's method changed (ngx.req.set_method, an internal redirect to GET) */
-  protected methodChanged(m: string): void {
-    if (fastCtxOwner === this) fast[F_METHOD] = methodIndex(m);
-  }
-  /** what ngx.status reads changed */
-  protected statusChanged(s: number): void {
-    if (fastCtxOwner === this) fast[F_STATUS] = s;
+  /** A value slot mirrors changed: written only while this owner's Lua is the one running. */
+  protected mirror(slot: number, v: number): void {
+    if (fastCtxOwner === this) fast[slot] = v;
   }
 }
 

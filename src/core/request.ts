@@ -4,7 +4,7 @@ import type { HttpExchange, HttpRequest, ResponseHead } from '../http/types.js';
 import type { LocationConf, ServerConf } from '../conf/model.js';
 import type { LuaPhase } from '../conf/model.js';
 import type { LuaContext } from './thread.js';
-import { CtxOwner } from './fast.js';
+import { CtxOwner, F_METHOD, F_STATUS, methodIndex } from './fast.js';
 
 /** Response headers as ngx.header sees them: case-insensitive, `_` and `-` equal, ordered. */
 export class HeadersOut {
@@ -160,7 +160,7 @@ export class RequestCtx extends CtxOwner {
   }
   set status(s: number) {
     this.status_ = s;
-    this.statusChanged(this.statusView);
+    this.mirror(F_STATUS, this.statusView);
   }
   /** status an error page or ngx.exit finalized with (the log phase's $status) */
   get finalStatus(): number {
@@ -168,14 +168,14 @@ export class RequestCtx extends CtxOwner {
   }
   set finalStatus(s: number) {
     this.finalStatus_ = s;
-    this.statusChanged(this.statusView);
+    this.mirror(F_STATUS, this.statusView);
   }
   get eofSent(): boolean {
     return this.eofSent_;
   }
   set eofSent(v: boolean) {
     this.eofSent_ = v;
-    this.statusChanged(this.statusView);
+    this.mirror(F_STATUS, this.statusView);
   }
   /** what reading ngx.status answers: the finalized status once the response is complete */
   get statusView(): number {
@@ -242,7 +242,7 @@ export class RequestCtx extends CtxOwner {
   }
   set method(m: string) {
     this.method_ = m;
-    this.methodChanged(m);
+    this.mirror(F_METHOD, methodIndex(m));
   }
   /** run when the request ends (sockets it opened are closed here) */
   cleanups: Array<() => void> | null = null;

@@ -339,10 +339,11 @@ export class Pipeline {
     return true;
   }
 
-  /** `return code [text]`: a body with the default type, a redirect page or an error page */
+  /** the last `return` text and its bytes: a location's text is mostly the same on every request */
   private returnText = '';
   private returnBody = Buffer.alloc(0);
 
+  /** `return code [text]`: a body with the default type, a redirect page or an error page */
   doReturn(r: RequestCtx, code: number, text: string | undefined): void {
     if (code === 444) {
       r.terminate();
@@ -356,7 +357,6 @@ export class Pipeline {
       // as ngx_http_send_response: the body is discarded first, and a broken one is a 400
       if (!r.ex.discardBody()) return this.finalize(r, 400);
       r.status = code;
-      // the text of a location's `return` is mostly the same constant on every request
       if (text !== this.returnText) {
         this.returnText = text;
         this.returnBody = Buffer.from(text, 'latin1');
