@@ -151,7 +151,25 @@ ngx.timer = {
     running_count = C.timer_running_count, pending_count = C.timer_pending_count,
 }
 
-ngx.var = setmetatable({}, { __index = C.var_get, __newindex = C.var_set })
+do
+    -- a variable name is looked up in JS once and then read by the number it got there, as nginx
+    -- indexes the variables of its conf: no name crosses, none is lowercased or searched again
+    local var_get, var_id, var_get_id = C.var_get, C.var_id, C.var_get_id
+    local ids, nids = {}, 0
+    ngx.var = setmetatable({}, {
+        __index = function(t, k)
+            local id = ids[k]
+            if id == nil then
+                if type(k) ~= "string" or nids >= 4096 then return var_get(t, k) end
+                id = var_id(k)
+                ids[k] = id
+                nids = nids + 1
+            end
+            return var_get_id(t, id)
+        end,
+        __newindex = C.var_set,
+    })
+end
 ngx.header = setmetatable({}, { __index = C.header_get, __newindex = C.header_set })
 ngx.arg = setmetatable({}, { __index = C.arg_get, __newindex = C.arg_set })
 

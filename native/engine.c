@@ -43,7 +43,7 @@ typedef struct {
   uint8_t *scratch; /* a JS-owned buffer that strings are copied into on their way out */
   size_t scratch_cap;
   napi_ref callbuf_ref;
-  double *callbuf; /* [L, id, nargs] of the call the trampoline makes: no JS values to create */
+  double *callbuf; /* [L, id, nargs, number key] of the call the trampoline makes: no JS values to create */
   napi_ref sdispatch; /* JS (key) -> string | null | rc, for the functions pushsfn made */
 } inst_t;
 
@@ -216,10 +216,16 @@ static int call_js(lua_State *L, int str) {
   int32_t rc = RC_ERROR;
   napi_get_undefined(env, &recv);
   key = recv;
-  if (str && nargs >= 2 && lua_type(L, 2) == LUA_TSTRING) {
-    size_t kn = 0;
-    const char *kp = lua_tolstring(L, 2, &kn);
-    napi_create_string_latin1(env, kp, kn, &key);
+  if (str && nargs >= 2) {
+    int kt = lua_type(L, 2);
+    if (kt == LUA_TSTRING) {
+      size_t kn = 0;
+      const char *kp = lua_tolstring(L, 2, &kn);
+      napi_create_string_latin1(env, kp, kn, &key);
+    } else if (kt == LUA_TNUMBER) {
+      /* a number key crosses in callbuf, without a JS value made for it */
+      in->callbuf[3] = lua_tonumber(L, 2);
+    }
   }
   napi_get_reference_value(env, str ? in->sdispatch : in->dispatch, &fn);
   in->callbuf[0] = (double)(uintptr_t)L;
@@ -728,9 +734,15 @@ static void build_pairs(aop_t *o) {
     }
     p += vn;
   }
+  if (o->b != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, o->b);
+    lua_setmetatable(L, t);
+  }
 }
+/* pushpairs(L, data, lens, count, lower, mtref): the table of count name/value pairs (repeated
+ * names collect their values in an array), with the metatable registry[mtref] unless LUA_NOREF */
 static napi_value js_pushpairs(napi_env env, napi_callback_info info) {
-  ARGS(5);
+  ARGS(6);
   lua_State *L = arg_L(env, argv[0]);
   size_t n = 0, ln = 0;
   const uint32_t *jlens = (const uint32_t *)arg_bytes(env, argv[2], &ln);
@@ -757,7 +769,7 @@ static napi_value js_pushpairs(napi_env env, napi_callback_info info) {
       q += lens[2 * i] + lens[2 * i + 1];
     }
   }
-  aop_t o = {.L = L, .op = OP_PAIRS, .p = data, .a = count, .lens = lens};
+  aop_t o = {.L = L, .op = OP_PAIRS, .p = data, .a = count, .b = arg_i(env, argv[5]), .lens = lens};
   guarded(env, &o);
   if (mem != (uint8_t *)local) free(mem);
   return ret_i(env, lua_gettop(L));

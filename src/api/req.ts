@@ -1,7 +1,7 @@
 // ngx.req.*: the request line, headers, URI args and body
 import { CTX_NAMES, CTX_OUTPUT, CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
 import { decodeArgs } from '../util/uri.js';
-import type { JsLuaFn, LuaVM } from '../lua/vm.js';
+import { LUA_NOREF, type JsLuaFn, type LuaVM } from '../lua/vm.js';
 import type { RequestCtx } from '../core/request.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -77,6 +77,15 @@ function maxArg(vm: LuaVM, L: number, idx: number, def: number): number {
 
 export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
+  // the metatable of get_headers() tables (lua/ngx.lua), referenced once it is first needed
+  let mtRef = LUA_NOREF;
+  const headersMt = (L: number): number => {
+    if (mtRef === LUA_NOREF) {
+      vm.getGlobal(L, '__ngx_req_headers_mt');
+      mtRef = vm.ref(L);
+    }
+    return mtRef;
+  };
   return {
     req_get_method: (L) => {
       const r = rt.reqFfi(L, CTX_REQ);
@@ -115,13 +124,9 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       const raw = vm.toBool(L, 2);
       const hs = r.req.headers;
       if (max <= 0) max = Infinity;
-      const t = vm.pushPairs(L, hs, hs.length > max ? max : hs.length, !raw);
+      // lookups like h["Content-Type"] or h.content_type find the lower-case key
+      const t = vm.pushPairs(L, hs, hs.length > max ? max : hs.length, !raw, raw ? LUA_NOREF : headersMt(L));
       if (t < 0) return vm.errorRaw(L, 'not enough memory');
-      if (!raw) {
-        // lookups like h["Content-Type"] or h.content_type find the lower-case key
-        vm.getGlobal(L, '__ngx_req_headers_mt');
-        vm.setMetatable(L, t);
-      }
       if (hs.length > max) {
         if (rt.log.debugOn) rt.logReq('debug', `lua exceeding request header limit ${hs.length} > ${max}`, r);
         vm.pushStr(L, 'truncated');

@@ -42,7 +42,7 @@ function firstHeader(r: RequestCtx, lname: string): string | null {
 function findArg(args: string, name: string): string | null {
   // $arg_ alone names no argument, even when the query has an empty key
   if (!args || !name) return null;
-  const ln = name.toLowerCase();
+  const ln = name;
   let start = 0;
   while (start <= args.length) {
     let end = args.indexOf('&', start);
@@ -114,142 +114,150 @@ function binaryAddr(a: string): string {
   }).join('');
 }
 
-/** The value of variable `name` (lowercase), or null when it is not found / not set. */
-export function getVar(r: RequestCtx, name: string): string | null {
-  if (r.vars) {
-    const v = r.vars.get(name);
-    if (v !== undefined) return v;
+type Getter = (r: RequestCtx) => string | null;
+
+const uri: Getter = (r) => r.uri;
+const args: Getter = (r) => (r.argsNil || (r.args === '' && !r.hasArgs()) ? null : r.args);
+const requestBody: Getter = (r) => (r.body ? r.body.toString('latin1') : null);
+const cookies: Getter = (r) => headerValues(r, 'cookie').join('; ') || null;
+
+/** The built-in variables by name, as nginx's modules declare theirs (ngx_http_variable_t). */
+const BUILTIN = new Map<string, Getter>([
+  ['uri', uri],
+  ['document_uri', uri],
+  ['args', args],
+  ['query_string', args],
+  ['is_args', (r) => (r.args ? '?' : '')],
+  // an absolute-form target (GET http://host/path) keeps only its path and query
+  ['request_uri', (r) => {
+    const t = r.req.requestUri;
+    return t.charCodeAt(0) === 47 ? t : t.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?]*/, '') || '/';
+  }],
+  // nginx reads the main request's method, also in a subrequest
+  ['request_method', (r) => (r.main ?? r).method],
+  ['request', (r) => `${r.req.method} ${r.req.requestUri} ${r.req.protocol}`],
+  ['server_protocol', (r) => r.req.protocol],
+  ['scheme', () => 'http'],
+  ['https', () => ''],
+  ['host', (r) => r.req.host || (r.server.serverNames[0] ?? '')],
+  ['hostname', () => HOSTNAME],
+  ['remote_addr', (r) => r.req.remoteAddr],
+  ['binary_remote_addr', (r) => binaryAddr(r.req.remoteAddr)],
+  ['limit_req_status', (r) => {
+    const st = (r.main ?? r).limitReqStatus;
+    return st ? LIMIT_REQ_STATUS[st - 1] : null;
+  }],
+  ['remote_port', (r) => String(r.req.remotePort)],
+  ['server_addr', (r) => r.req.serverAddr],
+  ['server_port', (r) => String(r.req.serverPort)],
+  ['server_name', (r) => r.server.serverNames[0] ?? ''],
+  ['status', (r) => String(r.finalStatus || r.status || 0).padStart(3, '0')],
+  ['request_time', requestTime],
+  ['msec', () => (Date.now() / 1000).toFixed(3)],
+  ['time_local', () => errlogTime(Date.now())],
+  ['content_type', (r) => firstHeader(r, 'content_type')],
+  // once a chunked body is read nginx knows its length
+  ['content_length', (r) => firstHeader(r, 'content_length') ?? (r.req.chunked && r.body !== undefined ? String(r.body?.length ?? 0) : null)],
+  ['request_body', requestBody],
+  ['bytes_sent', (r) => String(r.ex.bytesSent)],
+  ['body_bytes_sent', (r) => String(Math.max(0, r.ex.bytesSent - r.ex.headBytes))],
+  ['connection_requests', (r) => String(r.ex.connectionRequests)],
+  // the head as received plus the body bytes read
+  ['request_length', (r) => String(r.req.rawHeader.length + (r.body ? r.body.length : 0))],
+  ['nginx_version', () => NGINX_VERSION],
+  ['pid', () => String(process.pid)],
+  ['connection', (r) => String(r.connNumber)],
+  ['cookie', cookies],
+  ['http_cookie', cookies],
+  // the echo module's variables
+  ['echo_request_body', requestBody],
+  ['echo_request_method', (r) => r.method],
+  ['echo_client_request_method', (r) => (r.main ?? r).req.method],
+  // the main request's head as the client sent it (request line included)
+  ['echo_client_request_headers', (r) => (r.main ?? r).req.rawHeader.toString('latin1')],
+  ['echo_request_uri', (r) => (r.args ? `${r.uri}?${r.args}` : r.uri)],
+  // the proxy module's
+  ['upstream_addr', (r) => (r.upstream ? r.upstream.addrs.join(', ') : null)],
+  ['upstream_status', (r) => (r.upstream ? r.upstream.statuses.join(', ') : null)],
+  ['upstream_response_time', (r) => (r.upstream ? r.upstream.times.join(', ') : null)],
+  ['upstream_connect_time', (r) => (r.upstream ? r.upstream.connectTimes.join(', ') : null)],
+  ['upstream_header_time', (r) => (r.upstream ? r.upstream.headerTimes.join(', ') : null)],
+  ['upstream_response_length', (r) => (r.upstream ? r.upstream.lengths.join(', ') : null)],
+  ['proxy_host', (r) => (r.upstream ? r.upstream.proxyHost : null)],
+  ['proxy_port', (r) => (r.upstream ? r.upstream.proxyPort : null)],
+  ['proxy_add_x_forwarded_for', (r) => {
+    const xff = firstHeader(r, 'x_forwarded_for');
+    return xff ? `${xff}, ${r.req.remoteAddr}` : r.req.remoteAddr;
+  }],
+]);
+
+/** How a built-in or family variable named `name` (lowercase) is read, or null: none is. */
+function builtinGetter(name: string): Getter | null {
+  const f = BUILTIN.get(name);
+  if (f !== undefined) return f;
+  // no built-in name starts with arg_, and only http_cookie with http_
+  if (name.startsWith('arg_')) {
+    const a = name.slice(4);
+    return (r) => findArg(r.args, a);
   }
-  const map = r.server.maps?.get(name);
-  if (map !== undefined) return mapValue(r, name, map);
-  // the families first: no built-in name starts with arg_, and only http_cookie with http_
-  const c0 = name.charCodeAt(0);
-  if (c0 === 97 && name.startsWith('arg_')) return findArg(r.args, name.slice(4));
-  if (c0 === 104 && name.startsWith('http_') && name !== 'http_cookie') {
-    // nginx 1.22 keeps only the first of repeated headers (1.23 joins them)
-    return firstHeader(r, name.slice(5));
-  }
-  const q = r.req;
-  switch (name) {
-    case 'uri':
-    case 'document_uri':
-      return r.uri;
-    case 'args':
-    case 'query_string':
-      return r.argsNil || (r.args === '' && !r.hasArgs()) ? null : r.args;
-    case 'is_args':
-      return r.args ? '?' : '';
-    case 'request_uri':
-      // an absolute-form target (GET http://host/path) keeps only its path and query
-      return q.requestUri.charCodeAt(0) === 47 ? q.requestUri : q.requestUri.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?]*/, '') || '/';
-    case 'request_method':
-      // nginx reads the main request's method, also in a subrequest
-      return (r.main ?? r).method;
-    case 'request':
-      return `${q.method} ${q.requestUri} ${q.protocol}`;
-    case 'server_protocol':
-      return q.protocol;
-    case 'scheme':
-      return 'http';
-    case 'https':
-      return '';
-    case 'host':
-      return q.host || (r.server.serverNames[0] ?? '');
-    case 'hostname':
-      return HOSTNAME;
-    case 'remote_addr':
-      return q.remoteAddr;
-    case 'binary_remote_addr':
-      return binaryAddr(q.remoteAddr);
-    case 'limit_req_status': {
-      const st = (r.main ?? r).limitReqStatus;
-      return st ? LIMIT_REQ_STATUS[st - 1] : null;
-    }
-    case 'remote_port':
-      return String(q.remotePort);
-    case 'server_addr':
-      return q.serverAddr;
-    case 'server_port':
-      return String(q.serverPort);
-    case 'server_name':
-      return r.server.serverNames[0] ?? '';
-    case 'status':
-      return String(r.finalStatus || r.status || 0).padStart(3, '0');
-    case 'request_time':
-      return requestTime(r);
-    case 'msec':
-      return (Date.now() / 1000).toFixed(3);
-    case 'time_local':
-      return errlogTime(Date.now());
-    case 'content_type':
-      return firstHeader(r, 'content_type');
-    case 'content_length':
-      // once a chunked body is read nginx knows its length
-      return firstHeader(r, 'content_length') ?? (r.req.chunked && r.body !== undefined ? String(r.body?.length ?? 0) : null);
-    case 'request_body':
-    case 'echo_request_body':
-      return r.body ? r.body.toString('latin1') : null;
-    case 'bytes_sent':
-      return String(r.ex.bytesSent);
-    case 'body_bytes_sent':
-      return String(Math.max(0, r.ex.bytesSent - r.ex.headBytes));
-    case 'connection_requests':
-      return String(r.ex.connectionRequests);
-    case 'request_length':
-      // the head as received plus the body bytes read
-      return String(q.rawHeader.length + (r.body ? r.body.length : 0));
-    case 'nginx_version':
-      return NGINX_VERSION;
-    case 'pid':
-      return String(process.pid);
-    case 'connection':
-      return String(r.connNumber);
-    case 'cookie':
-    case 'http_cookie':
-      return headerValues(r, 'cookie').join('; ') || null;
-    // the echo module's variables
-    case 'echo_request_method':
-      return r.method;
-    case 'echo_client_request_method':
-      return (r.main ?? r).req.method;
-    case 'echo_client_request_headers':
-      // the main request's head as the client sent it (request line included)
-      return (r.main ?? r).req.rawHeader.toString('latin1');
-    case 'echo_request_uri':
-      return r.args ? `${r.uri}?${r.args}` : r.uri;
-    case 'upstream_addr':
-      return r.upstream ? r.upstream.addrs.join(', ') : null;
-    case 'upstream_status':
-      return r.upstream ? r.upstream.statuses.join(', ') : null;
-    case 'upstream_response_time':
-      return r.upstream ? r.upstream.times.join(', ') : null;
-    case 'upstream_connect_time':
-      return r.upstream ? r.upstream.connectTimes.join(', ') : null;
-    case 'upstream_header_time':
-      return r.upstream ? r.upstream.headerTimes.join(', ') : null;
-    case 'upstream_response_length':
-      return r.upstream ? r.upstream.lengths.join(', ') : null;
-    case 'proxy_host':
-      return r.upstream ? r.upstream.proxyHost : null;
-    case 'proxy_port':
-      return r.upstream ? r.upstream.proxyPort : null;
-    case 'proxy_add_x_forwarded_for': {
-      const xff = firstHeader(r, 'x_forwarded_for');
-      return xff ? `${xff}, ${q.remoteAddr}` : q.remoteAddr;
-    }
+  // nginx 1.22 keeps only the first of repeated headers (1.23 joins them)
+  if (name.startsWith('http_')) {
+    const h = name.slice(5);
+    return (r) => firstHeader(r, h);
   }
   if (name.startsWith('upstream_http_')) {
     const k = name.slice(14);
-    const h = r.upstream?.headers.find(([n]) => n.toLowerCase().replace(/-/g, '_') === k);
-    return h ? h[1] : null;
+    return (r) => r.upstream?.headers.find(([n]) => n.toLowerCase().replace(/-/g, '_') === k)?.[1] ?? null;
   }
-  if (name.startsWith('cookie_')) return findCookie(r, name.slice(7));
+  if (name.startsWith('cookie_')) {
+    const c = name.slice(7);
+    return (r) => findCookie(r, c);
+  }
   if (name.startsWith('sent_http_')) {
-    const vals = r.headersOut.get(name.slice(10));
-    return vals.length ? vals.join(', ') : null;
+    const h = name.slice(10);
+    return (r) => {
+      const vals = r.headersOut.get(h);
+      return vals.length ? vals.join(', ') : null;
+    };
   }
-  if (/^\d+$/.test(name)) return r.captures?.[Number(name)] ?? null;
+  if (/^\d+$/.test(name)) {
+    const n = Number(name);
+    return (r) => r.captures?.[n] ?? null;
+  }
   return null;
+}
+
+/**
+ * A reader of variable `name` (lowercase) compiled once, as nginx indexes the variables its
+ * conf names: a variable `set` declares or a map (per request and per server) comes first.
+ */
+export function varGetter(name: string): Getter {
+  const builtin = builtinGetter(name);
+  return (r) => {
+    if (r.vars !== null) {
+      const v = r.vars.get(name);
+      if (v !== undefined) return v;
+    }
+    const maps = r.server.maps;
+    if (maps) {
+      const m = maps.get(name);
+      if (m !== undefined) return mapValue(r, name, m);
+    }
+    return builtin === null ? null : builtin(r);
+  };
+}
+
+const getters = new Map<string, Getter>();
+
+/** The value of variable `name` (lowercase), or null when it is not found / not set. */
+export function getVar(r: RequestCtx, name: string): string | null {
+  let g = getters.get(name);
+  if (g === undefined) {
+    g = varGetter(name);
+    // names come from conf and code; a program that makes them up is not allowed to grow this
+    if (getters.size < 4096) getters.set(name, g);
+  }
+  return g(r);
 }
 
 export type SetVarResult = 'ok' | 'not_found' | 'not_changeable';

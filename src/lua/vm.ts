@@ -9,6 +9,8 @@
 import { createRequire } from 'node:module';
 
 export const LUA_REGISTRYINDEX = -10000;
+/** luaL_ref's "no reference" */
+export const LUA_NOREF = -2;
 export const LUA_GLOBALSINDEX = -10002;
 export const T_NONE = -1, T_NIL = 0, T_BOOLEAN = 1, T_LIGHTUSERDATA = 2, T_NUMBER = 3, T_STRING = 4,
   T_TABLE = 5, T_FUNCTION = 6, T_USERDATA = 7, T_THREAD = 8, T_CDATA = 10;
@@ -86,7 +88,7 @@ interface Engine {
   strargs(L: number, from: number, to: number, nl: boolean): number;
   tabbytes(L: number, idx: number): number;
   rawnum(L: number, idx: number, n: number): number;
-  pushpairs(L: number, data: string, lens: Uint32Array, count: number, lower: boolean): number;
+  pushpairs(L: number, data: string, lens: Uint32Array, count: number, lower: boolean, mtRef: number): number;
   pushsfn(L: number, id: number): void;
   getfield(L: number, i: number, k: string): number;
   setfield(L: number, i: number, k: string): void;
@@ -129,7 +131,12 @@ const SCRATCH_KEEP = 1024 * 1024;
 const fns: Array<JsLuaFn | undefined> = [];
 const owners: Array<LuaVM | undefined> = [];
 const freeIds: number[] = [];
-const callbuf = new Float64Array(3);
+// slot 3: a string function's key when that is a number (the key argument is then undefined)
+const callbuf = new Float64Array(4);
+/** The number a string function was called with as its key (what Lua passed as argument 2). */
+export function keyNumber(): number {
+  return callbuf[3];
+}
 const fail = (e: unknown, L: number, id: number): number => {
   if (e === LUA_THROW) return RC_ERROR;
   owners[id]?.onInternalError(e);
@@ -420,7 +427,7 @@ export class LuaVM {
    * in order (ngx_lua's header tables); lower lower-cases the keys (ASCII). Returns the table's
    * stack index, or -1 when nothing could be pushed.
    */
-  pushPairs(L: number, pairs: ReadonlyArray<readonly [string, string]>, count: number, lower: boolean): number {
+  pushPairs(L: number, pairs: ReadonlyArray<readonly [string, string]>, count: number, lower: boolean, mtRef = LUA_NOREF): number {
     if (pairLens.length < count * 2) pairLens = new Uint32Array(count * 2 + 64);
     let data = '';
     for (let i = 0; i < count; i++) {
@@ -429,7 +436,7 @@ export class LuaVM {
       pairLens[2 * i + 1] = v.length;
       data += k + v;
     }
-    return E.pushpairs(L, data, pairLens, count, lower);
+    return E.pushpairs(L, data, pairLens, count, lower, mtRef);
   }
 
   /** The number at idx as ngx.say, ngx.print and ngx.log write it: -0 is 0, NaN keeps its sign. */
