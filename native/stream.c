@@ -510,20 +510,26 @@ static napi_value js_streamwrite(napi_env env, napi_callback_info info) {
   return ret_d(env, (double)c->pending);
 }
 
-/* streamwritev(id, parts, n, len): the first n parts (latin1 strings and Buffers, len bytes in
- * all) gathered into one write. Returns the bytes still waiting for the kernel. */
+/* streamwritev(id, len, n, part0, ..., part5) or streamwritev(id, len, n, parts): n parts (latin1
+ * strings and Buffers, len bytes in all) gathered into one write; up to 6 come as arguments,
+ * which costs no napi_get_element each. Returns the bytes still waiting for the kernel. */
+#define WRITEV_ARGS 6
 static napi_value js_streamwritev(napi_env env, napi_callback_info info) {
-  GET_ARGS(4);
+  GET_ARGS(3 + WRITEV_ARGS);
   CONN_ARG();
+  size_t len = (size_t)arg_i(env, argv[1]), at = 0;
   uint32_t n = (uint32_t)arg_i(env, argv[2]);
-  size_t len = (size_t)arg_i(env, argv[3]), at = 0;
   if (!scratch_fit(se, len)) {
     conn_fail(c, UV_ENOMEM);
     return ret_d(env, 0);
   }
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
-    if (napi_get_element(env, argv[1], i, &v) == napi_ok) scratch_put(env, se, v, &at);
+  if (n <= WRITEV_ARGS && argc >= 3 + n) {
+    for (uint32_t i = 0; i < n; i++) scratch_put(env, se, argv[3 + i], &at);
+  } else {
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value v;
+      if (napi_get_element(env, argv[3], i, &v) == napi_ok) scratch_put(env, se, v, &at);
+    }
   }
   conn_write(c, se->scratch, at);
   return ret_d(env, (double)c->pending);

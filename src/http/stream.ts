@@ -12,7 +12,7 @@ interface StreamAddon {
   streamunlisten(id: number): void;
   streamaddr(id: number): [string, number] | undefined;
   streamwrite(id: number, data: Buffer | string, len: number): number;
-  streamwritev(id: number, parts: Array<Buffer | string>, n: number, len: number): number;
+  streamwritev(id: number, len: number, n: number, ...parts: Array<Buffer | string> | [Array<Buffer | string>]): number;
   streampending(id: number): number;
   streamwritten(id: number): number;
   streamshutdown(id: number): void;
@@ -172,7 +172,17 @@ export function own(id: number, o: StreamOwner): void {
 export const write: (id: number, data: Buffer | string, len: number) => number = E.streamwrite;
 /** Write parts[0..n) (latin1 strings and Buffers, len bytes in all) as one; returns what is
  * still queued. */
-export const writev: (id: number, parts: Array<Buffer | string>, n: number, len: number) => number = E.streamwritev;
+/** The first n of parts (len bytes in all) in one write; up to 6 cross as arguments. */
+export function writev(id: number, parts: Array<Buffer | string>, n: number, len: number): number {
+  switch (n) {
+    case 2: return E.streamwritev(id, len, 2, parts[0], parts[1]);
+    case 3: return E.streamwritev(id, len, 3, parts[0], parts[1], parts[2]);
+    case 4: return E.streamwritev(id, len, 4, parts[0], parts[1], parts[2], parts[3]);
+    case 5: return E.streamwritev(id, len, 5, parts[0], parts[1], parts[2], parts[3], parts[4]);
+    case 6: return E.streamwritev(id, len, 6, parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]);
+    default: return E.streamwritev(id, len, n, parts);
+  }
+}
 export const pending: (id: number) => number = E.streampending;
 export const written: (id: number) => number = E.streamwritten;
 /** half-close once the queue is written; onFinish follows */
