@@ -62,6 +62,15 @@ export function runProxy(host: ProxyHost, r: RequestCtx): void {
   new ProxyRun(host, r).start();
 }
 
+/** Whether l[0, end) has no whitespace (as /\s/ sees a latin1 string) and no control byte. */
+function validName(l: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = l.charCodeAt(i);
+    if (c <= 32 || c === 0xa0) return false;
+  }
+  return true;
+}
+
 function secs(ms: number): string {
   return (ms / 1000).toFixed(3);
 }
@@ -103,6 +112,8 @@ class ProxyRun implements UpstreamOwner {
   private connRequests = 0;
   private tryStart = 0;
   private timer: NodeJS.Timeout | null = null;
+  private timerFire: (() => void) | null = null;
+  private timerMs = 0;
   private done = false;
   /** the response head started arriving / was handed to the client */
   private gotBytes = false;
@@ -387,14 +398,31 @@ class ProxyRun implements UpstreamOwner {
     setOwner(sock, this);
   }
 
+  /**
+   * One timer per proxied request, restarted (refresh) when the next wait has the same length
+   * as the last: the read timeout armed when the request went and again when the head came.
+   */
   private arm(ms: number, fire: () => void): void {
-    this.disarm();
-    if (ms > 0) this.timer = setTimeout(fire, ms);
+    if (ms <= 0) return this.disarm();
+    this.timerFire = fire;
+    if (this.timer !== null && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerMs = ms;
+    this.timer = setTimeout(this.onTimer, ms);
   }
 
+  private readonly onTimer = (): void => {
+    const fire = this.timerFire;
+    this.timer = this.timerFire = null;
+    fire?.();
+  };
+
   private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = this.timerFire = null;
   }
 
   private send(): void {
@@ -552,17 +580,26 @@ class ProxyRun implements UpstreamOwner {
   }
 
   private onHead(text: string, rest: Buffer): void {
-    const lines = text.split(/\r?\n/);
-    const m = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/.exec(lines[0]);
+    // lines end in LF or CRLF
+    const n = text.length;
+    let pos = 0;
+    const nextLine = (): string => {
+      const lf = text.indexOf('\n', pos);
+      const end = lf < 0 ? n : lf;
+      const l = text.slice(pos, end > pos && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+      pos = end + 1;
+      return l;
+    };
+    const m = /^HTTP\/(\d)\.(\d) (\d{3})(?: (.*))?$/.exec(nextLine());
     if (!m) return this.badHead(Buffer.from(text + rest.toString('latin1'), 'latin1'));
     const version = Number(m[1]) * 10 + Number(m[2]);
     const status = Number(m[3]);
     const headers: Array<[string, string]> = [];
-    for (let i = 1; i < lines.length; i++) {
-      const l = lines[i];
+    while (pos < n) {
+      const l = nextLine();
       if (l === '') continue;
       const c = l.indexOf(':');
-      if (c <= 0 || /[\s\x00-\x1f]/.test(l.slice(0, c))) {
+      if (c <= 0 || !validName(l, c)) {
         this.logUp('error', 'upstream sent invalid header', 'reading response header from upstream');
         return this.next('invalid_header');
       }
@@ -598,7 +635,6 @@ class ProxyRun implements UpstreamOwner {
       return this.fail(status);
     }
     this.headSent = true;
-    this.disarm();
     r.status = status;
     if (reason !== null) r.reason = { status, text: reason };
     const ho = r.headersOut;
@@ -618,8 +654,9 @@ class ProxyRun implements UpstreamOwner {
     if (!parsed) ho.contentLength = -1;
     this.parser = new BodyReader(noBody ? 0 : framing.length, framing.chunked && !noBody, !parsed || (!noBody && framing.length < 0 && !framing.chunked));
     if (this.parser.untilClose) this.keep = false;
+    // the read timer still runs: armRead restarts it (no new timer) unless the head ended it all
     sendHeaders(r);
-    if (r.finalized || this.done) return;
+    if (r.finalized || this.done) return this.disarm();
     this.armRead();
     if (rest.length) this.bodyData(rest);
     else if (this.parser.complete) this.finishBody();

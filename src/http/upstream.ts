@@ -53,8 +53,9 @@ export function setOwner(sock: Conn, owner: UpstreamOwner | null): void {
 
 /** A cached connection: anything it says or does ends its use. */
 class IdleConn implements UpstreamOwner {
-  timer: NodeJS.Timeout | null = null;
-  constructor(readonly state: UpstreamState, readonly sock: Conn, readonly peer: string, readonly requests: number) {}
+  constructor(readonly state: UpstreamState, readonly sock: Conn, readonly peer: string, readonly requests: number,
+    /** when keepalive_timeout closes it (ms) */
+    readonly expires: number) {}
   upData(): void {
     this.state.drop(this);
   }
@@ -70,12 +71,41 @@ class IdleConn implements UpstreamOwner {
 export class UpstreamState {
   readonly primary: Peer[];
   readonly backup: Peer[];
+  /** oldest first: connections are taken from the end, so the first one expires first */
   private readonly idle: IdleConn[] = [];
+  /**
+   * One timer for the whole cache, due when its oldest connection expires: a request that takes
+   * and gives back a connection sets and clears no timer of its own.
+   */
+  private timer: NodeJS.Timeout | null = null;
+  private timerDue = 0;
+  private readonly expire = (): void => {
+    this.timer = null;
+    const now = Date.now();
+    while (this.idle.length > 0 && this.idle[0].expires <= now) this.drop(this.idle[0]);
+    this.schedule();
+  };
 
   constructor(readonly conf: UpstreamConf) {
     const mk = (srv: UpstreamServer): Peer => ({ srv, currentWeight: 0, effectiveWeight: srv.weight, fails: 0, accessed: 0, checked: 0 });
     this.primary = conf.servers.filter((s) => !s.backup).map(mk);
     this.backup = conf.servers.filter((s) => s.backup).map(mk);
+  }
+
+  /** The timer follows the oldest connection: none when the cache is empty. */
+  private schedule(): void {
+    if (this.idle.length === 0) {
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = null;
+      return;
+    }
+    const due = this.idle[0].expires;
+    // early is harmless (it re-arms), late is not: a timer due later than the oldest is replaced
+    if (this.timer !== null && this.timerDue <= due) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(this.expire, Math.max(1, due - Date.now()));
+    this.timer.unref();
   }
 
   /** A cached connection to `peer` (most recently used first), or null. */
@@ -84,8 +114,8 @@ export class UpstreamState {
       const c = this.idle[i];
       if (c.peer !== peer) continue;
       this.idle.splice(i, 1);
-      if (c.timer) clearTimeout(c.timer);
       setOwner(c.sock, null);
+      if (this.idle.length === 0) this.schedule();
       return { sock: c.sock, requests: c.requests };
     }
     return null;
@@ -99,20 +129,19 @@ export class UpstreamState {
       return;
     }
     if (this.idle.length >= conf.keepalive) this.drop(this.idle[0]);
-    const c = new IdleConn(this, sock, peer, requests);
-    c.timer = setTimeout(() => this.drop(c), conf.keepaliveTimeout);
-    c.timer.unref?.();
+    const c = new IdleConn(this, sock, peer, requests, Date.now() + conf.keepaliveTimeout);
     // an idle upstream connection that speaks or closes is of no further use
     setOwner(sock, c);
     this.idle.push(c);
+    if (this.timer === null) this.schedule();
   }
 
   drop(c: IdleConn): void {
     const i = this.idle.indexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
-    if (c.timer) clearTimeout(c.timer);
     setOwner(c.sock, null);
     c.sock.destroy();
+    if (this.idle.length === 0) this.schedule();
   }
 
   /** Close every idle connection (the worker is stopping). */

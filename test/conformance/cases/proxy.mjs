@@ -279,6 +279,20 @@ export default [
     steps: [{ request: 'GET /t', body: /^conn \d+ req 1\n$/ }, { request: 'GET /t', body: /^conn \d+ req 2\n$/ }, { request: 'GET /t', body: /^conn \d+ req 3\n$/ }],
   },
   {
+    name: 'keepalive_timeout closes an idle upstream connection: a request after it opens a new one',
+    http: `upstream ka3 { server ${A}; keepalive 4; keepalive_timeout 200ms; }`,
+    server: `location /t { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://ka3/_conn; }
+      location /late { access_by_lua_block { ngx.sleep(0.5) } proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://ka3/_conn; }`,
+    steps: [{ request: 'GET /t', body: /^conn \d+ req 1\n$/ }, { request: 'GET /t', body: /^conn \d+ req 2\n$/ }, { request: 'GET /late', body: /^conn \d+ req 1\n$/ }],
+  },
+  {
+    name: 'within keepalive_timeout the idle upstream connection is still there',
+    http: `upstream ka4 { server ${A}; keepalive 4; keepalive_timeout 2s; }`,
+    server: `location /t { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://ka4/_conn; }
+      location /late { access_by_lua_block { ngx.sleep(0.3) } proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://ka4/_conn; }`,
+    steps: [{ request: 'GET /t', body: /^conn \d+ req 1\n$/ }, { request: 'GET /late', body: /^conn \d+ req 2\n$/ }],
+  },
+  {
     name: 'without keepalive every request opens a new upstream connection',
     http: `upstream ka2 { server ${A}; }`,
     server: 'location /t { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://ka2/_conn; }',
