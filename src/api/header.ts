@@ -1,6 +1,6 @@
 // ngx.header: response headers through a proxy table with __index / __newindex
 import { CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
-import { T_NIL, T_NUMBER, T_STRING, T_TABLE, T_BOOLEAN, type JsLuaFn, type LuaVM } from '../lua/vm.js';
+import { strFn, T_NIL, T_NUMBER, T_STRING, T_TABLE, T_BOOLEAN, type JsLuaFn, type LuaVM } from '../lua/vm.js';
 import { HeadersOut } from '../core/request.js';
 import { pushMultiTable } from './tables.js';
 
@@ -30,22 +30,35 @@ const SINGLE = new Set(['content-type', 'content-length', 'location', 'last-modi
 // As ngx_lua does, a name byte that is not an HTTP token character, and a value's control
 // characters (but tab), are sent %-escaped: no header can be split or injected.
 const NAME_BAD = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/g;
-const NAME_HAS_BAD = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 const VALUE_BAD = /[\x00-\x08\x0a-\x1f\x7f]/g;
 const pct = (c: string) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
-export const escapeHeaderName = (s: string): string => (NAME_HAS_BAD.test(s) ? s.replace(NAME_BAD, pct) : s);
-const escapeValue = (s: string): string => s.replace(VALUE_BAD, pct);
+/** an HTTP token character (RFC 9110 tchar), by byte */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+// the checks run first: names and values that need no escaping (nearly all) make no new string
+export const escapeHeaderName = (s: string): string => {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return s.replace(NAME_BAD, pct);
+  }
+  return s;
+};
+const escapeValue = (s: string): string => {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return s.replace(VALUE_BAD, pct);
+  }
+  return s;
+};
 
 export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   return {
-    header_get: (L) => {
+    // a string function: the name crosses with the call, a single value comes back as the result
+    header_get: strFn((L, nameKey) => {
       const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
-      const name = vm.toStr(L, 2);
-      if (name === null) {
-        vm.pushNil(L);
-        return 1;
-      }
+      const name = nameKey ?? vm.toStr(L, 2);
+      if (name === null) return null;
       const under = r.loc?.settings.luaTransformUnderscoresInResponseHeaders ?? true;
       const key = under ? name : name.replace(/_/g, '\u0000');
       let vals = r.headersOut.get(key);
@@ -54,17 +67,15 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
         const dflt = r.loc?.settings.defaultType ?? r.server.settings.defaultType;
         if (dflt) vals = [dflt];
       }
-      if (vals.length === 0) vm.pushNil(L);
-      else if (vals.length === 1) vm.pushStr(L, vals[0]);
-      else {
-        vm.createTable(L, vals.length, 0);
-        vals.forEach((v, i) => {
-          vm.pushStr(L, v);
-          vm.rawSetI(L, -2, i + 1);
-        });
-      }
+      if (vals.length === 0) return null;
+      if (vals.length === 1) return vals[0];
+      vm.createTable(L, vals.length, 0);
+      vals.forEach((v, i) => {
+        vm.pushStr(L, v);
+        vm.rawSetI(L, -2, i + 1);
+      });
       return 1;
-    },
+    }),
     resp_get_headers: (L) => {
       const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
       let max = vm.type(L, 1) > 0 ? vm.toNumber(L, 1) : 100;
@@ -105,25 +116,28 @@ export function registerHeader(rt: Runtime): Record<string, JsLuaFn> {
       r.headersOut.set(key, r.headersOut.get(key).concat(vals));
       return 0;
     },
-    header_set: (L) => {
+    // a string function: the header's name crosses with the call
+    header_set: strFn((L, nameKey) => {
       const r = rt.reqFfi(L, CTX_REQ & ~Ctx.SET);
-      let name = vm.toStr(L, 2);
+      let name = nameKey ?? vm.toStr(L, 2);
       if (name === null) return vm.argError(L, 2, 'string expected');
       if (r.headersSent) {
         rt.logReq('error', `attempt to set ngx.header.HEADER after sending out response headers`, r);
         return 0;
       }
-      if (r.loc?.settings.luaTransformUnderscoresInResponseHeaders ?? true) name = name.replace(/_/g, '-');
-      let vals = readValues(vm, L, 3);
+      if (name.includes('_') && (r.loc?.settings.luaTransformUnderscoresInResponseHeaders ?? true)) name = name.replace(/_/g, '-');
+      // a string or a number (the common case) without asking its type first
+      const one = vm.toStr(L, 3);
+      let vals = one !== null ? [one] : readValues(vm, L, 3);
       if (vals === null) return vm.errorRaw(L, 'bad argument #3 to \'__newindex\' (string, number, table, or nil expected)');
       name = escapeHeaderName(name);
-      vals = vals.map(escapeValue);
+      for (let i = 0; i < vals.length; i++) vals[i] = escapeValue(vals[i]);
       const key = HeadersOut.key(name);
       if (vals.length > 1 && SINGLE.has(key)) vals = [vals[vals.length - 1]];
       // nginx takes Content-Length as a number, and refuses anything else
       if (key === 'content-length' && vals.length && !/^\d+$/.test(vals[vals.length - 1])) return vm.error(L, 'failed to set header');
       r.headersOut.set(name, vals);
       return 0;
-    },
+    }),
   };
 }
