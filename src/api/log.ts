@@ -11,7 +11,10 @@ export function luaWhere(vm: LuaVM, L: number, level: number): string {
   return vm.logWhere(L, level);
 }
 
-/** Concatenate ngx.log-style arguments from slot `from` on. */
+/**
+ * Concatenate ngx.log-style arguments from slot `from` on. A bad one is reported by its place
+ * among the message arguments (ngx.log's level is not counted), as ngx_lua numbers it.
+ */
 export function logArgs(vm: LuaVM, L: number, from: number, fname: string): string {
   const n = vm.top(L);
   let s = '';
@@ -29,7 +32,7 @@ export function logArgs(vm: LuaVM, L: number, from: number, fname: string): stri
       s += vm.toStr(L, -1) ?? '';
       vm.pop(L);
     } else {
-      vm.argError(L, i, `expected table to have __tostring metamethod`);
+      vm.argError(L, i - from + 1, `expected table to have __tostring metamethod`);
     }
   }
   void fname;
@@ -63,10 +66,13 @@ export function registerLog(rt: Runtime): Record<string, JsLuaFn> {
     log: (L) => {
       const lv = vm.toNumberOrNull(L, 1);
       if (lv === null || vm.type(L, 1) !== T_NUMBER) return vm.argError(L, 1, `number expected, got ${vm.typeName(L, 1)}`);
-      if (lv < 0 || lv > 8) return vm.errorRaw(L, `bad log level: ${lv}`);
+      if (lv < 0 || lv > 8) return vm.argError(L, 1, `bad log level: ${lv}`);
+      // as ngx_lua's log_wrapper: a level the log does not want is dropped before its
+      // arguments are looked at (a table without __tostring is no error then)
+      if (!rt.log.enabled(lv)) return 0;
       return write(L, lv, 2, 'log');
     },
-    print_log: (L) => write(L, 6, 1, 'print'),
+    print_log: (L) => (rt.log.enabled(6) ? write(L, 6, 1, 'print') : 0),
     /** ngx.errlog.raw_log: the message as given, no [lua] prefix */
     raw_log: (L) => {
       const lv = vm.toNumberOrNull(L, 1);

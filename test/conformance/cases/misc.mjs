@@ -92,6 +92,24 @@ export default [
     body: '012345678\n',
   },
   {
+    name: 'ngx.log and print at a level the error log drops: their arguments are not looked at',
+    // the cases' error_log is at info: debug is dropped, a table without __tostring is no error
+    server: lua(`ngx.log(ngx.DEBUG, {}) ngx.say("ok")`),
+    body: 'ok\n',
+  },
+  {
+    name: 'ngx.log: a bad message argument is numbered without the level',
+    server: lua(`ngx.log(ngx.ERR, "a", {})`),
+    status: 500,
+    log: [/bad argument #2 to 'log' \(expected table to have __tostring metamethod\)/],
+  },
+  {
+    name: 'ngx.log: a level out of range is a bad argument #1',
+    server: lua(`ngx.log(9, "x")`),
+    status: 500,
+    log: [/content_by_lua\(nginx\.conf:\d+\):1: bad argument #1 to 'log' \(bad log level: 9\)/],
+  },
+  {
     name: 'ngx.escape_uri and unescape_uri',
     server: lua(`ngx.say(ngx.escape_uri("a b&c=d/é")) ngx.say(ngx.unescape_uri("a%20b+c%2"))`),
     body: 'a%20b%26c%3Dd%2F%C3%A9\na b c%2\n', // unescape_uri turns + into a space
