@@ -115,9 +115,115 @@ _G.print = C.print_log
 ngx.update_time, ngx.today = C.update_time, C.today
 ngx.localtime, ngx.utctime, ngx.http_time = C.localtime, C.utctime, C.http_time
 ngx.cookie_time, ngx.parse_http_time = C.cookie_time, C.parse_http_time
+-- lua-resty-core's string functions take any value: nil and false as "", others as tostring()
+local function anystr(s)
+    if type(s) ~= "string" then
+        if not s then return "" end
+        return tostring(s)
+    end
+    return s
+end
 ngx.escape_uri, ngx.unescape_uri = C.escape_uri, C.unescape_uri
+do
+    -- escape_uri in Lua over the JS side's escape tables (src/util/uri.ts), through FFI; a
+    -- "type" that is not one of the table numbers goes to the JS function, which says what is
+    -- wrong with it.
+    local ffi = require "ffi"
+    local ffi_string, ffi_cast = ffi.string, ffi.cast
+    local rshift, band = bit.rshift, bit.band
+    local js_escape, js_unescape = C.escape_uri, C.unescape_uri
+    local tabs = C.escape_tables()
+    local ntypes = #tabs / 256
+    local esc = ffi.new("uint8_t[?]", #tabs)
+    ffi.copy(esc, tabs, #tabs)
+    local hexu = ffi.new("const unsigned char[17]", "0123456789ABCDEF")
+    -- the output buffer is kept for the next call unless it had to grow past 64 KB
+    local KEEP = 65536
+    local out, cap = ffi.new("uint8_t[?]", 256), 256
+    ngx.escape_uri = function(s, t)
+        if t == nil then
+            t = 2
+        elseif type(t) ~= "number" or not (t >= 0 and t <= ntypes - 1) then
+            return js_escape(anystr(s), t)
+        else
+            -- a C int on the reference: 1.5 is type 1
+            t = t - t % 1
+        end
+        s = anystr(s)
+        local n = #s
+        local p = ffi_cast("const uint8_t *", s)
+        local base = t * 256
+        local extra = 0
+        for i = 0, n - 1 do extra = extra + esc[base + p[i]] end
+        if extra == 0 then return s end
+        local need = n + 2 * extra
+        local buf = out
+        if need > cap then
+            buf = ffi.new("uint8_t[?]", need)
+            if need <= KEEP then out, cap = buf, need end
+        end
+        local j = 0
+        for i = 0, n - 1 do
+            local c = p[i]
+            if esc[base + c] ~= 0 then
+                buf[j] = 37
+                buf[j + 1] = hexu[rshift(c, 4)]
+                buf[j + 2] = hexu[band(c, 15)]
+                j = j + 3
+            else
+                buf[j] = c
+                j = j + 1
+            end
+        end
+        return ffi_string(buf, need)
+    end
+    ngx.unescape_uri = function(s)
+        return js_unescape(anystr(s))
+    end
+end
 ngx.encode_base64, ngx.decode_base64 = C.encode_base64, C.decode_base64
 ngx.md5, ngx.md5_bin, ngx.sha1_bin, ngx.hmac_sha1 = C.md5, C.md5_bin, C.sha1_bin, C.hmac_sha1
+do
+    -- md5 and sha1 through FFI into the OpenSSL that Node carries (it exports it for addons),
+    -- under names of our own (asm), so that no program's cdef of MD5 or SHA1 can clash. Where
+    -- the symbols are missing, the JS versions stay.
+    local ffi = require "ffi"
+    local ok = pcall(ffi.cdef, [[
+        unsigned char *ngxlua_md5(const unsigned char *d, size_t n, unsigned char *md) __asm__("MD5");
+        unsigned char *ngxlua_sha1(const unsigned char *d, size_t n, unsigned char *md) __asm__("SHA1");
+    ]])
+    local md5, sha1
+    if ok then
+        ok = pcall(function() md5, sha1 = ffi.C.ngxlua_md5, ffi.C.ngxlua_sha1 end)
+    end
+    if ok then
+        local ffi_string = ffi.string
+        local digest = ffi.new("unsigned char[20]")
+        local hex = ffi.new("unsigned char[32]")
+        local hexdig = ffi.new("const unsigned char[17]", "0123456789abcdef")
+        local rshift, band = bit.rshift, bit.band
+        ngx.md5_bin = function(s)
+            s = anystr(s)
+            md5(s, #s, digest)
+            return ffi_string(digest, 16)
+        end
+        ngx.md5 = function(s)
+            s = anystr(s)
+            md5(s, #s, digest)
+            for i = 0, 15 do
+                local b = digest[i]
+                hex[2 * i] = hexdig[rshift(b, 4)]
+                hex[2 * i + 1] = hexdig[band(b, 15)]
+            end
+            return ffi_string(hex, 32)
+        end
+        ngx.sha1_bin = function(s)
+            s = anystr(s)
+            sha1(s, #s, digest)
+            return ffi_string(digest, 20)
+        end
+    end
+end
 ngx.crc32_short, ngx.crc32_long = C.crc32_short, C.crc32_long
 
 ngx.req = {

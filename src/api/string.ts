@@ -1,7 +1,7 @@
 // ngx.escape_uri, unescape_uri, encode/decode_base64, md5, sha1_bin, crc32, encode_args, quote_sql_str
 import type { Runtime } from '../core/runtime.js';
 import { T_BOOLEAN, T_NIL, T_NUMBER, T_STRING, TYPE_NAMES, type JsLuaFn } from '../lua/vm.js';
-import { ESCAPE_URI_TYPES, escapeUri, unescapeUri } from '../util/uri.js';
+import { ESCAPE_URI_TYPES, escapeTablesBytes, escapeUri, unescapeUri } from '../util/uri.js';
 import { crc32Long, crc32Short, decodeBase64, decodeBase64url, encodeBase64, encodeBase64url, md5Bin, md5Hex, sha1Bin, hmacSha1 } from '../util/codec.js';
 
 export function registerString(rt: Runtime): Record<string, JsLuaFn> {
@@ -24,10 +24,12 @@ export function registerString(rt: Runtime): Record<string, JsLuaFn> {
       // lua-resty-core raises these at level 0: no position in the message
       if (vm.type(L, 2) > 0 && vm.type(L, 2) !== T_NUMBER) return vm.errorRaw(L, '"type" is not a number');
       const t = vm.type(L, 2) > 0 ? vm.toNumber(L, 2) : 2;
-      if (!(t >= 0 && t < ESCAPE_URI_TYPES)) return vm.errorRaw(L, `"type" ${t} out of range`);
-      return ret(L, escapeUri(bytes(L, 1, 'escape_uri'), t));
+      if (!(t >= 0 && t <= ESCAPE_URI_TYPES - 1)) return vm.errorRaw(L, `"type" ${t} out of range`);
+      // a C int on the reference: 1.5 is type 1
+      return ret(L, escapeUri(bytes(L, 1, 'escape_uri'), Math.trunc(t)));
     },
     unescape_uri: (L) => ret(L, unescapeUri(bytes(L, 1, 'unescape_uri'))),
+    escape_tables: (L) => ret(L, escapeTablesBytes()),
     encode_base64: (L) => {
       const t = vm.type(L, 2);
       if (t > 0 && t !== T_BOOLEAN) return vm.error(L, `bad no_padding: boolean expected, got ${vm.typeName(L, 2)}`);

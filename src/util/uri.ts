@@ -44,6 +44,11 @@ const ESCAPE_TABLES: readonly Uint8Array[] = [
 
 export const ESCAPE_URI_TYPES = ESCAPE_TABLES.length;
 
+/** The escape tables one after another (256 bytes, 1 = escaped, per type), for lua/ngx.lua's FFI escape_uri. */
+export function escapeTablesBytes(): Buffer {
+  return Buffer.concat(ESCAPE_TABLES);
+}
+
 const HEX_UPPER = Buffer.from('0123456789ABCDEF', 'latin1');
 
 /**

@@ -115,6 +115,22 @@ export default [
     body: 'a%20b%26c%3Dd%2F%C3%A9\na b c%2\n', // unescape_uri turns + into a space
   },
   {
+    name: 'ngx.escape_uri and unescape_uri take any value: nil and false as "", others as tostring()',
+    server: lua(`ngx.say(ngx.escape_uri(true), "|", ngx.escape_uri(nil), "|", ngx.escape_uri(false), "|", ngx.escape_uri(12), "|", ngx.unescape_uri(true), "|", ngx.unescape_uri(nil), "|", ngx.escape_uri("a b#?", 0), "|", ngx.escape_uri(string.rep("é", 40)):sub(1, 18))`),
+    body: 'true|||12|true||a%20b%23%3F|%C3%A9%C3%A9%C3%A9\n',
+  },
+  {
+    name: 'ngx.escape_uri: a fractional type is truncated as a C int',
+    server: lua(`ngx.say(ngx.escape_uri("a b#", 1.5))`),
+    body: 'a%20b%23\n',
+  },
+  {
+    name: 'ngx.escape_uri: a type past 6 is out of range',
+    server: lua(`ngx.say(ngx.escape_uri("a b#", 6.5))`),
+    status: 500,
+    log: [/runtime error: "type" 6\.5 out of range/],
+  },
+  {
     name: 'ngx.encode_args and decode_args',
     server: lua(`ngx.say(ngx.encode_args({ a = "1 2" })) local t = ngx.decode_args("x=1&y=&z") ngx.say(t.x, " [", t.y, "] ", t.z)`),
     body: 'a=1%202\n1 [] true\n',
@@ -123,6 +139,11 @@ export default [
     name: 'md5, sha1 and base64',
     server: lua(`ngx.say(ngx.md5("abc")) ngx.say(ngx.encode_base64(ngx.sha1_bin("abc"))) ngx.say(ngx.decode_base64("aGVsbG8="), " ", ngx.crc32_short("abc"))`),
     body: '900150983cd24fb0d6963f7d28e17f72\nqZk+NkcGgWq6PiVxeFDCbJzQ2J0=\nhello 891568578\n',
+  },
+  {
+    name: 'ngx.md5, md5_bin and sha1_bin take any value: nil and false as "", others as tostring()',
+    server: lua(`ngx.say(ngx.md5(nil), " ", ngx.md5(false), " ", ngx.md5(12), " ", ngx.md5(true)) ngx.say(#ngx.md5_bin(false), " ", #ngx.sha1_bin(1.5), " ", ngx.sha1_bin(true) == ngx.sha1_bin("true"))`),
+    body: 'd41d8cd98f00b204e9800998ecf8427e d41d8cd98f00b204e9800998ecf8427e c20ad4d76fe97759aa27a0c99bff6710 b326b5062b2f0e69046810717534cb09\n16 20 true\n',
   },
   {
     name: 'quote_sql_str',
