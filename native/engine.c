@@ -704,6 +704,12 @@ static napi_value js_tabbytes(napi_env env, napi_callback_info info) {
  * each key then its value (latin1), lens their lengths [k1, v1, k2, v2, ...]; lower lower-cases
  * the keys (ASCII, as nginx's header hash does). Returns the table's stack index, or -1 (nothing
  * pushed) when lens is too short or memory runs out. */
+/* a value length of PAIR_TRUE stands for the value true (a query argument without "=") */
+#define PAIR_TRUE UINT32_MAX
+static void push_pair_value(lua_State *L, const char *p, size_t vn) {
+  if (vn == PAIR_TRUE) lua_pushboolean(L, 1);
+  else lua_pushlstring(L, p, vn);
+}
 static void build_pairs(aop_t *o) {
   lua_State *L = o->L;
   lua_createtable(L, 0, o->a);
@@ -718,21 +724,21 @@ static void build_pairs(aop_t *o) {
     int ty = lua_type(L, -1);
     if (ty == LUA_TNIL) {
       lua_pop(L, 1);
-      lua_pushlstring(L, p, vn);
+      push_pair_value(L, p, vn);
       lua_rawset(L, t);
     } else if (ty == LUA_TTABLE) {
-      lua_pushlstring(L, p, vn);
+      push_pair_value(L, p, vn);
       lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
       lua_pop(L, 2);
     } else {
       lua_createtable(L, 2, 0);
       lua_insert(L, -2);
       lua_rawseti(L, -2, 1);
-      lua_pushlstring(L, p, vn);
+      push_pair_value(L, p, vn);
       lua_rawseti(L, -2, 2);
       lua_rawset(L, t);
     }
-    p += vn;
+    if (vn != PAIR_TRUE) p += vn;
   }
   if (o->b != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, o->b);
@@ -740,7 +746,9 @@ static void build_pairs(aop_t *o) {
   }
 }
 /* pushpairs(L, data, lens, count, lower, mtref): the table of count name/value pairs (repeated
- * names collect their values in an array), with the metatable registry[mtref] unless LUA_NOREF */
+ * names collect their values in an array), with the metatable registry[mtref] unless LUA_NOREF.
+ * data: the names and values one after another (a latin1 string or a Buffer); lens: their
+ * lengths, a value's PAIR_TRUE for true. */
 static napi_value js_pushpairs(napi_env env, napi_callback_info info) {
   ARGS(6);
   lua_State *L = arg_L(env, argv[0]);
@@ -749,7 +757,12 @@ static napi_value js_pushpairs(napi_env env, napi_callback_info info) {
   int count = arg_i(env, argv[3]);
   bool lower = false;
   napi_get_value_bool(env, argv[4], &lower);
-  napi_get_value_string_latin1(env, argv[1], NULL, 0, &n);
+  /* data: a latin1 string, or a Buffer */
+  napi_valuetype dt;
+  napi_typeof(env, argv[1], &dt);
+  void *bytes = NULL;
+  if (dt == napi_string) napi_get_value_string_latin1(env, argv[1], NULL, 0, &n);
+  else if (napi_get_buffer_info(env, argv[1], &bytes, &n) != napi_ok) return ret_i(env, -1);
   /* ln counts the Uint32Array's elements */
   if (count < 0 || (size_t)count * 2 > ln) return ret_i(env, -1);
   /* a private copy of both: a finalizer run by an allocation below may call back into JS, and
@@ -761,12 +774,13 @@ static napi_value js_pushpairs(napi_env env, napi_callback_info info) {
   uint32_t *lens = (uint32_t *)mem;
   memcpy(lens, jlens, (size_t)count * 2 * sizeof(uint32_t));
   char *data = (char *)(lens + (size_t)count * 2);
-  napi_get_value_string_latin1(env, argv[1], data, n + 1, &n);
+  if (bytes) memcpy(data, bytes, n);
+  else napi_get_value_string_latin1(env, argv[1], data, n + 1, &n);
   if (lower) {
     uint8_t *q = (uint8_t *)data;
     for (int i = 0; i < count; i++) {
       for (uint32_t j = 0; j < lens[2 * i]; j++) q[j] = q[j] >= 'A' && q[j] <= 'Z' ? q[j] + 32 : q[j];
-      q += lens[2 * i] + lens[2 * i + 1];
+      q += lens[2 * i] + (lens[2 * i + 1] == PAIR_TRUE ? 0 : lens[2 * i + 1]);
     }
   }
   aop_t o = {.L = L, .op = OP_PAIRS, .p = data, .a = count, .b = arg_i(env, argv[5]), .lens = lens};

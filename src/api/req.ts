@@ -1,12 +1,11 @@
 // ngx.req.*: the request line, headers, URI args and body
 import { CTX_NAMES, CTX_OUTPUT, CTX_REQ, Ctx, type Runtime } from '../core/runtime.js';
-import { decodeArgs } from '../util/uri.js';
+import { decodeArgsPacked } from '../util/uri.js';
 import { LUA_NOREF, type JsLuaFn, type LuaVM } from '../lua/vm.js';
 import type { RequestCtx } from '../core/request.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { argsValue } from './control.js';
-import { pushMultiTable } from './tables.js';
 
 /** ngx.HTTP_GET ... as method names */
 export const METHOD_NAMES: Record<number, string> = {
@@ -138,8 +137,9 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       const r = rt.reqFfi(L, CTX_REQ);
       let max = maxArg(vm, L, 1, 100);
       if (max <= 0) max = Infinity;
-      const args = decodeArgs(Buffer.from(r.args, 'latin1'), max);
-      pushMultiTable(vm, L, args);
+      // one crossing builds the table (repeated names collect their values in an array)
+      const args = decodeArgsPacked(Buffer.from(r.args, 'latin1'), max);
+      if (vm.pushPackedPairs(L, args.data, args.lens, args.count) < 0) return vm.errorRaw(L, 'not enough memory');
       if (args.truncated) {
         if (rt.log.debugOn) rt.logReq('debug', `lua hit query args limit ${max}`, r);
         vm.pushStr(L, 'truncated');
@@ -193,8 +193,8 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
         vm.pushStr(L, 'request body in temp file not supported');
         return 2;
       }
-      const args = decodeArgs(r.body ?? Buffer.alloc(0), max);
-      pushMultiTable(vm, L, args);
+      const args = decodeArgsPacked(r.body ?? Buffer.alloc(0), max);
+      if (vm.pushPackedPairs(L, args.data, args.lens, args.count) < 0) return vm.errorRaw(L, 'not enough memory');
       if (args.truncated) {
         if (rt.log.debugOn) rt.logReq('debug', `lua hit query args limit ${max}`, r);
         vm.pushStr(L, 'truncated');

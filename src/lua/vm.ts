@@ -88,7 +88,7 @@ interface Engine {
   strargs(L: number, from: number, to: number, nl: boolean): number;
   tabbytes(L: number, idx: number): number;
   rawnum(L: number, idx: number, n: number): number;
-  pushpairs(L: number, data: string, lens: Uint32Array, count: number, lower: boolean, mtRef: number): number;
+  pushpairs(L: number, data: string | Buffer, lens: Uint32Array, count: number, lower: boolean, mtRef: number): number;
   pushsfn(L: number, id: number): void;
   getfield(L: number, i: number, k: string): number;
   setfield(L: number, i: number, k: string): void;
@@ -437,6 +437,14 @@ export class LuaVM {
       data += k + v;
     }
     return E.pushpairs(L, data, pairLens, count, lower, mtRef);
+  }
+
+  /**
+   * pushPairs for pairs already packed: names and values one after another in data, their
+   * lengths in lens (a value's 0xffffffff: true), as util/uri.ts decodeArgsPacked gives them.
+   */
+  pushPackedPairs(L: number, data: Buffer, lens: Uint32Array, count: number): number {
+    return E.pushpairs(L, data, lens, count, false, LUA_NOREF);
   }
 
   /** The number at idx as ngx.say, ngx.print and ngx.log write it: -0 is 0, NaN keeps its sign. */

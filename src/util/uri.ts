@@ -154,18 +154,56 @@ export type DecodedArgs = Array<[Buffer, Buffer | true]> & { truncated?: boolean
  * Returned Buffers may be views into `query` (no copy) when no decoding was needed.
  */
 export function decodeArgs(query: Buffer, max = 100): DecodedArgs {
+  const p = decodeArgsPacked(query, max);
   const out: DecodedArgs = [];
+  let at = 0;
+  for (let i = 0; i < p.count; i++) {
+    const kn = p.lens[2 * i], vn = p.lens[2 * i + 1];
+    const key = p.data.subarray(at, (at += kn));
+    if (vn === ARG_TRUE) out.push([key, true]);
+    else out.push([key, p.data.subarray(at, (at += vn))]);
+  }
+  if (p.truncated) out.truncated = true;
+  return out;
+}
+
+/** a value length in PackedArgs.lens that stands for true (a part without "=") */
+export const ARG_TRUE = 0xffffffff;
+
+/** decodeArgs' pairs as pushpairs (native/engine.c) takes them: bytes one after another, lengths beside */
+export interface PackedArgs {
+  /** keys and values one after another, decoded */
+  data: Buffer;
+  /** [key length, value length (ARG_TRUE: true)] per pair; shared, valid until the next call */
+  lens: Uint32Array;
+  count: number;
+  truncated: boolean;
+}
+
+let packedLens = new Uint32Array(256);
+
+/** decodeArgs without an object per pair: what get_uri_args hands the engine in one call. */
+export function decodeArgsPacked(query: Buffer, max = 100): PackedArgs {
   const len = query.length;
-  if (len === 0) return out;
+  // decoding only shrinks: the input's length is enough for all of the output
+  const data = Buffer.allocUnsafe(len);
+  let truncated = false;
   if (max > 0) {
     let parts = 1;
     for (let i = 0; i < len; i++) if (query[i] === 0x26) parts++;
-    if (parts > max) out.truncated = true;
+    if (parts > max) truncated = true;
+    if (packedLens.length < 2 * Math.min(parts, max)) packedLens = new Uint32Array(2 * Math.min(parts, max) + 64);
   } else {
     max = Infinity;
+    let parts = 1;
+    for (let i = 0; i < len; i++) if (query[i] === 0x26) parts++;
+    if (packedLens.length < 2 * parts) packedLens = new Uint32Array(2 * parts + 64);
   }
+  const lens = packedLens;
+  let count = 0;
+  let at = 0;
   let start = 0;
-  while (start <= len && out.length < max) {
+  while (len > 0 && start <= len && count < max) {
     let amp = query.indexOf(0x26, start);
     if (amp < 0) amp = len;
     if (amp > start) {
@@ -176,17 +214,24 @@ export function decodeArgs(query: Buffer, max = 100): DecodedArgs {
           break;
         }
       }
-      if (eq < 0) {
-        const key = unescapeSlice(query, start, amp);
-        if (key.length) out.push([key, true]);
-      } else if (eq > start) {
-        const key = unescapeSlice(query, start, eq);
-        if (key.length) out.push([key, unescapeSlice(query, eq + 1, amp)]);
+      const keyEnd = eq < 0 ? amp : eq;
+      // parts with an empty key are skipped: a key that decodes to nothing is empty too
+      const kn = keyEnd > start ? unescapeInto(query, start, keyEnd, data, at) - at : 0;
+      if (kn > 0) {
+        lens[2 * count] = kn;
+        at += kn;
+        if (eq < 0) lens[2 * count + 1] = ARG_TRUE;
+        else {
+          const vn = unescapeInto(query, eq + 1, amp, data, at) - at;
+          lens[2 * count + 1] = vn;
+          at += vn;
+        }
+        count++;
       }
     }
     start = amp + 1;
   }
-  return out;
+  return { data, lens, count, truncated };
 }
 
 /** A single value accepted by encodeArgs (false / null / undefined are omitted). */

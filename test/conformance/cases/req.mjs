@@ -106,6 +106,12 @@ export default [
     body: 'empty=\nflag=true\nk={1,2,3}\n',
   },
   {
+    name: 'get_uri_args: keys that decode to a space or keep a bad escape, a flag then a value under one key',
+    request: 'GET /t?+=1&%=2&c&c=9&e%20f=g%2Bh',
+    server: lua(`${dump} dump(ngx.req.get_uri_args())`),
+    body: ' =1\n%=2\nc={true,9}\ne f=g+h\n',
+  },
+  {
     name: 'get_uri_args with nothing',
     server: lua(`local n = 0 for _ in pairs(ngx.req.get_uri_args()) do n = n + 1 end ngx.say(n)`),
     body: '0\n',
