@@ -298,8 +298,8 @@ ngx.config = {
 }
 
 -- Values JS mirrors into memory Lua reads through FFI (src/core/fast.ts): the cached clock, the
--- running phase, the registry ref of ngx.ctx, the request's method and the status ngx.status
--- reads. A slot at its "unknown" value means: ask JS.
+-- running phase, the registry ref of ngx.ctx, the request's method, the status ngx.status reads
+-- and ngx.headers_sent. A slot at its "unknown" value means: ask JS.
 local fast = { C.fast_info() }
 local F = require("ffi").cast("const double *", fast[1])
 local phases, methods, nphases = {}, {}, fast[2]
@@ -332,8 +332,8 @@ end
 
 -- ngx.status, ngx.ctx, ngx.headers_sent, ngx.is_subrequest: the primitives are tail-called, so
 -- that an error (ngx.status set in a timer) is positioned at the code that did it; ngx.ctx once
--- it exists is read from the registry, and ngx.status in a request from the mirror, without
--- leaving Lua
+-- it exists is read from the registry, and ngx.status and ngx.headers_sent in a request from
+-- the mirror, without leaving Lua
 do
     local ngx_index, registry = C.ngx_index, debug.getregistry()
     setmetatable(ngx, {
@@ -344,6 +344,9 @@ do
             elseif k == "status" then
                 local s = F[4]
                 if s >= 0 then return s end
+            elseif k == "headers_sent" then
+                local h = F[5]
+                if h >= 0 then return h == 1 end
             end
             return ngx_index(t, k)
         end,

@@ -20,6 +20,11 @@ export const F_METHOD = 3;
 /** what reading ngx.status answers in the running request; -1 outside a request (ask JS) */
 export const F_STATUS = 4;
 
+/** ngx.headers_sent in the running request, 1 or 0; -1 outside the phases that may read it (ask JS) */
+export const F_HSENT = 5;
+/** the kinds whose Lua may read ngx.headers_sent (runtime.ts CTX_REQ) */
+const HSENT_KINDS: ReadonlySet<CtxKind> = new Set<CtxKind>(['set', 'rewrite', 'access', 'content', 'header_filter', 'body_filter', 'log', 'balancer']);
+
 /** the methods F_METHOD can name, in index order (lua/ngx.lua receives them from fast_info) */
 export const METHODS: readonly string[] = [
   'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'PROPFIND', 'PROPPATCH', 'MKCOL',
@@ -63,6 +68,7 @@ export function fastEnter(ctx: LuaContext | null): void {
     fast[F_CTX] = 0;
     fast[F_METHOD] = -1;
     fast[F_STATUS] = -1;
+    fast[F_HSENT] = -1;
     return;
   }
   fast[F_PHASE] = PHASE_INDEX.get(ctx.kind) ?? -1;
@@ -71,4 +77,5 @@ export function fastEnter(ctx: LuaContext | null): void {
   fast[F_CTX] = owner === null ? 0 : owner.ctxRef;
   fast[F_METHOD] = ctx.req === null ? -1 : methodIndex(ctx.req.method);
   fast[F_STATUS] = ctx.req === null ? -1 : ctx.req.statusView;
+  fast[F_HSENT] = ctx.req === null || !HSENT_KINDS.has(ctx.kind) ? -1 : ctx.req.headersSent ? 1 : 0;
 }

@@ -4,7 +4,7 @@ import type { HttpExchange, HttpRequest, ResponseHead } from '../http/types.js';
 import type { LocationConf, ServerConf } from '../conf/model.js';
 import type { LuaPhase } from '../conf/model.js';
 import type { LuaContext } from './thread.js';
-import { CtxOwner, F_METHOD, F_STATUS, methodIndex } from './fast.js';
+import { CtxOwner, F_HSENT, F_METHOD, F_STATUS, fast, methodIndex } from './fast.js';
 
 /** Response headers as ngx.header sees them: case-insensitive, `_` and `-` equal, ordered. */
 export class HeadersOut {
@@ -182,7 +182,15 @@ export class RequestCtx extends CtxOwner {
     return this.finalStatus_ && this.eofSent_ ? this.finalStatus_ : this.status_;
   }
   readonly headersOut = new HeadersOut();
-  headersSent = false;
+  private headersSent_ = false;
+  /** the response head went out (ngx.headers_sent): mirrored for Lua while a phase that may read it runs */
+  get headersSent(): boolean {
+    return this.headersSent_;
+  }
+  set headersSent(v: boolean) {
+    this.headersSent_ = v;
+    if (fast[F_HSENT] >= 0) this.mirror(F_HSENT, v ? 1 : 0);
+  }
   filters: OutputFilters | null = null;
   /** while a filter waits on I/O: the output steps that come after it, in order */
   outWait: Array<() => void> | null = null;

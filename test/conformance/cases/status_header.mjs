@@ -20,6 +20,23 @@ export default [
     log: [/hf: 201/, /log: 201/, /xlog: 403/],
   },
   {
+    name: 'ngx.headers_sent in each phase: before and after the head went out',
+    server: `location /t {
+      rewrite_by_lua_block { ngx.ctx.r = tostring(ngx.headers_sent) }
+      access_by_lua_block { ngx.ctx.a = tostring(ngx.headers_sent) }
+      content_by_lua_block {
+        local before = ngx.headers_sent
+        ngx.send_headers()
+        ngx.say(ngx.ctx.r, " ", ngx.ctx.a, " ", tostring(before), " ", tostring(ngx.headers_sent))
+      }
+      header_filter_by_lua_block { ngx.ctx.h = tostring(ngx.headers_sent) }
+      body_filter_by_lua_block { if ngx.arg[2] then ngx.ctx.b = tostring(ngx.headers_sent) end }
+      log_by_lua_block { ngx.log(ngx.WARN, "sent: ", ngx.ctx.h, " ", ngx.ctx.b, " ", tostring(ngx.headers_sent)) }
+    }`,
+    body: 'false false false true\n',
+    log: [/\[warn\] .*sent: false true true/],
+  },
+  {
     name: 'status defaults to 0 before headers are sent',
     server: lua(`ngx.say(ngx.status)`),
     body: '0\n',
