@@ -27,7 +27,17 @@ local mt = { __index = methods, __gc = C.tcp_gc }
 debug.getregistry().__tcp_cosocket_mt = mt
 
 C.tcp_set_mt(mt)
-local tcp = tcp_create
+-- a socket object is made in Lua where it may be (the phase read through FFI): the JS
+-- primitive only for what it says no to (arguments, a phase that cannot yield), tail-called so
+-- that its error is positioned at the caller
+local get_phase, select, new_tab = ngx.get_phase, select, require "table.new"
+local YIELDABLE = { rewrite = true, access = true, content = true, timer = true }
+local function tcp(...)
+    if select("#", ...) == 0 and YIELDABLE[get_phase()] then
+        return setmetatable(new_tab(3, 1), mt)
+    end
+    return tcp_create(...)
+end
 
 -- ngx.socket.connect is a Lua chunk of its own named "=ngx.socket.connect", all on line 1, as
 -- ngx_lua defines it: errors raised by ngx.socket.tcp() in it read "ngx.socket.connect:1: ...".
