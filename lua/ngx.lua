@@ -123,14 +123,13 @@ local function anystr(s)
     end
     return s
 end
-ngx.escape_uri, ngx.unescape_uri = C.escape_uri, C.unescape_uri
+local ffi = require "ffi"
+local rshift, band = bit.rshift, bit.band
 do
     -- escape_uri in Lua over the JS side's escape tables (src/util/uri.ts), through FFI; a
     -- "type" that is not one of the table numbers goes to the JS function, which says what is
     -- wrong with it.
-    local ffi = require "ffi"
     local ffi_string, ffi_cast = ffi.string, ffi.cast
-    local rshift, band = bit.rshift, bit.band
     local js_escape, js_unescape = C.escape_uri, C.unescape_uri
     local tabs = C.escape_tables()
     local ntypes = #tabs / 256
@@ -187,7 +186,6 @@ do
     -- md5 and sha1 through FFI into the OpenSSL that Node carries (it exports it for addons),
     -- under names of our own (asm), so that no program's cdef of MD5 or SHA1 can clash. Where
     -- the symbols are missing, the JS versions stay.
-    local ffi = require "ffi"
     local ok = pcall(ffi.cdef, [[
         unsigned char *ngxlua_md5(const unsigned char *d, size_t n, unsigned char *md) __asm__("MD5");
         unsigned char *ngxlua_sha1(const unsigned char *d, size_t n, unsigned char *md) __asm__("SHA1");
@@ -201,7 +199,6 @@ do
         local digest = ffi.new("unsigned char[20]")
         local hex = ffi.new("unsigned char[32]")
         local hexdig = ffi.new("const unsigned char[17]", "0123456789abcdef")
-        local rshift, band = bit.rshift, bit.band
         ngx.md5_bin = function(s)
             s = anystr(s)
             md5(s, #s, digest)
@@ -301,7 +298,7 @@ ngx.config = {
 -- running phase, the registry ref of ngx.ctx, the request's method, the status ngx.status reads
 -- and ngx.headers_sent. A slot at its "unknown" value means: ask JS.
 local fast = { C.fast_info() }
-local F = require("ffi").cast("const double *", fast[1])
+local F = ffi.cast("const double *", fast[1])
 local phases, methods, nphases = {}, {}, fast[2]
 for i = 1, nphases do phases[i - 1] = fast[2 + i] end
 for i = 3 + nphases, #fast do methods[i - 3 - nphases] = fast[i] end

@@ -699,11 +699,6 @@ static napi_value js_tabbytes(napi_env env, napi_callback_info info) {
   return ret_d(env, (double)total);
 }
 
-/* pushpairs(L, data, lens, count, lower): a new table of count (key, value) string pairs, the
- * values of a repeated key gathered into an array in order, as ngx_lua returns headers. data holds
- * each key then its value (latin1), lens their lengths [k1, v1, k2, v2, ...]; lower lower-cases
- * the keys (ASCII, as nginx's header hash does). Returns the table's stack index, or -1 (nothing
- * pushed) when lens is too short or memory runs out. */
 /* a value length of PAIR_TRUE stands for the value true (a query argument without "=") */
 #define PAIR_TRUE UINT32_MAX
 static void push_pair_value(lua_State *L, const char *p, size_t vn) {
@@ -745,10 +740,13 @@ static void build_pairs(aop_t *o) {
     lua_setmetatable(L, t);
   }
 }
-/* pushpairs(L, data, lens, count, lower, mtref): the table of count name/value pairs (repeated
- * names collect their values in an array), with the metatable registry[mtref] unless LUA_NOREF.
- * data: the names and values one after another (a latin1 string or a Buffer); lens: their
- * lengths, a value's PAIR_TRUE for true. */
+/* pushpairs(L, data, lens, count, lower, mtref): a new table of count (key, value) pairs, the
+ * values of a repeated key gathered into an array in order, as ngx_lua returns headers and query
+ * arguments. data holds each key then its value (a latin1 string or a Buffer), lens their lengths
+ * [k1, v1, k2, v2, ...], a value's PAIR_TRUE for true; lower lower-cases the keys (ASCII, as
+ * nginx's header hash does); the table gets the metatable registry[mtref] unless LUA_NOREF.
+ * Returns the table's stack index, or -1 (nothing pushed) when lens is too short or memory runs
+ * out. */
 static napi_value js_pushpairs(napi_env env, napi_callback_info info) {
   ARGS(6);
   lua_State *L = arg_L(env, argv[0]);

@@ -1,17 +1,17 @@
 // ngx.var: nginx variables, read and (where nginx allows) written
 import { CTX_REQ, type Runtime } from '../core/runtime.js';
-import { getVar, setVar, varGetter } from '../core/vars.js';
+import { getVar, getterOf, setVar } from '../core/vars.js';
 import { keyNumber, strFn, T_NIL, T_NUMBER, type JsLuaFn } from '../lua/vm.js';
 
 export function registerVar(rt: Runtime): Record<string, JsLuaFn> {
   const { vm } = rt;
   const reqOf = (L: number) => rt.reqFfi(L, CTX_REQ);
   // ngx.var.name in Lua numbers each name it meets once (lua/ngx.lua) and then reads it by number
-  const compiled: Array<ReturnType<typeof varGetter>> = [];
+  const compiled: Array<ReturnType<typeof getterOf>> = [];
   return {
     var_id: (L) => {
       const name = vm.toStr(L, 1) ?? '';
-      compiled.push(varGetter(name.toLowerCase()));
+      compiled.push(getterOf(name.toLowerCase()));
       vm.pushNumber(L, compiled.length - 1);
       return 1;
     },

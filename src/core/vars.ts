@@ -42,14 +42,13 @@ function firstHeader(r: RequestCtx, lname: string): string | null {
 function findArg(args: string, name: string): string | null {
   // $arg_ alone names no argument, even when the query has an empty key
   if (!args || !name) return null;
-  const ln = name;
   let start = 0;
   while (start <= args.length) {
     let end = args.indexOf('&', start);
     if (end < 0) end = args.length;
     // nginx matches `name=` only: a bare key has no value
-    const keyEnd = start + ln.length;
-    if (keyEnd < end && args.charCodeAt(keyEnd) === 61 && sameName(args, start, ln, false)) {
+    const keyEnd = start + name.length;
+    if (keyEnd < end && args.charCodeAt(keyEnd) === 61 && sameName(args, start, name, false)) {
       return args.slice(keyEnd + 1, end);
     }
     start = end + 1;
@@ -231,7 +230,7 @@ function builtinGetter(name: string): Getter | null {
  * A reader of variable `name` (lowercase) compiled once, as nginx indexes the variables its
  * conf names: a variable `set` declares or a map (per request and per server) comes first.
  */
-export function varGetter(name: string): Getter {
+function varGetter(name: string): Getter {
   const builtin = builtinGetter(name);
   return (r) => {
     if (r.vars !== null) {
@@ -249,15 +248,20 @@ export function varGetter(name: string): Getter {
 
 const getters = new Map<string, Getter>();
 
-/** The value of variable `name` (lowercase), or null when it is not found / not set. */
-export function getVar(r: RequestCtx, name: string): string | null {
+/** The reader of variable `name` (lowercase), compiled on its first use. */
+export function getterOf(name: string): Getter {
   let g = getters.get(name);
   if (g === undefined) {
     g = varGetter(name);
     // names come from conf and code; a program that makes them up is not allowed to grow this
     if (getters.size < 4096) getters.set(name, g);
   }
-  return g(r);
+  return g;
+}
+
+/** The value of variable `name` (lowercase), or null when it is not found / not set. */
+export function getVar(r: RequestCtx, name: string): string | null {
+  return getterOf(name)(r);
 }
 
 export type SetVarResult = 'ok' | 'not_found' | 'not_changeable';

@@ -171,8 +171,7 @@ export function own(id: number, o: StreamOwner): void {
 /** Write `data` (a string is written as latin1, `len` its length); returns what is still queued. */
 export const write: (id: number, data: Buffer | string, len: number) => number = E.streamwrite;
 /** Write parts[0..n) (latin1 strings and Buffers, len bytes in all) as one; returns what is
- * still queued. */
-/** The first n of parts (len bytes in all) in one write; up to 6 cross as arguments. */
+ * still queued. Up to 6 parts cross as arguments, more as the array. */
 export function writev(id: number, parts: Array<Buffer | string>, n: number, len: number): number {
   switch (n) {
     case 2: return E.streamwritev(id, len, 2, parts[0], parts[1]);

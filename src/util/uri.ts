@@ -128,13 +128,6 @@ export function unescapeUri(buf: Buffer): Buffer {
   return out.subarray(0, n);
 }
 
-function unescapeSlice(buf: Buffer, start: number, end: number): Buffer {
-  if (!needsUnescape(buf, start, end)) return buf.subarray(start, end);
-  const out = Buffer.allocUnsafe(end - start);
-  const n = unescapeInto(buf, start, end, out, 0);
-  return out.subarray(0, n);
-}
-
 /** Result of decodeArgs: the pairs in order; `truncated` set when more than `max` `&`-separated parts were present. */
 export type DecodedArgs = Array<[Buffer, Buffer | true]> & { truncated?: boolean };
 
@@ -151,7 +144,7 @@ export type DecodedArgs = Array<[Buffer, Buffer | true]> & { truncated?: boolean
  *    so `a&` counts 2) exceeds `max`; at most `max` non-empty pairs are returned.
  *  - max <= 0 means unlimited.
  *
- * Returned Buffers may be views into `query` (no copy) when no decoding was needed.
+ * The returned Buffers are views into one buffer of the decoded bytes (decodeArgsPacked).
  */
 export function decodeArgs(query: Buffer, max = 100): DecodedArgs {
   const p = decodeArgsPacked(query, max);
@@ -187,18 +180,12 @@ export function decodeArgsPacked(query: Buffer, max = 100): PackedArgs {
   const len = query.length;
   // decoding only shrinks: the input's length is enough for all of the output
   const data = Buffer.allocUnsafe(len);
-  let truncated = false;
-  if (max > 0) {
-    let parts = 1;
-    for (let i = 0; i < len; i++) if (query[i] === 0x26) parts++;
-    if (parts > max) truncated = true;
-    if (packedLens.length < 2 * Math.min(parts, max)) packedLens = new Uint32Array(2 * Math.min(parts, max) + 64);
-  } else {
-    max = Infinity;
-    let parts = 1;
-    for (let i = 0; i < len; i++) if (query[i] === 0x26) parts++;
-    if (packedLens.length < 2 * parts) packedLens = new Uint32Array(2 * parts + 64);
-  }
+  let parts = 1;
+  for (let i = 0; i < len; i++) if (query[i] === 0x26) parts++;
+  if (max <= 0) max = Infinity;
+  const truncated = parts > max;
+  const need = 2 * Math.min(parts, max);
+  if (packedLens.length < need) packedLens = new Uint32Array(need + 64);
   const lens = packedLens;
   let count = 0;
   let at = 0;
