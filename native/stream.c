@@ -14,7 +14,7 @@
 #include "napi_util.h"
 #include "stream.h"
 
-enum { EV_END = 1, EV_DRAIN = 2, EV_FINISH = 3, EV_CLOSE = 4, EV_ERROR = 5, EV_LCLOSE = 6, EV_CONNECT = 7 };
+enum { EV_END = 1, EV_DRAIN = 2, EV_FINISH = 3, EV_CLOSE = 4, EV_ERROR = 5, EV_LCLOSE = 6, EV_CONNECT = 7, EV_BACKLOG = 8 };
 
 typedef struct senv senv_t;
 
@@ -32,6 +32,7 @@ typedef struct {
   int32_t id;
   uint8_t tcp, closing, reading, shut, eof;
   size_t pending;  /* bytes handed to uv_write and not yet written */
+  size_t deferred; /* bytes held in the cork buffer until the end of the loop's I/O phase */
   double written;  /* bytes the kernel took */
   /* the connect and shutdown requests are allocated while they are in flight (their callbacks
    * free them, also when a close cancels them): an idle connection holds neither */
@@ -51,6 +52,12 @@ typedef struct {
   char data[];
 } wreq_t;
 
+/* a connection's bytes in the cork buffer */
+typedef struct {
+  conn_t *c;
+  size_t off, len;
+} seg_t;
+
 typedef struct {
   void **slot;
   int32_t *free;
@@ -69,6 +76,15 @@ struct senv {
    * JS makes the copy from its pool of small buffers, cheaper than a Buffer made here */
   char *rbuf;
   size_t rbuf_len;
+  /* Writes made while the loop handles the reads of one poll are held here and written after
+   * it (a check handle): the peer, woken by the first of them, takes the rest without a wake-up
+   * of its own for each, which on loopback costs the writer more than the write. */
+  uv_check_t cork_check;
+  int corking, nocork;
+  char *cork;
+  size_t cork_len, cork_cap;
+  seg_t *segs;
+  int32_t nseg, seg_cap;
 };
 
 static _Thread_local senv_t *tls_se;
@@ -169,6 +185,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b) {
   b->len = se->rbuf_len;
 }
 
+static void on_cork_check(uv_check_t *h);
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   conn_t *c = (conn_t *)s;
   senv_t *se = c->se;
@@ -183,6 +201,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   if (n < 0) {
     conn_fail(c, (int)n);
     return;
+  }
+  if (!se->corking && !se->nocork) {
+    se->corking = 1;
+    uv_check_start(&se->cork_check, on_cork_check);
   }
   napi_env env = se->env;
   napi_handle_scope sc;
@@ -225,9 +247,8 @@ static int queue_write(conn_t *c, const char *p, size_t len) {
   return 1;
 }
 
-/* Write p[0..len): at once where the kernel takes it, the rest queued behind earlier writes. */
-static void conn_write(conn_t *c, const char *p, size_t len) {
-  if (c->closing || c->shut || len == 0) return;
+/* Write p[0..len) now: what the kernel does not take is queued behind earlier writes. */
+static void conn_write_now(conn_t *c, const char *p, size_t len) {
   if (c->pending == 0) {
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
     int n = uv_try_write(&c->u.s, &b, 1);
@@ -242,6 +263,73 @@ static void conn_write(conn_t *c, const char *p, size_t len) {
     }
   }
   if (!queue_write(c, p, len)) conn_fail(c, UV_ENOMEM);
+}
+
+/* the most the cork buffer holds, and the largest write it takes */
+#define CORK_MAX (256 * 1024)
+#define CORK_WRITE_MAX (64 * 1024)
+
+/* Write what the cork buffer holds, each connection's bytes in their order. A connection left
+ * with bytes the kernel did not take tells its owner (EV_BACKLOG), which believed them written. */
+static void cork_flush(senv_t *se) {
+  /* a handler called from here may write again: it is appended and written in this loop */
+  for (int32_t i = 0; i < se->nseg; i++) {
+    seg_t g = se->segs[i];
+    conn_t *c = g.c;
+    c->deferred -= g.len;
+    if (c->closing) continue;
+    size_t before = c->pending;
+    conn_write_now(c, se->cork + g.off, g.len);
+    if (before == 0 && c->pending > 0 && !c->closing) emit(se, c->id, EV_BACKLOG, NULL);
+  }
+  se->nseg = 0;
+  se->cork_len = 0;
+}
+
+static void on_cork_check(uv_check_t *h) {
+  senv_t *se = h->data;
+  se->corking = 0;
+  uv_check_stop(h);
+  cork_flush(se);
+}
+
+/* hold p[0..len) in the cork buffer; false when it does not fit */
+static int cork_put(senv_t *se, conn_t *c, const char *p, size_t len) {
+  if (len > CORK_WRITE_MAX || se->cork_len + len > CORK_MAX) return 0;
+  if (se->cork_len + len > se->cork_cap) {
+    size_t cap = se->cork_cap ? se->cork_cap * 2 : 16384;
+    while (cap < se->cork_len + len) cap *= 2;
+    char *b = realloc(se->cork, cap);
+    if (!b) return 0;
+    se->cork = b;
+    se->cork_cap = cap;
+  }
+  if (se->nseg == se->seg_cap) {
+    int32_t cap = se->seg_cap ? se->seg_cap * 2 : 64;
+    seg_t *g = realloc(se->segs, (size_t)cap * sizeof *g);
+    if (!g) return 0;
+    se->segs = g;
+    se->seg_cap = cap;
+  }
+  memcpy(se->cork + se->cork_len, p, len);
+  se->segs[se->nseg++] = (seg_t){c, se->cork_len, len};
+  se->cork_len += len;
+  c->deferred += len;
+  return 1;
+}
+
+/* Write p[0..len): held until the end of the I/O phase while the loop handles reads (and after
+ * anything of the connection's still held), else at once. */
+static void conn_write(conn_t *c, const char *p, size_t len) {
+  if (c->closing || c->shut || len == 0) return;
+  senv_t *se = c->se;
+  if (c->pending == 0 && (se->corking || c->deferred > 0)) {
+    if (cork_put(se, c, p, len)) return;
+    /* too much to hold: out with what is held, and this after it */
+    cork_flush(se);
+    if (c->closing) return;
+  }
+  conn_write_now(c, p, len);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -348,6 +436,8 @@ static void on_connect(uv_connect_t *req, int status) {
   conn_t *c = se ? table_get(&se->conns, arg_i(env, argv[0])) : NULL; \
   if (c == NULL) return ret_undef(env)
 
+static void senv_free(uv_handle_t *h);
+
 static void teardown(void *arg) {
   senv_t *se = arg;
   /* the thread's loop is closing: no more events for JS */
@@ -370,6 +460,14 @@ static void teardown(void *arg) {
     }
   }
   if (tls_se == se) tls_se = NULL;
+  /* the check handle is the loop's until its close callback, which frees the rest */
+  uv_close((uv_handle_t *)&se->cork_check, senv_free);
+}
+
+static void senv_free(uv_handle_t *h) {
+  senv_t *se = h->data;
+  free(se->cork);
+  free(se->segs);
   free(se->conns.slot);
   free(se->conns.free);
   free(se->lsns.slot);
@@ -392,6 +490,10 @@ static napi_value js_streaminit(napi_env env, napi_callback_info info) {
   se->rbuf_len = rblen;
   napi_create_reference(env, argv[3], 1, &se->rbuf_ref);
   napi_get_uv_event_loop(env, &se->loop);
+  se->nocork = getenv("NGXLUA_NOCORK") != NULL; /* for A/B measurements */
+  uv_check_init(se->loop, &se->cork_check);
+  se->cork_check.data = se;
+  uv_unref((uv_handle_t *)&se->cork_check);
   napi_create_reference(env, argv[0], 1, &se->on_conn);
   napi_create_reference(env, argv[1], 1, &se->on_read);
   napi_create_reference(env, argv[2], 1, &se->on_event);
@@ -638,6 +740,8 @@ static napi_value js_streamshutdown(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
   CONN_ARG();
   if (c->shut || c->closing) return ret_undef(env);
+  if (c->deferred > 0) cork_flush(se);
+  if (c->shut || c->closing) return ret_undef(env);
   c->shut = 1;
   uv_shutdown_t *sreq = malloc(sizeof *sreq);
   if (!sreq) {
@@ -660,6 +764,11 @@ static napi_value js_streamclose(napi_env env, napi_callback_info info) {
   if (c->closing) return ret_undef(env);
   bool reset = false;
   napi_get_value_bool(env, argv[1], &reset);
+  /* what the connection wrote goes before the close, as it would have without the cork */
+  if (!reset && c->deferred > 0) {
+    cork_flush(se);
+    if (c->closing) return ret_undef(env);
+  }
   if (reset && c->tcp && !c->shut) {
     c->closing = 1;
     if (uv_tcp_close_reset(&c->u.tcp, conn_closed) == 0) return ret_undef(env);

@@ -552,6 +552,12 @@ class Connection implements StreamOwner {
     this.outLen = 0;
   }
 
+  onBacklog(): void {
+    if (this.sockGone) return;
+    const pending = (this.wpending = stream.pending(this.sid));
+    if (pending > RECLAIM_AT) this.bigOutput = true;
+  }
+
   onDrain(): void {
     this.wpending = 0;
     const cbs = this.drainCbs;

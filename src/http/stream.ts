@@ -43,6 +43,9 @@ export interface StreamOwner {
   onClose(): void;
   /** an outgoing connection is made, or failed (the error's code) */
   onConnect?(err: string | undefined): void;
+  /** bytes a write reported as taken (held until the end of the loop's I/O phase) are, in
+   * part, still waiting for the kernel: `pending()` says how many; onDrain follows */
+  onBacklog?(): void;
 }
 
 /** What a listener's owner is told. */
@@ -60,6 +63,7 @@ const EV_CLOSE = 4;
 const EV_ERROR = 5;
 const EV_LCLOSE = 6;
 const EV_CONNECT = 7;
+const EV_BACKLOG = 8;
 
 const owners: Array<StreamOwner | undefined> = [];
 const listeners: Array<ListenOwner | undefined> = [];
@@ -113,6 +117,7 @@ function onEvent(id: number, kind: number, arg: string | undefined): void {
     case EV_FINISH: o.onFinish(); break;
     case EV_ERROR: o.onError(arg ?? 'EIO'); break;
     case EV_CONNECT: o.onConnect?.(arg); break;
+    case EV_BACKLOG: o.onBacklog?.(); break;
     case EV_CLOSE:
       owners[id] = undefined;
       o.onClose();

@@ -82,6 +82,10 @@ export class StreamConn extends EventEmitter implements StreamOwner, Conn {
     this.emit('drain');
   }
 
+  onBacklog(): void {
+    if (!this.closed) this.wpending = stream.pending(this.id);
+  }
+
   onFinish(): void {
     this.emit('finish');
   }

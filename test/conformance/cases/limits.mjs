@@ -170,6 +170,18 @@ export default [
     log: [new RegExp(`\\[info\\] .*${esc(TIMED_OUT)}, client: 127\\.0\\.0\\.1, server: .*request: "GET /t HTTP/1\\.1", host: "localhost"`)],
   },
   {
+    // pieces under 64 KB, each flushed without waiting: the last go out after the handler's
+    // run, when the client has already stopped taking them
+    name: 'send_timeout: output flushed in small pieces to a client that stops reading',
+    http: 'send_timeout 1s;',
+    server: lua('local s = string.rep("x", 60000) for i = 1, 200 do ngx.print(s) ngx.flush() end'),
+    readDelay: 2500,
+    status: 200,
+    incomplete: true,
+    timeout: 8000,
+    log: [new RegExp(`\\[info\\] .*${esc(TIMED_OUT)}, client: 127\\.0\\.0\\.1, server: .*request: "GET /t HTTP/1\\.1", host: "localhost"`)],
+  },
+  {
     // the half-close (FIN) comes at once; the server keeps reading the client's side
     name: 'lingering_close always, keepalive off: the response arrives whole, then the FIN',
     http: 'lingering_close always; lingering_timeout 1s; keepalive_timeout 0;',
