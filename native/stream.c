@@ -9,6 +9,7 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "napi_util.h"
@@ -794,6 +795,16 @@ static napi_value js_streamread(napi_env env, napi_callback_info info) {
   return ret_undef(env);
 }
 
+/* streamsockbufs(fd, sndbuf, rcvbuf): SO_SNDBUF and SO_RCVBUF of a socket (-1: leave it) */
+static napi_value js_streamsockbufs(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  (void)se;
+  int fd = arg_i(env, argv[0]), snd = arg_i(env, argv[1]), rcv = arg_i(env, argv[2]);
+  if (snd >= 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+  if (rcv >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  return ret_undef(env);
+}
+
 #define SEXPORT(name) {#name, NULL, js_##name, NULL, NULL, NULL, napi_default, NULL}
 
 void ngxlua_stream_exports(napi_env env, napi_value exports) {
@@ -802,6 +813,7 @@ void ngxlua_stream_exports(napi_env env, napi_value exports) {
       SEXPORT(streamwrite), SEXPORT(streamwritev), SEXPORT(streampending), SEXPORT(streamwritten),
       SEXPORT(streamshutdown), SEXPORT(streamclose), SEXPORT(streamread), SEXPORT(streamconnect),
       SEXPORT(streamref), SEXPORT(streamfd), SEXPORT(streamnodelay), SEXPORT(streamkeepalive),
+      SEXPORT(streamsockbufs),
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -446,16 +446,22 @@ export function listenKey(host: string, port: number): string {
 }
 
 const LISTEN_IGNORED = new Set(['deferred', 'bind', 'http2', 'ipv6only=on', 'ipv6only=off', 'so_keepalive=on', 'so_keepalive=off']);
-const LISTEN_IGNORED_PREFIX = ['backlog=', 'rcvbuf=', 'sndbuf=', 'so_keepalive=', 'fastopen=', 'accept_filter=', 'setfib='];
+const LISTEN_IGNORED_PREFIX = ['backlog=', 'so_keepalive=', 'fastopen=', 'accept_filter=', 'setfib='];
 
 function listenDirective(d: Directive, c: Ctx, st: LoadState): void {
   const srv = c.server!;
   const { host, port } = parseListenAddr(d, d.args[0], st.portZero);
   let defaultServer = false;
   let reuseport = false;
+  const bufs: { sndbuf?: number; rcvbuf?: number } = {};
   for (const p of d.args.slice(1)) {
     if (p === 'default_server' || p === 'default') defaultServer = true;
     else if (p === 'reuseport') reuseport = true;
+    else if (p.startsWith('sndbuf=') || p.startsWith('rcvbuf=')) {
+      const size = parseSize(p.slice(7));
+      if (size === null) fail(d, `invalid ${p.slice(0, 6)} "${p}"`);
+      bufs[p.slice(0, 6) as 'sndbuf' | 'rcvbuf'] = size;
+    }
     else if (p === 'ssl' || p === 'quic' || p === 'proxy_protocol') fail(d, `the "${p}" parameter of the "listen" directive is not supported by ngxlua`);
     else if (LISTEN_IGNORED.has(p) || LISTEN_IGNORED_PREFIX.some((x) => p.startsWith(x))) continue;
     else fail(d, `invalid parameter "${p}"`);
@@ -467,7 +473,7 @@ function listenDirective(d: Directive, c: Ctx, st: LoadState): void {
     if (st.defaultServers.get(key)) fail(d, `a duplicate default server for ${key}`);
     st.defaultServers.set(key, true);
   }
-  const l: ListenConf = { host, port, defaultServer, reuseport, file: d.file, line: d.line };
+  const l: ListenConf = { host, port, defaultServer, reuseport, ...bufs, file: d.file, line: d.line };
   srv.conf.listens.push(l);
 }
 

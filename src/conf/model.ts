@@ -332,6 +332,9 @@ export interface ListenConf {
   defaultServer: boolean;
   /** `reuseport`: with workers, one SO_REUSEPORT socket per worker slot */
   reuseport?: boolean;
+  /** `sndbuf=` / `rcvbuf=`: SO_SNDBUF / SO_RCVBUF of the listening socket (accepted ones inherit them) */
+  sndbuf?: number;
+  rcvbuf?: number;
   file: string;
   line: number;
 }

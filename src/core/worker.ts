@@ -185,7 +185,7 @@ export class Worker {
       };
       const srv = new HttpServer(opts);
       try {
-        await srv.listen(g.host, g.port, fds?.get(key));
+        await srv.listen(g.host, g.port, fds?.get(key), g.sndbuf ?? -1, g.rcvbuf ?? -1);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         const code = err.code === 'EADDRINUSE' ? '98: Address already in use' : err.code === 'EACCES' ? '13: Permission denied' : err.message;
@@ -268,14 +268,25 @@ function initFailed(h: { form: string }, msg: string): InitError {
 }
 
 /** The listening sockets a conf asks for, by `host:port`, each with its servers (default first). */
-export function listenGroups(servers: readonly ServerConf[]): Map<string, { host: string; port: number; reuseport: boolean; servers: ServerConf[] }> {
-  const groups = new Map<string, { host: string; port: number; reuseport: boolean; servers: ServerConf[] }>();
+export interface ListenGroup {
+  host: string;
+  port: number;
+  reuseport: boolean;
+  sndbuf?: number;
+  rcvbuf?: number;
+  servers: ServerConf[];
+}
+
+export function listenGroups(servers: readonly ServerConf[]): Map<string, ListenGroup> {
+  const groups = new Map<string, ListenGroup>();
   for (const s of servers) {
     for (const l of s.listens) {
       const key = `${l.host}:${l.port}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { host: l.host, port: l.port, reuseport: false, servers: [] }));
       if (l.reuseport) g.reuseport = true;
+      if (l.sndbuf !== undefined) g.sndbuf = l.sndbuf;
+      if (l.rcvbuf !== undefined) g.rcvbuf = l.rcvbuf;
       if (l.defaultServer) g.servers.unshift(s);
       else g.servers.push(s);
     }

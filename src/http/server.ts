@@ -146,10 +146,10 @@ export class HttpServer implements ListenOwner {
   }
 
   /** Bind host:port, or take over `fd`, a listening socket a master made and shares. */
-  listen(host: string, port: number, fd?: number): Promise<void> {
+  listen(host: string, port: number, fd?: number, sndbuf = -1, rcvbuf = -1): Promise<void> {
     try {
       // (a socket file left by an earlier run is removed before the bind)
-      this.lid = stream.listen(this, host, port, fd);
+      this.lid = stream.listen(this, host, port, fd, sndbuf, rcvbuf);
       if (fd === undefined && host.startsWith('unix:')) this.unixPath = host.slice(5);
     } catch (e) {
       return Promise.reject(e);

@@ -24,6 +24,7 @@ interface StreamAddon {
   streamnodelay(id: number, on: boolean): void;
   streamkeepalive(id: number, on: boolean): void;
   listensocket(host: string, port: number, backlog: number, reuseport: number): number;
+  streamsockbufs(fd: number, sndbuf: number, rcvbuf: number): void;
 }
 
 type ConnFn = (listener: number, id: number, remoteAddr: string, remotePort: number, localAddr: string, localPort: number) => void;
@@ -146,13 +147,16 @@ export function sysErr(syscall: string, rc: number | string, what: string): Node
  * Listen on `fd` (a socket the master bound), or bind host:port / unix:path here. Returns the
  * listener's number; throws node's EADDRINUSE & co.
  */
-export function listen(owner: ListenOwner, host: string, port: number, fd?: number): number {
+export function listen(owner: ListenOwner, host: string, port: number, fd?: number, sndbuf = -1, rcvbuf = -1): number {
   init();
   let sock = fd;
   if (sock === undefined) {
     sock = E.listensocket(host, port, 511, 0);
     if (sock < 0) throw sysErr('listen', sock, host.startsWith('unix:') ? host.slice(5) : `${host}:${port}`);
   }
+  // listen's sndbuf= and rcvbuf=: set on the listening socket, as nginx does (a failure is
+  // logged there at alert; here the socket keeps the kernel's sizes)
+  if (sndbuf >= 0 || rcvbuf >= 0) E.streamsockbufs(sock, sndbuf, rcvbuf);
   const id = E.streamlisten(sock, 511);
   if (id < 0) throw sysErr('listen', id, `fd ${sock}`);
   listeners[id] = owner;

@@ -182,6 +182,11 @@ export default [
     conf_error: emerg('unknown directive "no_such_directive"'),
   },
   {
+    name: 'conf: listen with a bad sndbuf size',
+    server: 'listen 127.0.0.1:38997 sndbuf=1x; location /t { return 204; }',
+    conf_error: emerg('invalid sndbuf "sndbuf=1x"'),
+  },
+  {
     name: 'conf: unexpected closing brace',
     server: 'location /t { return 200; } }',
     conf_error: emerg('unexpected "}"'),
