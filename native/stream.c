@@ -273,9 +273,13 @@ static void conn_write_now(conn_t *c, const char *p, size_t len) {
 /* Write what the cork buffer holds, each connection's bytes in their order. A connection left
  * with bytes the kernel did not take tells its owner (EV_BACKLOG), which believed them written. */
 static void cork_flush(senv_t *se) {
-  /* a handler called from here may write again: it is appended and written in this loop */
+  /* A handler called from here may write again: that is appended and written by this loop,
+   * or, when the buffer is full, by a nested flush. Each segment is marked written (len 0)
+   * before its write, so a nested flush goes on from there and this loop skips what it did. */
   for (int32_t i = 0; i < se->nseg; i++) {
     seg_t g = se->segs[i];
+    if (g.len == 0) continue;
+    se->segs[i].len = 0;
     conn_t *c = g.c;
     c->deferred -= g.len;
     if (c->closing) continue;
