@@ -2,6 +2,8 @@
 // Only the API is covered here: a client going away mid-request cannot be tested reliably yet.
 // `halfClose: true` sends the FIN together with the request, and the reference only notices it
 // when the FIN arrives after the content handler started (racy); a delayed close is needed.
+// The handlers that must be cut short sleep far longer than the client waits, so that a client
+// whose timer fires late on a loaded machine still closes while they sleep.
 import { lua, luaOut } from '../lib.mjs';
 
 const ON = 'lua_check_client_abort on;';
@@ -83,7 +85,7 @@ export default [
     name: 'client gone with lua_check_client_abort on and no handler: the request ends with 499',
     server: `location /t {
       lua_check_client_abort on;
-      content_by_lua_block { ngx.sleep(0.5) ngx.log(ngx.ERR, "not reached") }
+      content_by_lua_block { ngx.sleep(3) ngx.log(ngx.ERR, "not reached") }
       log_by_lua_block { ngx.log(ngx.WARN, "abort status ", ngx.var.status) }
     }`,
     abortAfter: 100,
@@ -97,7 +99,7 @@ export default [
       lua_check_client_abort on;
       content_by_lua_block {
         ngx.on_abort(function() ngx.log(ngx.WARN, "on_abort ran") ngx.exit(499) end)
-        ngx.sleep(0.5) ngx.log(ngx.ERR, "not reached")
+        ngx.sleep(3) ngx.log(ngx.ERR, "not reached")
       }
       log_by_lua_block { ngx.log(ngx.WARN, "abort status ", ngx.var.status) }
     }`,
