@@ -29,6 +29,7 @@
 #include "limits.h"
 #include "shdict.h"
 #include "stream.h"
+#include "headscan.h"
 #include "napi_util.h"
 
 /* What a JS function returns to the trampoline besides a result count. */
@@ -1049,6 +1050,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   ngxlua_stream_exports(env, exports);
+  ngxlua_headscan_exports(env, exports);
   return exports;
 }
 

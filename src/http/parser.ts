@@ -14,7 +14,32 @@
 // Errors are HTTP statuses (400, 405, 414, 494 = "Request Header Or Cookie Too Large", 501,
 // 505) with nginx's error-log wording and the context nginx logs them with.
 
+import { createRequire } from 'node:module';
 import type { HttpRequest } from './types.js';
+
+interface ScanAddon {
+  headscaninit(out: Int32Array): void;
+  headscansize(): number;
+  headscan(buf: Buffer, start: number, limit: number, maxHeaders: number): number;
+}
+const A = createRequire(import.meta.url)('../../../build/Release/ngxlua_engine.node') as ScanAddon;
+/** what native/headscan.c found in the last head it took (its O_* layout) */
+const COMMON = new Int32Array(A.headscansize());
+A.headscaninit(COMMON);
+const O_METHOD_END = 0;
+const O_TARGET_END = 1;
+const O_PROTO = 2;
+const O_LINE_END = 3;
+const O_MINOR = 4;
+const O_NHDR = 5;
+const O_REFERER = 6;
+const O_AGENT = 7;
+const O_QUERY = 8;
+const O_HOST_END = 9;
+const O_UNIQUE = 10;
+const O_HDR = 20;
+/** NGXLUA_NOHEADSCAN=1: every head goes through the state machine (for A/B runs) */
+const HEADSCAN = process.env.NGXLUA_NOHEADSCAN !== '1';
 
 export interface ParserLimits {
   clientHeaderBufferSize: number;
@@ -216,7 +241,11 @@ export class HeadParser {
   private contentLength = -1;
   private chunked = false;
 
-  constructor(limits: ParserLimits) {
+  /** heads of the common shape go to native/headscan.c first */
+  private readonly common: boolean;
+
+  constructor(limits: ParserLimits, common = HEADSCAN) {
+    this.common = common;
     const large = limits.largeClientHeaderBuffers;
     this.firstSize = Math.max(1, limits.clientHeaderBufferSize);
     this.largeSize = Math.max(1, large.size);
@@ -267,6 +296,10 @@ export class HeadParser {
    */
   scan(buf: Buffer, start: number): number {
     if (this.errorStatus !== 0) return -1;
+    if (this.pos === 0 && this.common) {
+      const n = this.scanCommon(buf, start);
+      if (n !== 0) return n;
+    }
     const end = buf.length;
     let i = start + this.pos;
     let state = this.state;
@@ -579,6 +612,50 @@ export class HeadParser {
   }
 
   /**
+   * A head of the common shape, complete in `buf`, scanned by native/headscan.c: it also
+   * validated the Host value and took only a path that needs no normalizing. The end-of-head
+   * checks run as after the state machine. 0 leaves the head to the state machine: the scanner
+   * declined it, or a check failed and the state machine is to report it.
+   */
+  private scanCommon(buf: Buffer, start: number): number {
+    const len = A.headscan(buf, start, this.firstSize, this.maxHeaders);
+    if (len < 0) return 0;
+    const o = COMMON;
+    const methodEnd = o[O_METHOD_END];
+    this.methodEnd = methodEnd;
+    this.method = methodKind(buf, start, methodEnd);
+    this.tStart = this.pathStart = methodEnd + 1;
+    this.tEnd = o[O_TARGET_END];
+    this.protoStart = o[O_PROTO];
+    this.reqEnd = o[O_LINE_END];
+    this.major = 1;
+    this.minor = o[O_MINOR];
+    this.version = this.minor === 0 ? 10 : 11;
+    this.phase = P_HEADERS;
+    // requestLineDone's work: the scanner took only a path that needs no normalizing
+    const q = o[O_QUERY];
+    this.uri = buf.toString('latin1', start + this.pathStart, start + q);
+    if (q < this.tEnd) this.args = buf.toString('latin1', start + q + 1, start + this.tEnd);
+    const nh = o[O_NHDR];
+    let hdr = this.hdr;
+    if (nh * 4 > hdr.length) this.hdr = hdr = new Int32Array(nh * 4);
+    for (let k = 0, e = nh * 4; k < e; k++) hdr[k] = o[O_HDR + k];
+    this.nhdr = nh;
+    const unique = this.unique;
+    for (let u = 0; u < U_COUNT; u++) unique[u] = o[O_UNIQUE + u];
+    this.referer = o[O_REFERER];
+    this.userAgent = o[O_AGENT];
+    const host = unique[U_HOST] - 1;
+    // the scanner validated the host (and took none that needs lower-casing)
+    if (host >= 0) this.hostValue = buf.toString('latin1', start + hdr[host * 4 + 2], start + o[O_HOST_END]);
+    const r = this.headDone(buf, start, start + len - 1);
+    if (r > 0) return r;
+    // a check failed: the state machine reports it, with the context nginx logs it with
+    this.reset();
+    return 0;
+  }
+
+  /**
    * nginx's header buffer is full at `rel` with the head unfinished: take the next large
    * buffer (ngx_http_alloc_large_header_buffer), or fail as nginx does.
    */
@@ -804,7 +881,7 @@ export class HeadParser {
   /** The header lines ignored so far as invalid, with the context of each (for the log). */
   invalidHeaders(buf: Buffer, start: number): InvalidHeader[] {
     const inv = this.invalid;
-    if (inv === null) return [];
+    if (inv === null) return NO_INVALID;
     const out: InvalidHeader[] = [];
     for (let k = 0; k < inv.length; k += 4) {
       out.push({
@@ -833,7 +910,7 @@ export class HeadParser {
       const name = s.slice(hdr[k], hdr[k + 1]);
       const value = s.slice(hdr[k + 2], hdr[k + 3]);
       headers[n] = [name, value];
-      if (name.length === 10 && name.toLowerCase() === 'connection') {
+      if (name.length === 10 && (name.charCodeAt(0) | 0x20) === 99 && name.toLowerCase() === 'connection') {
         const v = value.toLowerCase();
         if (v.includes('close')) conn = 1;
         else if (v.includes('keep-alive')) conn = 2;
@@ -864,6 +941,14 @@ export class HeadParser {
     };
   }
 }
+
+/** Whether native/headscan.c takes this head (for tests: what it declines costs nothing else). */
+export function commonShape(buf: Buffer, limits: ParserLimits): boolean {
+  return A.headscan(buf, 0, limits.clientHeaderBufferSize, limits.maxHeaders ?? 1000) > 0;
+}
+
+/** what invalidHeaders() answers for a head without invalid lines (read only) */
+const NO_INVALID: InvalidHeader[] = [];
 
 /** "TTP/" as bytes, indexed by state - RL_H */
 const HTTP_TAIL = [84, 84, 80, 47];
