@@ -177,8 +177,14 @@ function find(level: LocationConf[], uri: string): Step {
  * wins; else the longest prefix. `@name` locations are never chosen here.
  */
 export function findLocation(server: ServerConf, uri: string): LocationMatch | null {
+  const cache = (server.locCache ??= new Map());
+  const hit = cache.get(uri);
+  if (hit !== undefined) return hit;
   const r = find(server.locations, uri);
-  if (!r.loc) return null;
+  if (!r.loc) {
+    remember(cache, uri, null);
+    return null;
+  }
   const out: LocationMatch = { loc: r.loc };
   if (r.rc === 'redirect') out.redirect = true;
   if (r.m) {
@@ -188,8 +194,23 @@ export function findLocation(server: ServerConf, uri: string): LocationMatch | n
       for (const [k, v] of Object.entries(r.m.groups)) named[k] = v ?? '';
       out.named = named;
     }
+  } else {
+    remember(cache, uri, out);
   }
   return out;
+}
+
+/** how many URIs a server remembers the location of (then it starts over) */
+const LOC_CACHE_MAX = 1024;
+
+/**
+ * A choice made without a regex depends on the URI alone, and its match has no captures for a
+ * caller to change: later requests for the URI take it as it is. (A regex's match is made anew
+ * each time: its captures are the request's own.)
+ */
+function remember(cache: Map<string, LocationMatch | null>, uri: string, m: LocationMatch | null): void {
+  if (cache.size >= LOC_CACHE_MAX) cache.clear();
+  cache.set(uri, m);
 }
 
 /** The `location @name` of a server (`name` with or without the `@`). */

@@ -2,6 +2,8 @@
 // server, the request pipeline and the Lua runtime read. Inheritable settings are already
 // merged (http -> server -> location) so the hot path never walks parents.
 
+import type { LocationMatch } from './match.js';
+
 export type LuaPhase =
   | 'init'
   | 'init_worker'
@@ -367,6 +369,8 @@ export interface ServerConf {
   largeClientHeaderBuffers: { num: number; size: number };
   file: string;
   line: number;
+  /** conf/match.ts's answers for URIs matched without a regex (made on first use) */
+  locCache?: Map<string, LocationMatch | null>;
 }
 
 export interface ErrorLogConf {
