@@ -111,10 +111,7 @@ export function registerReq(rt: Runtime): Record<string, JsLuaFn> {
       const r = rt.reqFfi(L, CTX_REQ);
       const noReqLine = vm.toBool(L, 1);
       const raw = r.req.rawHeader;
-      if (noReqLine) {
-        const i = raw.indexOf('\n');
-        vm.pushBytes(L, raw.subarray(i + 1));
-      } else vm.pushBytes(L, raw);
+      vm.pushStr(L, noReqLine ? raw.slice(raw.indexOf('\n') + 1) : raw);
       return 1;
     },
     req_get_headers: (L) => {

@@ -301,11 +301,19 @@ export class RequestCtx extends CtxOwner {
     this.uri = ex.req.uri;
     this.method = ex.req.method;
     this.args = ex.req.args;
-    const conn = (ex as unknown as { conn?: object }).conn ?? ex;
-    let n = connNumbers.get(conn);
-    if (n === undefined) {
-      n = nextConnNumber();
-      connNumbers.set(conn, n);
+    // a client connection keeps its number itself; other exchanges (subrequests, node:http) in
+    // the map
+    const conn = (ex as unknown as { conn?: { connNo?: number } }).conn;
+    let n: number | undefined;
+    if (conn !== undefined && typeof conn.connNo === 'number') {
+      n = conn.connNo !== 0 ? conn.connNo : (conn.connNo = nextConnNumber());
+    } else {
+      const key = conn ?? ex;
+      n = connNumbers.get(key);
+      if (n === undefined) {
+        n = nextConnNumber();
+        connNumbers.set(key, n);
+      }
     }
     this.connNumber = n;
   }
@@ -350,7 +358,7 @@ export class RequestCtx extends CtxOwner {
     }
     if (this.outBytes === 0) return true;
     const data = this.outQueue.length === 1 ? this.outQueue[0] : Buffer.concat(this.outQueue, this.outBytes);
-    this.outQueue = [];
+    this.outQueue.length = 0;
     this.outBytes = 0;
     return this.ex.write(data);
   }

@@ -78,6 +78,10 @@ export interface RunOutcome {
   loadFailed?: boolean;
 }
 
+/** the outcomes without details, shared (nothing writes to an outcome) */
+const DONE: RunOutcome = Object.freeze({ kind: 'done' });
+const EXITED: RunOutcome = Object.freeze({ kind: 'exit' });
+
 /** One handler invocation: a request phase, a timer, init code. */
 /** ctxRef (CtxOwner): the ngx.ctx of a context without a request (timers have their own) */
 export class LuaContext extends CtxOwner {
@@ -203,7 +207,7 @@ export class Scheduler {
       th.status = 'suspended';
       if (reason === 'op') return;
       if (reason === 'exit') {
-        this.completeContext(th.ctx, { kind: 'exit' });
+        this.completeContext(th.ctx, EXITED);
         return;
       }
       if (reason === 'posted') {
@@ -244,7 +248,7 @@ export class Scheduler {
         ctx.results = [];
         for (let i = 1; i <= Math.min(n, ctx.wantResults); i++) ctx.results.push(vm.toStr(th.co, i) ?? '');
       }
-      this.entryEnded(th, { kind: 'done' });
+      this.entryEnded(th, DONE);
       return;
     }
     const report = this.errorReport(th.co);
@@ -670,7 +674,7 @@ export class Scheduler {
   finishExit(th: LuaThread): void {
     if (th.status !== 'suspended') return;
     th.pending = null;
-    this.completeContext(th.ctx, { kind: 'exit' });
+    this.completeContext(th.ctx, EXITED);
   }
 
   /** Abort a context: cancel whatever its threads wait on (client gone, request ended). */

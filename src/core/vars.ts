@@ -173,7 +173,7 @@ const BUILTIN = new Map<string, Getter>([
   ['echo_request_method', (r) => r.method],
   ['echo_client_request_method', (r) => (r.main ?? r).req.method],
   // the main request's head as the client sent it (request line included)
-  ['echo_client_request_headers', (r) => (r.main ?? r).req.rawHeader.toString('latin1')],
+  ['echo_client_request_headers', (r) => (r.main ?? r).req.rawHeader],
   ['echo_request_uri', (r) => (r.args ? `${r.uri}?${r.args}` : r.uri)],
   // the proxy module's
   ['upstream_addr', (r) => (r.upstream ? r.upstream.addrs.join(', ') : null)],

@@ -35,7 +35,7 @@ function toRequest(ireq: IncomingMessage): HttpRequest {
     version: ireq.httpVersionMajor * 10 + ireq.httpVersionMinor,
     protocol: `HTTP/${ireq.httpVersion}`,
     headers,
-    rawHeader: Buffer.from(head, 'latin1'),
+    rawHeader: head,
     host: host.toLowerCase(),
     contentLength: ireq.headers['content-length'] !== undefined ? parseLength(ireq.headers['content-length']) : -1,
     chunked: te !== undefined && /chunked/i.test(te),

@@ -48,20 +48,11 @@ export interface ParserLimits {
   maxHeaders?: number;
 }
 
-/** What parse() produces: the request fields the parser knows, plus a few helper flags. */
-export interface ParsedHead {
-  method: string;
-  requestUri: string;
-  uri: string;
-  args: string;
-  version: number;
-  protocol: string;
-  headers: Array<[string, string]>;
-  rawHeader: Buffer;
-  host: string;
-  contentLength: number;
-  chunked: boolean;
-  keepAlive: boolean;
+/**
+ * What parse() produces: the request (its time and addresses left for toRequest to fill), plus a
+ * few helper flags.
+ */
+export interface ParsedHead extends HttpRequest {
   /** `Expect: 100-continue` was sent (HTTP/1.1) */
   expectContinue: boolean;
   userAgent: string;
@@ -899,8 +890,7 @@ export class HeadParser {
    */
   parse(buf: Buffer, start: number, len: number): ParsedHead | null {
     if (len <= 0) return null;
-    const rawHeader = buf.subarray(start, start + len);
-    const s = rawHeader.toString('latin1');
+    const s = buf.toString('latin1', start, start + len);
     const version = this.version;
     const headers: Array<[string, string]> = new Array(this.nhdr);
     const hdr = this.hdr;
@@ -930,11 +920,16 @@ export class HeadParser {
       version,
       protocol: this.protoStart >= 0 ? s.slice(this.protoStart, this.reqEnd) : '',
       headers,
-      rawHeader,
+      rawHeader: s,
       host: this.lineHost !== '' ? this.lineHost : this.hostValue,
       contentLength: this.contentLength,
       chunked: this.chunked,
       keepAlive,
+      startTime: 0,
+      remoteAddr: '',
+      remotePort: 0,
+      serverAddr: '',
+      serverPort: 0,
       expectContinue,
       userAgent: this.userAgent >= 0 ? headers[this.userAgent][1] : '',
       invalidHeaders: this.invalidHeaders(buf, start),
@@ -1145,7 +1140,7 @@ function hexVal(c: number): number {
   return -1;
 }
 
-/** Everything in a ParsedHead plus the connection addresses makes an HttpRequest. */
+/** The request a parsed head is, with the time its first byte came and its addresses. */
 export function toRequest(
   h: ParsedHead,
   startTime: number,
@@ -1154,23 +1149,10 @@ export function toRequest(
   serverAddr: string,
   serverPort: number,
 ): HttpRequest {
-  return {
-    method: h.method,
-    requestUri: h.requestUri,
-    uri: h.uri,
-    args: h.args,
-    version: h.version,
-    protocol: h.protocol,
-    headers: h.headers,
-    rawHeader: h.rawHeader,
-    host: h.host,
-    contentLength: h.contentLength,
-    chunked: h.chunked,
-    keepAlive: h.keepAlive,
-    startTime,
-    remoteAddr,
-    remotePort,
-    serverAddr,
-    serverPort,
-  };
+  h.startTime = startTime;
+  h.remoteAddr = remoteAddr;
+  h.remotePort = remotePort;
+  h.serverAddr = serverAddr;
+  h.serverPort = serverPort;
+  return h;
 }

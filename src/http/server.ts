@@ -95,6 +95,25 @@ export function httpDate(): string {
   return dateStr;
 }
 
+/** the first lines of a head (status line, Server, Date) by status, for the current Date */
+const headStarts = new Map<number, string>();
+let headStartsDate = '';
+let headStartsToken = '';
+function headStart(status: number, token: string): string {
+  const date = httpDate();
+  if (date !== headStartsDate || token !== headStartsToken) {
+    headStarts.clear();
+    headStartsDate = date;
+    headStartsToken = token;
+  }
+  let s = headStarts.get(status);
+  if (s === undefined) {
+    s = statusLine(status) + '\r\nServer: ' + token + '\r\nDate: ' + date + '\r\n';
+    headStarts.set(status, s);
+  }
+  return s;
+}
+
 function noop(): void { /* nothing */ }
 
 export class HttpServer implements ListenOwner {
@@ -306,6 +325,8 @@ class Connection implements StreamOwner {
   readonly remotePort: number;
   readonly serverAddr: string;
   readonly serverPort: number;
+  /** nginx's number for the connection, given by core/request.ts at its first request (0: none yet) */
+  connNo = 0;
 
   /** unconsumed input is buf[off..] */
   buf: Buffer = EMPTY;
@@ -956,10 +977,11 @@ class Exchange implements HttpExchange {
       cl = -1;
       lm = undefined;
     }
-    let s = head.reason !== undefined ? statusLine(status, head.reason) : statusLine(status);
-    if (head.server === undefined && head.date === undefined) {
-      s += '\r\nServer: ' + opts.serverToken + '\r\nDate: ' + httpDate() + '\r\n';
+    let s: string;
+    if (head.server === undefined && head.date === undefined && head.reason === undefined) {
+      s = headStart(status, opts.serverToken);
     } else {
+      s = head.reason !== undefined ? statusLine(status, head.reason) : statusLine(status);
       const server = head.server === undefined ? opts.serverToken : head.server;
       const date = head.date === undefined ? httpDate() : head.date;
       s += '\r\n';

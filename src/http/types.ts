@@ -16,8 +16,9 @@ export interface HttpRequest {
   protocol: string;
   /** header lines in order as received; names keep their case */
   headers: Array<[string, string]>;
-  /** the request line and header lines as received, CRLFs included, without the body */
-  rawHeader: Buffer;
+  /** the request line and header lines as received, CRLFs included, without the body (one
+   * char per byte: a latin1 string holds them without keeping the read buffer alive) */
+  rawHeader: string;
   /** `Host` header value without port, lowercased; '' when absent */
   host: string;
   /** -1 when no Content-Length */

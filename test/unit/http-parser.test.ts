@@ -34,7 +34,7 @@ test('simple GET', () => {
   assert.equal(h.protocol, 'HTTP/1.1');
   assert.equal(h.host, 'example.com');
   assert.deepEqual(h.headers, [['Host', 'Example.COM:8080'], ['X-Foo', 'bar']]);
-  assert.equal(h.rawHeader.toString('latin1'), 'GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: Example.COM:8080\r\nX-Foo:  bar \r\n\r\n');
+  assert.equal(h.rawHeader, 'GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: Example.COM:8080\r\nX-Foo:  bar \r\n\r\n');
   assert.equal(h.contentLength, -1);
   assert.equal(h.chunked, false);
   assert.equal(h.keepAlive, true);

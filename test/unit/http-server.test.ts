@@ -470,7 +470,7 @@ test('request fields: addresses, rawHeader, startTime', async () => {
   assert.equal(ex.req.remoteAddr, '127.0.0.1');
   assert.equal(ex.req.serverPort, port);
   assert.ok(ex.req.remotePort > 0);
-  assert.equal(ex.req.rawHeader.toString(), 'GET /f?a=b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+  assert.equal(ex.req.rawHeader, 'GET /f?a=b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
   assert.ok(Math.abs(ex.req.startTime - Date.now()) < 5000);
   assert.ok(ex.bytesSent > 100);
 });
