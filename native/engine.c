@@ -445,11 +445,18 @@ static napi_value js_newuserdata(napi_env env, napi_callback_info info) {
 }
 FN_LI(ref, return ret_i(env, luaL_ref(L, a)))
 FN_LII(unref, luaL_unref(L, a, b); return ret_undef(env))
-/* resume(co, nargs): the status in the low 3 bits, the count of values left on co above them */
+/* resume(co, nargs[, ref]): the status in the low 3 bits, the count of values left on co above
+ * them. With ref (> 0), co starts registry[ref] on an empty stack first, as startref does: a
+ * handler without arguments starts in one call */
 static napi_value js_resume(napi_env env, napi_callback_info info) {
-  ARGS(2);
+  ARGS(3);
   lua_State *L = arg_L(env, argv[0]);
   int nargs = arg_i(env, argv[1]);
+  int ref = arg_i(env, argv[2]);
+  if (ref > 0) {
+    lua_settop(L, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  }
   enter_lua(env, L);
   int st = lua_resume(L, nargs);
   vmx_leave(L);

@@ -71,11 +71,19 @@ export function fastEnter(ctx: LuaContext | null): void {
     fast[F_HSENT] = -1;
     return;
   }
-  fast[F_PHASE] = PHASE_INDEX.get(ctx.kind) ?? -1;
+  fast[F_PHASE] = ctx.phaseIndex;
   const owner: CtxOwner | null = ctx.req ?? (ctx.kind === 'init' ? null : ctx);
   fastCtxOwner = owner;
   fast[F_CTX] = owner === null ? 0 : owner.ctxRef;
-  fast[F_METHOD] = ctx.req === null ? -1 : methodIndex(ctx.req.method);
+  fast[F_METHOD] = ctx.req === null ? -1 : ctx.req.methodIndex;
   fast[F_STATUS] = ctx.req === null ? -1 : ctx.req.statusView;
-  fast[F_HSENT] = ctx.req === null || !HSENT_KINDS.has(ctx.kind) ? -1 : ctx.req.headersSent ? 1 : 0;
+  fast[F_HSENT] = ctx.req === null || !ctx.readsHeadersSent ? -1 : ctx.req.headersSent ? 1 : 0;
+}
+
+/** A context kind's slot values, found once per context rather than at each entry. */
+export function phaseIndex(kind: CtxKind): number {
+  return PHASE_INDEX.get(kind) ?? -1;
+}
+export function readsHeadersSent(kind: CtxKind): boolean {
+  return HSENT_KINDS.has(kind);
 }

@@ -250,8 +250,11 @@ export class RequestCtx extends CtxOwner {
   }
   set method(m: string) {
     this.method_ = m;
-    this.mirror(F_METHOD, methodIndex(m));
+    this.methodIndex = methodIndex(m);
+    this.mirror(F_METHOD, this.methodIndex);
   }
+  /** the method as an index of core/fast.ts's METHODS (-1: another) */
+  methodIndex = -1;
   /** run when the request ends (sockets it opened are closed here) */
   cleanups: Array<() => void> | null = null;
   /** the Lua handler context running for this request, if any */

@@ -3,7 +3,7 @@
 // values the Lua call returns (the seed's resume helper).
 import { LuaVM, LUA_OK, LUA_YIELD, YIELD, T_NUMBER, T_STRING } from '../lua/vm.js';
 import type { RequestCtx } from './request.js';
-import { CtxOwner, fastEnter } from './fast.js';
+import { CtxOwner, fastEnter, phaseIndex, readsHeadersSent } from './fast.js';
 import { NumMap } from '../util/nummap.js';
 import type { LuaPhase } from '../conf/model.js';
 
@@ -48,6 +48,8 @@ export class LuaThread {
   reaped = false;
   /** values the last lua_resume left on the stack (yielded or returned) */
   nret = 0;
+  /** registry ref of the function the first resume starts on an empty stack (0: none) */
+  startRef = 0;
   private released = false;
   /** the coroutine stays anchored after this thread (it becomes a spare) */
   keep(): void {
@@ -117,12 +119,17 @@ export class LuaContext extends CtxOwner {
   coroutines: Set<LuaThread> | null = null;
   /** light threads of this context already waited on or killed (their coroutines) */
   reapedThreads: Set<number> | null = null;
+  /** F_PHASE's value and whether F_HSENT applies, for core/fast.ts */
+  readonly phaseIndex: number;
+  readonly readsHeadersSent: boolean;
   constructor(
     readonly kind: CtxKind,
     /** the request this handler serves; null for init, init_worker and timers */
     readonly req: RequestCtx | null,
   ) {
     super();
+    this.phaseIndex = phaseIndex(kind);
+    this.readsHeadersSent = readsHeadersSent(kind);
   }
 }
 
@@ -162,9 +169,13 @@ export class Scheduler {
     ctx.entry = th;
     const co = th.co;
     this.entries.set(co, th);
+    if (pushArgs === undefined) {
+      th.startRef = fnRef;
+      this.run(th, 0);
+      return;
+    }
     vm.startRef(co, fnRef);
-    const nargs = pushArgs ? pushArgs(co) : 0;
-    this.run(th, nargs);
+    this.run(th, pushArgs(co));
   }
 
   /** Resume a suspended thread with the values an operation produced. */
@@ -184,7 +195,14 @@ export class Scheduler {
     th.status = 'running';
     fastEnter(th.ctx);
     // a JS exception in an API function never gets here: the dispatcher turns it into a Lua error
-    const rc = vm.resume(th.co, nargs);
+    const ref = th.startRef;
+    let rc: number;
+    if (ref !== 0) {
+      th.startRef = 0;
+      rc = vm.startResume(th.co, ref);
+    } else {
+      rc = vm.resume(th.co, nargs);
+    }
     th.nret = vm.resumeCount;
     this.current = prev;
     fastEnter(prev === null ? null : prev.ctx);

@@ -73,7 +73,7 @@ interface Engine {
   unref(L: number, t: number, ref: number): void;
   errmsg(L: number, level: number, msg: string): void;
   setfinalizerhook(fn: (msg: string) => void): void;
-  resume(L: number, nargs: number): number;
+  resume(L: number, nargs: number, ref?: number): number;
   startref(L: number, ref: number): void;
   xmove(from: number, to: number, n: number): void;
   pushnumber(L: number, n: number): void;
@@ -120,8 +120,23 @@ export const ENGINE_VERSION = E.version();
 
 // Strings leave Lua by a copy into this JS-owned buffer (one per thread, shared by its VMs).
 const SCRATCH_SIZE = 64 * 1024;
-let scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
+let scratch: Buffer = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
 E.setscratch(scratch);
+/** scratch's first bytes, kept: copies of one length in a row (a handler's output) reuse it */
+let scratchView: Buffer = scratch.subarray(0, 0);
+function setScratch(b: Buffer): void {
+  scratch = b;
+  scratchView = b.subarray(0, 0);
+  E.setscratch(b);
+}
+/** The scratch buffer's first n bytes, copied out (set() from a kept view costs half of
+ * Buffer.copy, which makes a view per call). */
+function scratchBytes(n: number): Buffer {
+  if (scratchView.length !== n) scratchView = scratch.subarray(0, n);
+  const b = Buffer.allocUnsafe(n);
+  b.set(scratchView);
+  return b;
+}
 /** A scratch buffer grown past this for one big string goes back to SCRATCH_SIZE after it. */
 const SCRATCH_KEEP = 1024 * 1024;
 
@@ -382,8 +397,7 @@ export class LuaVM {
   toBuffer(L: number, idx: number): Buffer | null {
     const n = this.scratchCopy(L, idx);
     if (n < 0) return null;
-    const b = Buffer.allocUnsafe(n);
-    scratch.copy(b, 0, 0, n);
+    const b = scratchBytes(n);
     this.shrinkScratch();
     return b;
   }
@@ -399,8 +413,7 @@ export class LuaVM {
       this.growScratch(-n - 2);
       n = E.strargs(L, from, to, nl);
     }
-    const b = Buffer.allocUnsafe(n);
-    scratch.copy(b, 0, 0, n);
+    const b = scratchBytes(n);
     this.shrinkScratch();
     return b;
   }
@@ -417,8 +430,7 @@ export class LuaVM {
   tableBytes(L: number, idx: number): Buffer | null {
     const n = E.tabbytes(L, idx);
     if (n < 0) return null;
-    const b = Buffer.allocUnsafe(n);
-    scratch.copy(b, 0, 0, n);
+    const b = scratchBytes(n);
     return b;
   }
 
@@ -474,15 +486,13 @@ export class LuaVM {
   /** One big string must not keep a buffer of its size for the life of the process. */
   private shrinkScratch(): void {
     if (scratch.length <= SCRATCH_KEEP) return;
-    scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
-    E.setscratch(scratch);
+    setScratch(Buffer.allocUnsafeSlow(SCRATCH_SIZE));
   }
 
   private growScratch(n: number): void {
     let size = scratch.length;
     while (size < n) size *= 2;
-    scratch = Buffer.allocUnsafeSlow(size);
-    E.setscratch(scratch);
+    setScratch(Buffer.allocUnsafeSlow(size));
   }
 
   /** The string at idx as a latin1 JS string; null when not a string or number. */
@@ -532,6 +542,12 @@ export class LuaVM {
    */
   resume(co: number, nargs: number): number {
     const r = E.resume(co, nargs);
+    this.resumeCount = r >> 3;
+    return r & 7;
+  }
+  /** startRef(co, ref) and resume(co, 0) in one call. */
+  startResume(co: number, ref: number): number {
+    const r = E.resume(co, 0, ref);
     this.resumeCount = r >> 3;
     return r & 7;
   }
