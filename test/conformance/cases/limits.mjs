@@ -35,7 +35,8 @@ export default [
     server: lua('ngx.say("x")'),
     request: { raw: 'GET /t HT' },
     noResponse: true,
-    closedAfter: 900,
+    // the timer starts at the accept; a loaded test client can write well after its connect
+    closedAfter: 500,
     timeout: 4000,
     log: [new RegExp(`\\[info\\] .*${esc(TIMED_OUT)} while reading client request line, client: 127\\.0\\.0\\.1`)],
   },
@@ -81,13 +82,14 @@ export default [
   },
   {
     name: 'client_body_timeout counts between reads: a body that trickles in is read whole',
-    http: 'client_body_timeout 1s;',
+    http: 'client_body_timeout 2s;',
     server: lua('ngx.req.read_body() ngx.say("read ", ngx.req.get_body_data())'),
-    // six gaps of 300 ms: 1.8 s in all, each gap far under the timeout even on a loaded machine
-    request: { raw: ['POST /t HTTP/1.1\r\nHost: localhost\r\nContent-Length: 6\r\n\r\n', 'a', 'b', 'c', 'd', 'e', 'f'], gap: 300 },
+    // eight gaps of 300 ms: 2.4 s in all, each gap far under the timeout even when the test
+    // client's timers fire late on a loaded machine
+    request: { raw: ['POST /t HTTP/1.1\r\nHost: localhost\r\nContent-Length: 8\r\n\r\n', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], gap: 300 },
     status: 200,
-    body: 'read abcdef\n',
-    timeout: 4000,
+    body: 'read abcdefgh\n',
+    timeout: 6000,
   },
   {
     name: 'client_body_timeout set in the location applies there',
