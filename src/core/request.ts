@@ -5,6 +5,7 @@ import type { LocationConf, ServerConf } from '../conf/model.js';
 import type { LuaPhase } from '../conf/model.js';
 import type { LuaContext } from './thread.js';
 import { CtxOwner, F_HSENT, F_METHOD, F_STATUS, fast, methodIndex } from './fast.js';
+import { clearArray } from '../util/clear.js';
 
 /** Response headers as ngx.header sees them: case-insensitive, `_` and `-` equal, ordered. */
 export class HeadersOut {
@@ -361,7 +362,7 @@ export class RequestCtx extends CtxOwner {
     }
     if (this.outBytes === 0) return true;
     const data = this.outQueue.length === 1 ? this.outQueue[0] : Buffer.concat(this.outQueue, this.outBytes);
-    this.outQueue.length = 0;
+    clearArray(this.outQueue);
     this.outBytes = 0;
     return this.ex.write(data);
   }

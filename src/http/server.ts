@@ -10,6 +10,7 @@ import {
   errorPageBody, errorClosesConnection, errorSendsNothing, isMsie, MSIE_PADDING,
 } from './errpage.js';
 import type { ConnBudget, ConnLimits, HttpExchange, HttpRequest, LogCtx, ResponseHead, ServerOptions } from './types.js';
+import { clearArray } from '../util/clear.js';
 
 /** socket buffer size over which write() reports backpressure */
 const HIGH_WATER = 64 * 1024;
@@ -822,7 +823,7 @@ class Connection implements StreamOwner {
     const n = out.length;
     if (n === 0) return;
     if (this.closed || this.sockGone || this.sockEnded) {
-      out.length = 0;
+      clearArray(out);
       this.outLen = 0;
       return;
     }
@@ -843,7 +844,7 @@ class Connection implements StreamOwner {
     }
     this.wpending = pending;
     if (pending > RECLAIM_AT) this.bigOutput = true;
-    out.length = 0;
+    clearArray(out);
     this.outLen = 0;
   }
 

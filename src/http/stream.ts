@@ -89,6 +89,8 @@ export function eventNow(): number {
   return readMs !== 0 ? readMs : Date.now();
 }
 
+const allocUnsafe = Buffer.allocUnsafe;
+
 /** RBUF's first `viewLen` bytes: reads of one size in a row (a client's requests) reuse it */
 let view = RBUF.subarray(0, 0);
 let viewLen = 0;
@@ -98,7 +100,7 @@ function onRead(id: number, n: number): void {
   if (o === undefined) return;
   // a read of a request head fits in node's pool of small buffers: no allocation of its own.
   // set() from a kept view costs half of Buffer.copy, which makes a view per call
-  const d = Buffer.allocUnsafe(n);
+  const d = allocUnsafe(n);
   if (n !== viewLen) {
     view = RBUF.subarray(0, n);
     viewLen = n;

@@ -122,6 +122,7 @@ export const ENGINE_VERSION = E.version();
 const SCRATCH_SIZE = 64 * 1024;
 let scratch: Buffer = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
 E.setscratch(scratch);
+const allocUnsafe = Buffer.allocUnsafe;
 /** scratch's first bytes, kept: copies of one length in a row (a handler's output) reuse it */
 let scratchView: Buffer = scratch.subarray(0, 0);
 function setScratch(b: Buffer): void {
@@ -133,7 +134,7 @@ function setScratch(b: Buffer): void {
  * Buffer.copy, which makes a view per call). */
 function scratchBytes(n: number): Buffer {
   if (scratchView.length !== n) scratchView = scratch.subarray(0, n);
-  const b = Buffer.allocUnsafe(n);
+  const b = allocUnsafe(n);
   b.set(scratchView);
   return b;
 }
