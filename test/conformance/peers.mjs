@@ -177,13 +177,21 @@ const chunks = (sock) => {
   sock.setNoDelay(true);
   sock.on('data', () => {});
   const n = Math.ceil(CHUNKS_PAYLOAD.length / CHUNK_SIZE);
-  for (let i = 0; i < n; i++) {
-    later(i * CHUNK_GAP, () => {
-      if (sock.destroyed || sock.writableEnded) return;
-      const piece = CHUNKS_PAYLOAD.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE);
-      if (i === n - 1) sock.end(piece, 'latin1'); else sock.write(piece, 'latin1');
-    });
-  }
+  // each piece schedules the next: timers of different lengths can fire out of order when the
+  // loop runs late (node runs each length's expired timers together), which swapped pieces
+  let i = 0;
+  const next = () => {
+    if (sock.destroyed || sock.writableEnded) return;
+    const piece = CHUNKS_PAYLOAD.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE);
+    if (i === n - 1) {
+      sock.end(piece, 'latin1');
+      return;
+    }
+    sock.write(piece, 'latin1');
+    i++;
+    later(CHUNK_GAP, next);
+  };
+  later(0, next);
 };
 
 let bigBuf = null;
