@@ -299,17 +299,20 @@ export class RequestCtx extends CtxOwner {
   constructor(
     readonly ex: HttpExchange,
     readonly server: ServerConf,
+    /** a subrequest's parent: the subrequest is on its connection (nginx logs its number) */
+    parent?: RequestCtx,
   ) {
     super();
     this.req = ex.req;
     this.uri = ex.req.uri;
     this.method = ex.req.method;
     this.args = ex.req.args;
-    // a client connection keeps its number itself; other exchanges (subrequests, node:http) in
-    // the map
+    // a client connection keeps its number itself; other exchanges (node:http) in the map
     const conn = (ex as unknown as { conn?: { connNo?: number } }).conn;
     let n: number | undefined;
-    if (conn !== undefined && typeof conn.connNo === 'number') {
+    if (parent !== undefined) {
+      n = parent.connNumber;
+    } else if (conn !== undefined && typeof conn.connNo === 'number') {
       n = conn.connNo !== 0 ? conn.connNo : (conn.connNo = nextConnNumber());
     } else {
       const key = conn ?? ex;

@@ -77,8 +77,8 @@ export class Pipeline {
         : p.headers,
     };
     // the subrequest may finish before this function returns: done gets its context
-    const ex: SubExchange = new SubExchange(req, spec.body, (res) => done(res, r));
-    const r: RequestCtx = new RequestCtx(ex, parent.server);
+    const ex: SubExchange = new SubExchange(req, spec.body, parent.ex.connectionRequests, (res) => done(res, r));
+    const r: RequestCtx = new RequestCtx(ex, parent.server, parent);
     r.internal = true;
     r.isSubrequest = true;
     r.main = parent.main ?? parent;

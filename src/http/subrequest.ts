@@ -21,7 +21,6 @@ export class SubExchange implements HttpExchange {
   abortOnEnd = false;
   bytesSent = 0;
   headBytes = 0;
-  readonly connectionRequests = 1;
   private status = 200;
   private headers: Array<[string, string]> = [];
   private readonly chunks: Buffer[] = [];
@@ -31,6 +30,8 @@ export class SubExchange implements HttpExchange {
   constructor(
     readonly req: HttpRequest,
     private readonly body: Buffer | null,
+    /** the parent's connection's count ($connection_requests is the connection's) */
+    readonly connectionRequests: number,
     private readonly onDone: (res: CaptureResult) => void,
   ) {}
 
