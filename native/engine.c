@@ -44,7 +44,7 @@ typedef struct {
   uint8_t *scratch; /* a JS-owned buffer that strings are copied into on their way out */
   size_t scratch_cap;
   napi_ref callbuf_ref;
-  double *callbuf; /* [L, id, nargs, number key] of the call the trampoline makes: no JS values to create */
+  double *callbuf; /* [L, id, nargs, number key, args length] of the call the trampoline makes: no JS values to create */
   napi_ref sdispatch; /* JS (key) -> string | null | rc, for the functions pushsfn made */
 } inst_t;
 
@@ -152,6 +152,7 @@ typedef struct {
 
 static int trampoline(lua_State *L);
 static int trampoline_s(lua_State *L);
+static int trampoline_a(lua_State *L);
 static void build_pairs(aop_t *o);
 
 static void aop_run(void *ud) {
@@ -162,7 +163,7 @@ static void aop_run(void *ud) {
   case OP_CREATETABLE: lua_createtable(L, o->a, o->b); break;
   case OP_NEWTHREAD: o->out = lua_newthread(L); break;
   case OP_NEWUSERDATA: lua_newuserdata(L, o->n); break;
-  case OP_PUSHFN: lua_pushcclosure(L, o->b ? trampoline_s : trampoline, o->a); break;
+  case OP_PUSHFN: lua_pushcclosure(L, o->b == 1 ? trampoline_s : o->b == 2 ? trampoline_a : trampoline, o->a); break;
   case OP_TOLSTRING: o->s = lua_tolstring(L, o->a, &o->n); break;
   case OP_TRACEBACK: luaL_traceback(L, o->L1, NULL, o->a); break;
   case OP_COLLECT: lua_gc(L, LUA_GCCOLLECT, 0); break;
@@ -202,12 +203,46 @@ static void push_bytes(napi_env env, lua_State *L, const char *p, size_t n) {
 
 /* ---- the trampoline: Lua calling a JS function ------------------------------------------- */
 
+static int fmt_ngx_number(double d, char *b, size_t cap);
+
+/* The values at from..to, when all are strings or numbers, copied into the scratch buffer
+ * (numbers as fmt_ngx_number writes them), then a "\n" when nl: the length; -1 when one is of
+ * another type; -(length + 2) when the scratch buffer is too small (nothing usable copied). */
+static double args_to_scratch(lua_State *L, int from, int to, int nl) {
+  inst_t *in = tls_inst;
+  size_t total = 0;
+  char num[64];
+  for (int i = from; i <= to; i++) {
+    int t = lua_type(L, i);
+    if (t == LUA_TSTRING) {
+      size_t n;
+      const char *p = lua_tolstring(L, i, &n);
+      if (total + n <= in->scratch_cap) memcpy(in->scratch + total, p, n);
+      total += n;
+    } else if (t == LUA_TNUMBER) {
+      int n = fmt_ngx_number(lua_tonumber(L, i), num, sizeof num);
+      if (total + (size_t)n <= in->scratch_cap) memcpy(in->scratch + total, num, (size_t)n);
+      total += (size_t)n;
+    } else {
+      return -1;
+    }
+  }
+  if (nl) {
+    if (total < in->scratch_cap) in->scratch[total] = '\n';
+    total++;
+  }
+  if (total > in->scratch_cap) return -(double)total - 2;
+  return (double)total;
+}
+
 /* Calls the JS function numbered by upvalue 1 through the dispatcher, then returns its results,
  * yields or raises, with only C and Lua frames left. A string function (str) instead goes
  * through sdispatch: the key (argument 2) crosses as a latin1 JS string argument (undefined when
  * it is no string) and a string or null result comes back as the one return value, so a lookup
- * like ngx.var.uri costs one crossing instead of four; any other result is a result count. */
-static int call_js(lua_State *L, int str) {
+ * like ngx.var.uri costs one crossing instead of four; any other result is a result count.
+ * An args function (args) finds its arguments already copied into the scratch buffer, their
+ * length in callbuf[4] as args_to_scratch gives it: ngx.say then needs no second crossing. */
+static int call_js(lua_State *L, int str, int args) {
   inst_t *in = tls_inst;
   napi_env env = in->env;
   int nargs = lua_gettop(L);
@@ -228,6 +263,8 @@ static int call_js(lua_State *L, int str) {
       in->callbuf[3] = lua_tonumber(L, 2);
     }
   }
+  /* -3: not an args call (an args function pushed some other way must not read a stale length) */
+  in->callbuf[4] = args ? args_to_scratch(L, 1, nargs, 0) : -3;
   napi_get_reference_value(env, str ? in->sdispatch : in->dispatch, &fn);
   in->callbuf[0] = (double)(uintptr_t)L;
   in->callbuf[1] = (double)lua_tointeger(L, lua_upvalueindex(1));
@@ -277,10 +314,13 @@ static int call_js(lua_State *L, int str) {
 }
 
 static int trampoline(lua_State *L) {
-  return call_js(L, 0);
+  return call_js(L, 0, 0);
 }
 static int trampoline_s(lua_State *L) {
-  return call_js(L, 1);
+  return call_js(L, 1, 0);
+}
+static int trampoline_a(lua_State *L) {
+  return call_js(L, 0, 1);
 }
 
 /* ---- state ------------------------------------------------------------------------------- */
@@ -327,7 +367,12 @@ static napi_value js_setdispatch(napi_env env, napi_callback_info info) {
   if (in->sdispatch) napi_delete_reference(env, in->sdispatch);
   napi_create_reference(env, argv[2], 1, &in->sdispatch);
   size_t n;
-  in->callbuf = (double *)arg_bytes(env, argv[1], &n);
+  double *cb = (double *)arg_bytes(env, argv[1], &n);
+  if (cb == NULL || n < 5) {
+    napi_throw_range_error(env, NULL, "setdispatch: callbuf must be a Float64Array of 5");
+    return NULL;
+  }
+  in->callbuf = cb;
   if (in->callbuf_ref) napi_delete_reference(env, in->callbuf_ref);
   napi_create_reference(env, argv[1], 1, &in->callbuf_ref);
   return ret_undef(env);
@@ -615,30 +660,7 @@ static napi_value js_strargs(napi_env env, napi_callback_info info) {
   int from = arg_i(env, argv[1]), to = arg_i(env, argv[2]);
   bool nl = false;
   napi_get_value_bool(env, argv[3], &nl);
-  inst_t *in = tls_inst;
-  size_t total = 0;
-  char num[64];
-  for (int i = from; i <= to; i++) {
-    int t = lua_type(L, i);
-    if (t == LUA_TSTRING) {
-      size_t n;
-      const char *p = lua_tolstring(L, i, &n);
-      if (total + n <= in->scratch_cap) memcpy(in->scratch + total, p, n);
-      total += n;
-    } else if (t == LUA_TNUMBER) {
-      int n = fmt_ngx_number(lua_tonumber(L, i), num, sizeof num);
-      if (total + (size_t)n <= in->scratch_cap) memcpy(in->scratch + total, num, (size_t)n);
-      total += (size_t)n;
-    } else {
-      return ret_i(env, -1);
-    }
-  }
-  if (nl) {
-    if (total < in->scratch_cap) in->scratch[total] = '\n';
-    total++;
-  }
-  if (total > in->scratch_cap) return ret_d(env, -(double)total - 2);
-  return ret_d(env, (double)total);
+  return ret_d(env, args_to_scratch(L, from, to, nl));
 }
 
 /* rawnum(L, idx, n): the number t[n] of the table at idx (raw access), 0 when idx holds no table
@@ -824,13 +846,15 @@ static napi_value js_setfield(napi_env env, napi_callback_info info) {
 /* pushfn(L, id, nup): a Lua function that calls JS function `id`; the nup values on top of the
  * stack become its upvalues 2..nup+1 (upvalue 1 is the id). */
 static napi_value js_pushfn(napi_env env, napi_callback_info info) {
-  ARGS(3);
+  ARGS(4);
   lua_State *L = arg_L(env, argv[0]);
   int id = arg_i(env, argv[1]);
   int nup = arg_i(env, argv[2]);
+  /* args = 1: an args function (trampoline_a) */
+  int args = arg_i(env, argv[3]);
   lua_pushinteger(L, id);
   if (nup > 0) lua_insert(L, -(nup + 1));
-  aop_t o = {.L = L, .op = OP_PUSHFN, .a = nup + 1};
+  aop_t o = {.L = L, .op = OP_PUSHFN, .a = nup + 1, .b = args ? 2 : 0};
   guarded(env, &o);
   return ret_undef(env);
 }

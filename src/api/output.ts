@@ -1,5 +1,5 @@
 // ngx.say, ngx.print, ngx.flush, ngx.eof, ngx.send_headers, ngx.headers_sent
-import { TYPE_NAMES, LuaVM, type JsLuaFn, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE } from '../lua/vm.js';
+import { TYPE_NAMES, LuaVM, argsFn, type JsLuaFn, T_BOOLEAN, T_LIGHTUSERDATA, T_NIL, T_NUMBER, T_STRING, T_TABLE } from '../lua/vm.js';
 import { CTX_OUTPUT, CTX_REQ, type Runtime } from '../core/runtime.js';
 import { output, sendEof, sendHeaders } from '../core/output.js';
 import { arrayMax } from './tables.js';
@@ -74,8 +74,8 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
   const emit = (L: number, n: number, newline: boolean): number => {
     const r = rt.req(L, CTX_OUTPUT);
     if (rawRefused(L, r) || headerOnly(L, r)) return 2;
-    // strings and numbers only (the common case): one call copies them all
-    let data = vm.argsBuffer(L, 1, n, newline);
+    // strings and numbers only (the common case): the trampoline copied them all
+    let data = vm.callArgs(L, n, newline);
     if (data === null) {
       const parts: Buffer[] = [];
       collectArgs(vm, L, 1, n, parts);
@@ -94,8 +94,8 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
     return 1;
   };
   return {
-    say: (L, n) => emit(L, n, true),
-    print: (L, n) => emit(L, n, false),
+    say: argsFn((L, n) => emit(L, n, true)),
+    print: argsFn((L, n) => emit(L, n, false)),
     flush: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
       const wait = vm.toBool(L, 1);

@@ -92,7 +92,7 @@ interface Engine {
   pushsfn(L: number, id: number): void;
   getfield(L: number, i: number, k: string): number;
   setfield(L: number, i: number, k: string): void;
-  pushfn(L: number, id: number, nup: number): void;
+  pushfn(L: number, id: number, nup: number, args?: number): void;
   pcall(L: number, nargs: number, nres: number, errfunc: number): number;
   setlimits(L: number, runningMs: number, memoryBytes: number): number;
   collect(L: number, trim: boolean): void;
@@ -147,8 +147,9 @@ const SCRATCH_KEEP = 1024 * 1024;
 const fns: Array<JsLuaFn | undefined> = [];
 const owners: Array<LuaVM | undefined> = [];
 const freeIds: number[] = [];
-// slot 3: a string function's key when that is a number (the key argument is then undefined)
-const callbuf = new Float64Array(4);
+// slot 3: a string function's key when that is a number (the key argument is then undefined);
+// slot 4: an args function's argument bytes in the scratch buffer (argsFn; -3 for other calls)
+const callbuf = new Float64Array(5);
 /** The number a string function was called with as its key (what Lua passed as argument 2). */
 export function keyNumber(): number {
   return callbuf[3];
@@ -181,6 +182,18 @@ const STR_FN: unique symbol = Symbol('string function');
 export function strFn(f: JsLuaStrFn): JsLuaFn {
   (f as unknown as { [STR_FN]: true })[STR_FN] = true;
   return f as unknown as JsLuaFn;
+}
+
+/** Marks an args function for setFuncs (argsFn). */
+const ARGS_FN: unique symbol = Symbol('args function');
+/**
+ * A JsLuaFn whose arguments, all strings or numbers in the common case, are wanted as one byte
+ * string: the trampoline copies them into the scratch buffer before the call, and callArgs
+ * takes them there (one crossing instead of two).
+ */
+export function argsFn(f: JsLuaFn): JsLuaFn {
+  (f as unknown as { [ARGS_FN]: true })[ARGS_FN] = true;
+  return f;
 }
 
 // pushPairs' key and value lengths, grown as needed
@@ -338,6 +351,7 @@ export class LuaVM {
     const t = idx < 0 ? E.gettop(L) + idx + 1 : idx;
     for (const [name, f] of Object.entries(funcs)) {
       if (STR_FN in f) this.pushStrFunction(L, f as unknown as JsLuaStrFn);
+      else if (ARGS_FN in f) E.pushfn(L, this.fnId(f), 0, 1);
       else this.pushFunction(L, f);
       E.setfield(L, t, name);
     }
@@ -416,6 +430,24 @@ export class LuaVM {
     }
     const b = scratchBytes(n);
     this.shrinkScratch();
+    return b;
+  }
+
+  /**
+   * In an args function (argsFn) called with n arguments: argsBuffer(L, 1, n, nl), from what
+   * the trampoline already copied.
+   */
+  callArgs(L: number, n: number, nl: boolean): Buffer | null {
+    const len = callbuf[4];
+    if (len === -1) return null;
+    // past the scratch buffer's size (the copy is made again once it has grown), or not
+    // called through the args trampoline
+    if (len < -1 || (nl && len + 1 > scratch.length)) return this.argsBuffer(L, 1, n, nl);
+    if (!nl) return scratchBytes(len);
+    if (scratchView.length !== len) scratchView = scratch.subarray(0, len);
+    const b = allocUnsafe(len + 1);
+    b.set(scratchView);
+    b[len] = 10;
     return b;
   }
 
