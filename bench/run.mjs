@@ -620,11 +620,19 @@ const fmtMs = (n) => (n == null ? '-' : n < 1 ? `${(n * 1000).toFixed(0)}us` : `
 function table(rows) {
   const base = rows.some((r) => r.baseline);
   const floorRps = rows.find((r) => r.floor)?.floor?.rps ?? null;
-  const header = ['scenario', 'reference req/s', 'ngxlua req/s', 'ratio', 'ref p50 / p99', 'ngxlua p50 / p99',
+  // with several rounds, the spread of the rounds' own ratios shows how far the medians' ratio
+  // can be trusted on this machine
+  const spread = (r) => {
+    const rs = (r.rounds ?? []).map((x) => x.ratio).filter((x) => x != null);
+    return rs.length > 1 ? `${Math.min(...rs).toFixed(2)}-${Math.max(...rs).toFixed(2)}` : '-';
+  };
+  const perRound = rows.some((r) => spread(r) !== '-');
+  const header = ['scenario', 'reference req/s', 'ngxlua req/s', 'ratio', ...(perRound ? ['rounds\' ratios'] : []), 'ref p50 / p99', 'ngxlua p50 / p99',
     ...(floorRps ? ['ngxlua / floor'] : []), ...(base ? ['baseline req/s', 'ngxlua / baseline'] : []), 'errors'];
   const body = rows.map((r) => [
     r.scenario, r.floor ? `(floor ${fmtRps(r.floor.rps)})` : fmtRps(r.reference?.rps), fmtRps(r.ngxlua?.rps),
     r.ratio == null ? '-' : r.ratio.toFixed(3),
+    ...(perRound ? [spread(r)] : []),
     r.reference ? `${fmtMs(r.reference.p50Ms)} / ${fmtMs(r.reference.p99Ms)}` : r.floor ? `${fmtMs(r.floor.p50Ms)} / ${fmtMs(r.floor.p99Ms)}` : '-',
     r.ngxlua ? `${fmtMs(r.ngxlua.p50Ms)} / ${fmtMs(r.ngxlua.p99Ms)}` : '-',
     ...(floorRps ? [r.ngxlua?.rps != null ? (r.ngxlua.rps / floorRps).toFixed(3) : '-'] : []),
