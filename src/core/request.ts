@@ -307,19 +307,18 @@ export class RequestCtx extends CtxOwner {
     this.uri = ex.req.uri;
     this.method = ex.req.method;
     this.args = ex.req.args;
-    // a client connection keeps its number itself; other exchanges (node:http) in the map
-    const conn = (ex as unknown as { conn?: { connNo?: number } }).conn;
+    // a client connection keeps its number itself; a node:http exchange's is in the map
+    const conn = (ex as unknown as { conn?: { connNo: number } }).conn;
     let n: number | undefined;
     if (parent !== undefined) {
       n = parent.connNumber;
-    } else if (conn !== undefined && typeof conn.connNo === 'number') {
+    } else if (conn !== undefined) {
       n = conn.connNo !== 0 ? conn.connNo : (conn.connNo = nextConnNumber());
     } else {
-      const key = conn ?? ex;
-      n = connNumbers.get(key);
+      n = connNumbers.get(ex);
       if (n === undefined) {
         n = nextConnNumber();
-        connNumbers.set(key, n);
+        connNumbers.set(ex, n);
       }
     }
     this.connNumber = n;

@@ -195,14 +195,10 @@ export class Scheduler {
     th.status = 'running';
     fastEnter(th.ctx);
     // a JS exception in an API function never gets here: the dispatcher turns it into a Lua error
+    // a new handler's function is put on its coroutine by the same call (startRef)
     const ref = th.startRef;
-    let rc: number;
-    if (ref !== 0) {
-      th.startRef = 0;
-      rc = vm.startResume(th.co, ref);
-    } else {
-      rc = vm.resume(th.co, nargs);
-    }
+    th.startRef = 0;
+    const rc = vm.resume(th.co, nargs, ref);
     th.nret = vm.resumeCount;
     this.current = prev;
     fastEnter(prev === null ? null : prev.ctx);

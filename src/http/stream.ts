@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import util from 'node:util';
+import { PrefixCopier } from '../util/copyout.js';
 
 interface StreamAddon {
   streaminit(onConn: ConnFn, onRead: (id: number, n: number) => void, onEvent: (id: number, kind: number, arg: string | undefined) => void, readBuf: Buffer): void;
@@ -89,23 +90,13 @@ export function eventNow(): number {
   return readMs !== 0 ? readMs : Date.now();
 }
 
-const allocUnsafe = Buffer.allocUnsafe;
-
-/** RBUF's first `viewLen` bytes: reads of one size in a row (a client's requests) reuse it */
-let view = RBUF.subarray(0, 0);
-let viewLen = 0;
+const reads = new PrefixCopier(RBUF);
 
 function onRead(id: number, n: number): void {
   const o = owners[id];
   if (o === undefined) return;
-  // a read of a request head fits in node's pool of small buffers: no allocation of its own.
-  // set() from a kept view costs half of Buffer.copy, which makes a view per call
-  const d = allocUnsafe(n);
-  if (n !== viewLen) {
-    view = RBUF.subarray(0, n);
-    viewLen = n;
-  }
-  d.set(view);
+  // a read of a request head fits in node's pool of small buffers: no allocation of its own
+  const d = reads.copy(n);
   readMs = Date.now();
   try {
     o.onData(d);

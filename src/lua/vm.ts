@@ -7,6 +7,7 @@
 // (error(), argError(), throwTop() do both). The addon's trampoline raises or yields once JS has
 // returned: LuaJIT cannot unwind through V8 frames.
 import { createRequire } from 'node:module';
+import { PrefixCopier } from '../util/copyout.js';
 
 export const LUA_REGISTRYINDEX = -10000;
 /** luaL_ref's "no reference" */
@@ -122,21 +123,11 @@ export const ENGINE_VERSION = E.version();
 const SCRATCH_SIZE = 64 * 1024;
 let scratch: Buffer = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
 E.setscratch(scratch);
-const allocUnsafe = Buffer.allocUnsafe;
-/** scratch's first bytes, kept: copies of one length in a row (a handler's output) reuse it */
-let scratchView: Buffer = scratch.subarray(0, 0);
+const scratchOut = new PrefixCopier(scratch);
 function setScratch(b: Buffer): void {
   scratch = b;
-  scratchView = b.subarray(0, 0);
+  scratchOut.setSource(b);
   E.setscratch(b);
-}
-/** The scratch buffer's first n bytes, copied out (set() from a kept view costs half of
- * Buffer.copy, which makes a view per call). */
-function scratchBytes(n: number): Buffer {
-  if (scratchView.length !== n) scratchView = scratch.subarray(0, n);
-  const b = allocUnsafe(n);
-  b.set(scratchView);
-  return b;
 }
 /** A scratch buffer grown past this for one big string goes back to SCRATCH_SIZE after it. */
 const SCRATCH_KEEP = 1024 * 1024;
@@ -412,7 +403,7 @@ export class LuaVM {
   toBuffer(L: number, idx: number): Buffer | null {
     const n = this.scratchCopy(L, idx);
     if (n < 0) return null;
-    const b = scratchBytes(n);
+    const b = scratchOut.copy(n);
     this.shrinkScratch();
     return b;
   }
@@ -428,7 +419,7 @@ export class LuaVM {
       this.growScratch(-n - 2);
       n = E.strargs(L, from, to, nl);
     }
-    const b = scratchBytes(n);
+    const b = scratchOut.copy(n);
     this.shrinkScratch();
     return b;
   }
@@ -442,13 +433,8 @@ export class LuaVM {
     if (len === -1) return null;
     // past the scratch buffer's size (the copy is made again once it has grown), or not
     // called through the args trampoline
-    if (len < -1 || (nl && len + 1 > scratch.length)) return this.argsBuffer(L, 1, n, nl);
-    if (!nl) return scratchBytes(len);
-    if (scratchView.length !== len) scratchView = scratch.subarray(0, len);
-    const b = allocUnsafe(len + 1);
-    b.set(scratchView);
-    b[len] = 10;
-    return b;
+    if (len < -1) return this.argsBuffer(L, 1, n, nl);
+    return scratchOut.copy(len, nl);
   }
 
   /** t[n] of the table at idx when it is a number, else 0 (raw access, one call). */
@@ -463,7 +449,7 @@ export class LuaVM {
   tableBytes(L: number, idx: number): Buffer | null {
     const n = E.tabbytes(L, idx);
     if (n < 0) return null;
-    const b = scratchBytes(n);
+    const b = scratchOut.copy(n);
     return b;
   }
 
@@ -571,16 +557,11 @@ export class LuaVM {
 
   /**
    * lua_resume(co, nargs): the yielded/returned values (or the error) are left on co; their
-   * count is in resumeCount until the next resume.
+   * count is in resumeCount until the next resume. With ref (> 0), co first starts the registry
+   * value ref on an empty stack, as startRef does, in the same call.
    */
-  resume(co: number, nargs: number): number {
-    const r = E.resume(co, nargs);
-    this.resumeCount = r >> 3;
-    return r & 7;
-  }
-  /** startRef(co, ref) and resume(co, 0) in one call. */
-  startResume(co: number, ref: number): number {
-    const r = E.resume(co, 0, ref);
+  resume(co: number, nargs: number, ref = 0): number {
+    const r = E.resume(co, nargs, ref);
     this.resumeCount = r >> 3;
     return r & 7;
   }
