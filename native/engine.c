@@ -35,6 +35,18 @@
 /* What a JS function returns to the trampoline besides a result count. */
 #define RC_ERROR (-1) /* raise the value on top of the stack */
 #define RC_YIELD (-2) /* yield the running coroutine with no values */
+#define RC_NUMBER (-4) /* return the one number left in callbuf[CB_RET] */
+
+/* callbuf's slots. A plain call also gets its first arguments' types and numbers there, and
+ * for a table first argument (a method's self) that table's [1]: most API functions then need
+ * no crossing back to look at what they were given, nor one to push a number result. */
+#define CB_KEYNUM 3 /* a string function's number key */
+#define CB_ARGSLEN 4 /* an args function's argument bytes in the scratch buffer */
+#define CB_TYPES 5 /* lua_type of arguments 1..CB_NARGS (LUA_TNONE past the last) */
+#define CB_NUMS (CB_TYPES + CB_NARGS) /* their values when numbers; self[1] for a table argument 1 */
+#define CB_NARGS 4
+#define CB_RET (CB_NUMS + CB_NARGS)
+#define CB_SIZE (CB_RET + 1)
 
 typedef struct {
   napi_env env;
@@ -44,7 +56,7 @@ typedef struct {
   uint8_t *scratch; /* a JS-owned buffer that strings are copied into on their way out */
   size_t scratch_cap;
   napi_ref callbuf_ref;
-  double *callbuf; /* [L, id, nargs, number key, args length] of the call the trampoline makes: no JS values to create */
+  double *callbuf; /* [L, id, nargs, ...] of the call the trampoline makes (CB_*): no JS values to create */
   napi_ref sdispatch; /* JS (key) -> string | null | rc, for the functions pushsfn made */
 } inst_t;
 
@@ -260,11 +272,28 @@ static int call_js(lua_State *L, int str, int args) {
       napi_create_string_latin1(env, kp, kn, &key);
     } else if (kt == LUA_TNUMBER) {
       /* a number key crosses in callbuf, without a JS value made for it */
-      in->callbuf[3] = lua_tonumber(L, 2);
+      in->callbuf[CB_KEYNUM] = lua_tonumber(L, 2);
+    }
+  }
+  /* a call made while this one runs (a metamethod, a finalizer) restores what it overwrote */
+  double *cb = in->callbuf, saved[2 * CB_NARGS];
+  memcpy(saved, cb + CB_TYPES, sizeof saved);
+  if (!str) {
+    for (int i = 1; i <= CB_NARGS; i++) {
+      int t = i <= nargs ? lua_type(L, i) : LUA_TNONE;
+      double v = 0;
+      if (t == LUA_TNUMBER) v = lua_tonumber(L, i);
+      else if (t == LUA_TTABLE && i == 1) {
+        lua_rawgeti(L, 1, 1);
+        v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+        lua_pop(L, 1);
+      }
+      cb[CB_TYPES + i - 1] = t;
+      cb[CB_NUMS + i - 1] = v;
     }
   }
   /* -3: not an args call (an args function pushed some other way must not read a stale length) */
-  in->callbuf[4] = args ? args_to_scratch(L, 1, nargs, 0) : -3;
+  in->callbuf[CB_ARGSLEN] = args ? args_to_scratch(L, 1, nargs, 0) : -3;
   napi_get_reference_value(env, str ? in->sdispatch : in->dispatch, &fn);
   in->callbuf[0] = (double)(uintptr_t)L;
   in->callbuf[1] = (double)lua_tointeger(L, lua_upvalueindex(1));
@@ -308,7 +337,12 @@ static int call_js(lua_State *L, int str, int args) {
     rc = RC_ERROR;
   }
   napi_close_handle_scope(env, scope);
+  memcpy(cb + CB_TYPES, saved, sizeof saved);
   if (rc >= 0) return rc;
+  if (rc == RC_NUMBER) {
+    lua_pushnumber(L, in->callbuf[CB_RET]);
+    return 1;
+  }
   if (rc == RC_YIELD) return lua_yield(L, 0);
   return lua_error(L);
 }
@@ -368,8 +402,8 @@ static napi_value js_setdispatch(napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[2], 1, &in->sdispatch);
   size_t n;
   double *cb = (double *)arg_bytes(env, argv[1], &n);
-  if (cb == NULL || n < 5) {
-    napi_throw_range_error(env, NULL, "setdispatch: callbuf must be a Float64Array of 5");
+  if (cb == NULL || n < CB_SIZE) {
+    napi_throw_range_error(env, NULL, "setdispatch: callbuf is too short");
     return NULL;
   }
   in->callbuf = cb;
@@ -470,6 +504,23 @@ FN_LI(rawget, lua_rawget(L, a); return ret_i(env, lua_type(L, -1)))
 FN_LI(rawset, lua_rawset(L, a); return ret_undef(env))
 FN_LII(rawgeti, lua_rawgeti(L, a, b); return ret_i(env, lua_type(L, -1)))
 FN_LII(rawseti, lua_rawseti(L, a, b); return ret_undef(env))
+/* A relative stack index made absolute (before a push shifts it); pseudo-indices stay. */
+static int abs_index(lua_State *L, int idx) {
+  return idx < 0 && idx > LUA_REGISTRYINDEX ? lua_gettop(L) + idx + 1 : idx;
+}
+
+/* rawsetinum(L, idx, n, v): t[n] = v for the table at idx and the number v, in one call */
+static napi_value js_rawsetinum(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  lua_State *L = arg_L(env, argv[0]);
+  int idx = abs_index(L, arg_i(env, argv[1]));
+  int n = arg_i(env, argv[2]);
+  double v = 0;
+  napi_get_value_double(env, argv[3], &v);
+  lua_pushnumber(L, v);
+  lua_rawseti(L, idx, n);
+  return ret_undef(env);
+}
 FN_LI(getmetatable, return ret_i(env, lua_getmetatable(L, a)))
 FN_LI(setmetatable, lua_setmetatable(L, a); return ret_undef(env))
 FN_LI(next, return ret_i(env, lua_next(L, a)))
@@ -598,10 +649,22 @@ static napi_value js_pushbytes(napi_env env, napi_callback_info info) {
   return ret_undef(env);
 }
 
-/* A relative stack index made absolute (before a push shifts it); pseudo-indices stay. */
-static int abs_index(lua_State *L, int idx) {
-  return idx < 0 && idx > LUA_REGISTRYINDEX ? lua_gettop(L) + idx + 1 : idx;
+/* pushbytesat(L, u8, off, n): the n bytes from off (clamped to the array) */
+static napi_value js_pushbytesat(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  lua_State *L = arg_L(env, argv[0]);
+  size_t len;
+  const uint8_t *p = arg_bytes(env, argv[1], &len);
+  double off = 0, n = 0;
+  napi_get_value_double(env, argv[2], &off);
+  napi_get_value_double(env, argv[3], &n);
+  if (!p || !(off >= 0) || off > (double)len) off = 0, n = 0, p = (const uint8_t *)"";
+  if (!(n >= 0)) n = 0;
+  if (n > (double)len - off) n = (double)len - off;
+  push_bytes(env, L, (const char *)p + (size_t)off, (size_t)n);
+  return ret_undef(env);
 }
+
 
 /* lua_tolstring of the value at idx: a string is read as it is; only a number's conversion
  * allocates, so only it runs guarded. NULL for other types. */
@@ -1070,11 +1133,11 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT(type), EXPORT(checkstack), EXPORT(pushnil), EXPORT(toboolean),
       EXPORT(tonumber), EXPORT(tonumberx), EXPORT(touserdata), EXPORT(tothread), EXPORT(topointer),
       EXPORT(objlen), EXPORT(createtable), EXPORT(rawget), EXPORT(rawset),
-      EXPORT(rawgeti), EXPORT(rawseti), EXPORT(getmetatable), EXPORT(setmetatable), EXPORT(next),
+      EXPORT(rawgeti), EXPORT(rawseti), EXPORT(rawsetinum), EXPORT(getmetatable), EXPORT(setmetatable), EXPORT(next),
       EXPORT(newthread), EXPORT(pushthread), EXPORT(status), EXPORT(isyieldable),
       EXPORT(newuserdata), EXPORT(ref), EXPORT(unref), EXPORT(errmsg), EXPORT(setfinalizerhook),
       EXPORT(resume), EXPORT(startref), EXPORT(xmove), EXPORT(pushnumber),
-      EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushbufptr), EXPORT(pushstr), EXPORT(pushbytes),
+      EXPORT(pushboolean), EXPORT(pushlightuserdata), EXPORT(pushbufptr), EXPORT(pushstr), EXPORT(pushbytes), EXPORT(pushbytesat),
       EXPORT(tostr), EXPORT(tobuf), EXPORT(numstr), EXPORT(strargs), EXPORT(tabbytes), EXPORT(rawnum), EXPORT(pushpairs), EXPORT(pushsfn), EXPORT(getfield), EXPORT(setfield), EXPORT(pushfn),
       EXPORT(pcall), EXPORT(setlimits), EXPORT(collect), EXPORT(load), EXPORT(traceback), EXPORT(argerror), EXPORT(logwhere),
       EXPORT(shdopen), EXPORT(shdsuppress), EXPORT(listensocket),

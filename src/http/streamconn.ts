@@ -36,6 +36,10 @@ export class StreamConn extends EventEmitter implements StreamOwner, Conn {
   readonly readableLength = 0;
   private closed = false;
   private wpending = 0;
+  // what the addon was last told (it reads and is referenced from the connect on): a pool cycle
+  // asks for both every time, and only a change needs the call
+  private reading = true;
+  private refed = true;
 
   /** Connect to `host` (an IP address) and `port`, or to the unix socket `path` when port is -1. */
   constructor(host: string, port: number) {
@@ -118,22 +122,34 @@ export class StreamConn extends EventEmitter implements StreamOwner, Conn {
   }
 
   pause(): this {
-    if (!this.destroyed) stream.setReading(this.id, false);
+    if (!this.destroyed && this.reading) {
+      this.reading = false;
+      stream.setReading(this.id, false);
+    }
     return this;
   }
 
   resume(): this {
-    if (!this.destroyed) stream.setReading(this.id, true);
+    if (!this.destroyed && !this.reading) {
+      this.reading = true;
+      stream.setReading(this.id, true);
+    }
     return this;
   }
 
   ref(): this {
-    if (!this.destroyed) stream.setRef(this.id, true);
+    if (!this.destroyed && !this.refed) {
+      this.refed = true;
+      stream.setRef(this.id, true);
+    }
     return this;
   }
 
   unref(): this {
-    if (!this.destroyed) stream.setRef(this.id, false);
+    if (!this.destroyed && this.refed) {
+      this.refed = false;
+      stream.setRef(this.id, false);
+    }
     return this;
   }
 

@@ -62,6 +62,7 @@ interface Engine {
   rawset(L: number, i: number): void;
   rawgeti(L: number, i: number, n: number): number;
   rawseti(L: number, i: number, n: number): void;
+  rawsetinum(L: number, i: number, n: number, v: number): void;
   getmetatable(L: number, i: number): number;
   setmetatable(L: number, i: number): void;
   next(L: number, i: number): number;
@@ -83,6 +84,7 @@ interface Engine {
   pushbufptr(L: number, b: ArrayBufferView): void;
   pushstr(L: number, s: string): void;
   pushbytes(L: number, b: Uint8Array): void;
+  pushbytesat(L: number, b: Uint8Array, off: number, n: number): void;
   tostr(L: number, i: number): string | null;
   tobuf(L: number, i: number): number;
   numstr(L: number, i: number): string;
@@ -124,6 +126,12 @@ const SCRATCH_SIZE = 64 * 1024;
 let scratch: Buffer = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
 E.setscratch(scratch);
 const scratchOut = new PrefixCopier(scratch);
+// the last view of the scratch buffer handed out, reused while its length repeats
+let scratchView: Buffer = scratch.subarray(0, 0);
+function viewOfScratch(n: number): Buffer {
+  if (scratchView.length !== n || scratchView.buffer !== scratch.buffer) scratchView = scratch.subarray(0, n);
+  return scratchView;
+}
 function setScratch(b: Buffer): void {
   scratch = b;
   scratchOut.setSource(b);
@@ -139,8 +147,14 @@ const fns: Array<JsLuaFn | undefined> = [];
 const owners: Array<LuaVM | undefined> = [];
 const freeIds: number[] = [];
 // slot 3: a string function's key when that is a number (the key argument is then undefined);
-// slot 4: an args function's argument bytes in the scratch buffer (argsFn; -3 for other calls)
-const callbuf = new Float64Array(5);
+// slot 4: an args function's argument bytes in the scratch buffer (argsFn; -3 for other calls);
+// slots 5-12: a plain call's first arguments as the trampoline found them (argType, argNum);
+// slot 13: a number result (retNumber). The layout is native/engine.c's CB_*.
+const CB_TYPES = 4, CB_NUMS = 8, CB_RET = 13;
+/** how many arguments argType and argNum know */
+export const ARG_SLOTS = 4;
+const RC_NUMBER = -4;
+const callbuf = new Float64Array(14);
 /** The number a string function was called with as its key (what Lua passed as argument 2). */
 export function keyNumber(): number {
   return callbuf[3];
@@ -239,6 +253,27 @@ export class LuaVM {
     this.ids.length = 0;
   }
 
+  // ---- a call's arguments, as the trampoline found them --------------------------------------
+  // A function Lua calls (pushFunction) gets the types of its first ARG_SLOTS arguments, their
+  // values when numbers, and its self's [1] (a socket's handle) without a crossing per question.
+  // They describe the stack at entry: once the function has changed its stack, ask vm.type.
+
+  /** The type of argument i (1..ARG_SLOTS) at entry, T_NONE past the last. */
+  argType(i: number): number {
+    return callbuf[CB_TYPES + i];
+  }
+  /** Argument i's value when argType(i) is T_NUMBER; for a table argument 1, its [1] when that
+   * is a number, else 0. */
+  argNum(i: number): number {
+    return callbuf[CB_NUMS + i];
+  }
+  /** `return vm.retNumber(n)`: the function's one result is the number n (no crossing to push it).
+   * Only for the value a pushFunction function returns to Lua. */
+  retNumber(n: number): number {
+    callbuf[CB_RET] = n;
+    return RC_NUMBER;
+  }
+
   // ---- stack -----------------------------------------------------------------------------
 
   top(L: number): number {
@@ -275,6 +310,10 @@ export class LuaVM {
   }
   pushBytes(L: number, b: Uint8Array): void {
     E.pushbytes(L, b);
+  }
+  /** Push the n bytes of b from offset off (no view of them made). */
+  pushBytesAt(L: number, b: Uint8Array, off: number, n: number): void {
+    E.pushbytesat(L, b, off, n);
   }
   /** Push a latin1 JS string (one char per byte) as a Lua string. */
   pushStr(L: number, s: string): void {
@@ -378,6 +417,10 @@ export class LuaVM {
   rawSetI(L: number, idx: number, n: number): void {
     E.rawseti(L, idx, n);
   }
+  /** t[n] = v for the table t at idx (one call instead of a push and a rawSetI). */
+  rawSetINumber(L: number, idx: number, n: number, v: number): void {
+    E.rawsetinum(L, idx, n, v);
+  }
   rawLen(L: number, idx: number): number {
     return E.objlen(L, idx);
   }
@@ -452,6 +495,11 @@ export class LuaVM {
     const b = scratchOut.copy(n);
     return b;
   }
+  /** tableBytes as a view (not a copy): valid only until the next VM call. */
+  tableView(L: number, idx: number): Buffer | null {
+    const n = E.tabbytes(L, idx);
+    return n < 0 ? null : viewOfScratch(n);
+  }
 
   /**
    * Push a new table of (key, value) string pairs, a repeated key's values gathered into an array
@@ -487,7 +535,7 @@ export class LuaVM {
   viewBuffer(L: number, idx: number): Buffer | null {
     const n = this.scratchCopy(L, idx);
     if (n < 0) return null;
-    const v = scratch.subarray(0, n);
+    const v = viewOfScratch(n);
     // the view keeps a grown buffer alive for as long as the caller holds it
     this.shrinkScratch();
     return v;

@@ -226,6 +226,30 @@ test('error() and argError from a JS function registered with pushFunction', () 
   assert.equal(vm.top(L), 0);
 });
 
+test('argType, argNum and retNumber: the arguments as the call found them, a number result', () => {
+  // describe(a, b, c, d, e): the four slots' types and numbers, read after a nested call
+  vm.pushFunction(L, (L1, n) => {
+    const before = [1, 2, 3, 4].map((i) => `${vm.argType(i)}:${vm.argNum(i)}`).join(' ');
+    // a nested call into Lua that calls a JS function overwrites the slots; they come back
+    vm.getGlobal(L1, 'inner');
+    vm.pushNumber(L1, 99);
+    vm.pcall(L1, 1, 0);
+    const after = [1, 2, 3, 4].map((i) => `${vm.argType(i)}:${vm.argNum(i)}`).join(' ');
+    vm.pushStr(L1, `${n} ${before}${before === after ? '' : ' CHANGED ' + after}`);
+    return 1;
+  });
+  vm.setGlobal(L, 'describe');
+  vm.pushFunction(L, () => vm.retNumber(vm.argNum(1) + 1));
+  vm.setGlobal(L, 'inner');
+  // a table's [1] when a number (a socket's handle), else 0; strings and nil are not numbers
+  assert.equal(runStr('return describe({7}, 2.5, "3", nil, 5)'), '5 5:7 3:2.5 4:0 0:0');
+  assert.equal(runStr('return describe({"x"}, -1)'), '2 5:0 3:-1 -1:0 -1:0');
+  assert.equal(runStr('return describe(true)'), '1 1:0 -1:0 -1:0 -1:0');
+  // retNumber's result is one number, as pushNumber and `return 1` would give
+  assert.equal(runStr('local a, b = inner(41) return tostring(a) .. " " .. tostring(b) .. " " .. select("#", inner(1))'), '42 nil 1');
+  assert.equal(vm.top(L), 0);
+});
+
 test('a JS exception inside a registered function becomes a Lua error, not a crash', () => {
   const seen: unknown[] = [];
   const prev = vm.onInternalError;

@@ -70,6 +70,17 @@ export class RecvBuffer {
     return out;
   }
 
+  /** The chunk holding the first n bytes (from `offset` on) when one does; else null. */
+  contiguous(n: number): Buffer | null {
+    const c = this.chunks[0];
+    return c !== undefined && c.length - this.head >= n ? c : null;
+  }
+
+  /** Where the oldest unread byte is in chunks[0]. */
+  get offset(): number {
+    return this.head;
+  }
+
   /** Drop the first n bytes. */
   skip(n: number): void {
     if (n >= this.length) {

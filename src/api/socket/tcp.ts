@@ -73,13 +73,14 @@ interface WriteOp {
   finish?: (err: string | null) => void;
 }
 
+/** A connection parked in a pool; one per Wire, reused at every parking. */
 interface IdleConn {
-  wire: Wire;
+  readonly wire: Wire;
   reused: number;
   /** when the keepalive timeout closes it (a now() time), 0 = never */
   deadline: number;
   tls: boolean;
-  drop: () => void;
+  pool: Pool | null;
 }
 
 interface Pool {
@@ -102,6 +103,8 @@ const now = (): number => performance.now();
 interface WireHooks {
   /** data, eof, an error or drain on the attached socket */
   event(s: TcpSock): void;
+  /** the peer spoke or closed while the connection sat in the pool */
+  idleEvent(item: IdleConn): void;
   /** the Wire's timer fired at time t: act on what expired; the next deadline to wait for, or 0 */
   timeout(w: Wire, t: number): number;
 }
@@ -121,6 +124,8 @@ function fdOf(c: Conn): number {
 export class Wire {
   sock: TcpSock | null = null;
   idle: IdleConn | null = null;
+  /** the IdleConn it parks as */
+  parked: IdleConn | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** when the armed timer fires (a now() time) */
   private timerAt = 0;
@@ -129,14 +134,14 @@ export class Wire {
     conn.on('data', (d: Buffer) => {
       const s = this.sock;
       if (s !== null) s.onData(d, hooks.event);
-      else if (this.idle !== null) this.idle.drop();
+      else if (this.idle !== null) hooks.idleEvent(this.idle);
     });
     conn.on('end', () => {
       const s = this.sock;
       if (s !== null) {
         s.eof = true;
         hooks.event(s);
-      } else if (this.idle !== null) this.idle.drop();
+      } else if (this.idle !== null) hooks.idleEvent(this.idle);
     });
     conn.on('error', (e: Error) => {
       const s = this.sock;
@@ -146,14 +151,14 @@ export class Wire {
           s.sockErr = luaErrText(s.sockSys);
         }
         hooks.event(s);
-      } else if (this.idle !== null) this.idle.drop();
+      } else if (this.idle !== null) hooks.idleEvent(this.idle);
     });
     conn.on('close', () => {
       const s = this.sock;
       if (s !== null) {
         s.eof = true;
         hooks.event(s);
-      } else if (this.idle !== null) this.idle.drop();
+      } else if (this.idle !== null) hooks.idleEvent(this.idle);
       this.stop();
     });
     conn.on('drain', () => {
@@ -330,9 +335,10 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     return 2;
   };
 
-  /** self must be a table: luaL_checktype's message. */
+  /** self must be a table: luaL_checktype's message. Called by the methods Lua calls, with self
+   * still at 1 as the call found it. */
   const checkSelf = (L: number): void => {
-    if (vm.type(L, 1) !== T_TABLE) vm.argError(L, 1, `table expected, got ${vm.typeName(L, 1)}`);
+    if (vm.argType(1) !== T_TABLE) vm.argError(L, 1, `table expected, got ${vm.typeName(L, 1)}`);
   };
 
   const handleOf = (L: number): number => vm.rawNumber(L, 1, 1);
@@ -342,9 +348,15 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     return id ? sockets.get(id) ?? null : null;
   };
 
+  /** lookup() at the entry of a method (after checkSelf): the handle the trampoline read. */
+  const entrySock = (): TcpSock | null => {
+    const id = vm.argNum(1);
+    return id ? sockets.get(id) ?? null : null;
+  };
+
   /** The socket object for self, created on first use; "bad request" when it is another's. */
-  const own = (L: number, ctx: LuaContext): TcpSock => {
-    let s = lookup(L);
+  const own = (L: number, ctx: LuaContext, found: TcpSock | null = lookup(L)): TcpSock => {
+    let s = found;
     if (s && s.owner !== ownerOf(ctx)) {
       if (!s.connected) {
         // an unconnected object handed to another request starts afresh there
@@ -357,8 +369,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (!s) {
       s = new TcpSock(nextId++, ownerOf(ctx), ctx);
       sockets.set(s.id, s);
-      vm.pushNumber(L, s.id);
-      vm.rawSetI(L, 1, 1);
+      vm.rawSetINumber(L, 1, 1, s.id);
     }
     return s;
   };
@@ -517,9 +528,8 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
 
   /** Run a read: at once when possible, else suspend the thread until data, eof or timeout. */
   const startRead = (L: number, s: TcpSock, op: ReadOp, stIdx: number): number => {
-    if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket read timeout: ${timeoutOf(s, 'read')}`, s.ctx);
     // a read makes nginx recv() what the kernel holds: buffered bytes count as read from now on
-    s.unrequested = 0;
+    readStarts(s);
     const res = serve(s, op, finalState(s));
     if (res !== null) {
       afterResult(s, res);
@@ -597,7 +607,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const item = w.idle;
     if (item === null || item.deadline <= 0) return 0;
     if (t < item.deadline) return item.deadline;
-    item.drop();
+    idleEvent(item);
     return 0;
   };
 
@@ -639,8 +649,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   };
 
   /** receive / receiveany / until: the common checks. Returns the socket or pushes results. */
-  const readable = (L: number, ctx: LuaContext): TcpSock | number => {
-    const s = lookup(L);
+  const readable = (L: number, ctx: LuaContext, s: TcpSock | null): TcpSock | number => {
     if (!s || !s.connected || s.readClosed) {
       if (s && s.connected && s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
       logErr(s, ctx, 'error', `attempt to receive data on a closed socket: u:${hex16(s ? s.id : 0)}, c:${hex16(s?.connected ? s.id : 0)}, ft:0 eof:${s?.eof ? 1 : 0}`);
@@ -653,13 +662,16 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   };
 
   const newRead = (kind: ReadKind, n: number): ReadOp => ({ kind, n, scanned: 0, until: null, th: null, timer: null, deadline: 0, done: null });
-  const hooks: WireHooks = { event: (s) => onEvent(s), timeout: wireTimeout };
+  const idleEvent = (item: IdleConn): void => {
+    if (rt.log.debugOn) rt.log.log('debug', `lua tcp socket keepalive close handler: fd:${fdOf(item.wire.conn)}`);
+    dropIdle(item.pool!, item);
+  };
+  const hooks: WireHooks = { event: (s) => onEvent(s), idleEvent: (item) => idleEvent(item), timeout: wireTimeout };
 
   // ---------------------------------------------------------------- writing
 
   /** Serialize send()'s argument: strings, numbers, booleans, nil, nested arrays of strings/numbers. */
-  const sendData = (L: number, idx: number): Buffer => {
-    const t = vm.type(L, idx);
+  const sendData = (L: number, idx: number, t: number): Buffer => {
     switch (t) {
       case T_STRING:
         return vm.toBuffer(L, idx)!;
@@ -878,12 +890,11 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     return t === T_NUMBER ? vm.toNumber(L, idx) : null;
   };
 
-  const connect: JsLuaFn = (L) => {
+  const connect: JsLuaFn = (L, n) => {
     const ctx = rt.check(L, CTX_YIELDABLE);
-    const n = vm.top(L);
     if (n < 2 || n > 4) return vm.error(L, `ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen ${n}`);
     checkSelf(L);
-    const s = own(L, ctx);
+    const s = own(L, ctx, entrySock());
     if (s.downstream) return vm.error(L, 'attempt to re-connect a request socket');
     const hostB = vm.toStr(L, 2);
     if (hostB === null) return vm.argError(L, 2, `string expected, got ${vm.typeName(L, 2)}`);
@@ -896,7 +907,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       if (n >= 3 && vm.type(L, 3) === T_TABLE) optIdx = 3;
       else if (n === 4 && vm.type(L, 4) === T_TABLE) optIdx = 4;
     } else {
-      if (n >= 4 && vm.type(L, 4) === T_TABLE) optIdx = 4;
+      if (n >= 4 && vm.argType(4) === T_TABLE) optIdx = 4;
     }
     // options
     let poolName: string | null = null;
@@ -924,9 +935,9 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       vm.pop(L);
     }
     if (path === null) {
-      const pt = vm.type(L, 3);
+      const pt = vm.argType(3);
       if (pt === T_NIL || pt === -1 || pt === T_TABLE) return pushNilErr(L, 'missing the port number');
-      const pn = vm.toNumberOrNull(L, 3);
+      const pn = pt === T_NUMBER ? vm.argNum(3) : vm.toNumberOrNull(L, 3);
       if (pn === null) return vm.argError(L, 3, `number expected, got ${vm.typeName(L, 3)}`);
       port = Math.trunc(pn);
       if (port < 0 || port > 65535) return pushNilErr(L, `bad port number: ${port}`);
@@ -946,8 +957,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       const item = fromPool(key);
       if (item !== null) {
         takeIdle(s, item, key, idlePool);
-        vm.pushNumber(L, 1);
-        return 1;
+        return vm.retNumber(1);
       }
     }
     const cr: ConnectReq = { host, port, path, key, poolSize, backlog, ctx };
@@ -1020,18 +1030,17 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
 
   // ---------------------------------------------------------------- methods
 
-  const receive: JsLuaFn = (L) => {
+  const receive: JsLuaFn = (L, n) => {
     const ctx = rt.check(L, CTX_YIELDABLE);
-    const n = vm.top(L);
     if (n !== 1 && n !== 2) return vm.error(L, `expecting 1 or 2 arguments (including the object), but got ${n}`);
     checkSelf(L);
-    const sr = readable(L, ctx);
+    const sr = readable(L, ctx, entrySock());
     if (typeof sr === 'number') return sr;
     const s = sr;
     let op: ReadOp;
     if (n === 2) {
-      const t = vm.type(L, 2);
-      const num = t === T_NUMBER || t === T_STRING ? vm.toNumberOrNull(L, 2) : null;
+      const t = vm.argType(2);
+      const num = t === T_NUMBER ? vm.argNum(2) : t === T_STRING ? vm.toNumberOrNull(L, 2) : null;
       if (num !== null) {
         const bytes = Math.trunc(num);
         if (bytes < 0) return vm.argError(L, 2, 'bad pattern argument');
@@ -1039,28 +1048,78 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
           vm.pushStr(L, '');
           return 1;
         }
+        if (s.buf.length >= bytes && s.sockErr === null) {
+          readStarts(s);
+          pushTaken(L, s.buf, bytes, 0);
+          return readServed(s);
+        }
         op = newRead('size', bytes);
       } else if (t === T_STRING) {
         const p = vm.toStr(L, 2)!;
         if (p.length !== 2 || p[0] !== '*') return vm.argError(L, 2, `bad pattern argument: ${p}`);
-        if (p[1] === 'l') op = newRead('line', 0);
+        if (p[1] === 'l') {
+          if (s.sockErr === null && lineNow(L, s)) return readServed(s);
+          op = newRead('line', 0);
+        }
         else if (p[1] === 'a') op = newRead('all', 0);
         else return vm.argError(L, 2, 'bad pattern argument');
       } else {
         return vm.argError(L, 2, 'bad pattern argument');
       }
     } else {
+      if (s.sockErr === null && lineNow(L, s)) return readServed(s);
       op = newRead('line', 0);
     }
     return startRead(L, s, op, 0);
   };
 
-  const receiveany: JsLuaFn = (L) => {
+  // receive() of a line or a size that the buffer already holds, the usual case after the first
+  // read of a reply: the bytes go to Lua from the buffer, with no read objects made
+
+  /** Push the first n buffered bytes as a Lua string, then consume them and `drop` more. */
+  const pushTaken = (L: number, buf: RecvBuffer, n: number, drop: number): void => {
+    const c = buf.contiguous(n);
+    if (c !== null) {
+      vm.pushBytesAt(L, c, buf.offset, n);
+      buf.skip(n + drop);
+    } else {
+      vm.pushBytes(L, buf.take(n));
+      buf.skip(drop);
+    }
+  };
+
+  /** A short line ending in LF or CRLF, without other CRs, in one chunk: pushed; else false
+   * (startRead's general path takes it). */
+  const lineNow = (L: number, s: TcpSock): boolean => {
+    const buf = s.buf;
+    const i = buf.indexOf(10, 0);
+    if (i < 0 || i > 256) return false;
+    const c = buf.contiguous(i + 1);
+    if (c === null) return false;
+    const off = buf.offset;
+    const len = i > 0 && c[off + i - 1] === 13 ? i - 1 : i;
+    for (let k = off; k < off + len; k++) if (c[k] === 13) return false;
+    readStarts(s);
+    vm.pushBytesAt(L, c, off, len);
+    buf.skip(i + 1);
+    return true;
+  };
+
+  const readStarts = (s: TcpSock): void => {
+    if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket read timeout: ${timeoutOf(s, 'read')}`, s.ctx);
+    s.unrequested = 0;
+  };
+
+  const readServed = (s: TcpSock): number => {
+    if (s.buf.length < PAUSE_AT) s.resumeReading();
+    return 1;
+  };
+
+  const receiveany: JsLuaFn = (L, n) => {
     const ctx = rt.check(L, CTX_YIELDABLE);
-    const n = vm.top(L);
     if (n !== 2) return vm.error(L, `expecting 2 arguments (including the object), but got ${n}`);
     checkSelf(L);
-    const sr = readable(L, ctx);
+    const sr = readable(L, ctx, entrySock());
     if (typeof sr === 'number') return sr;
     const t = vm.type(L, 2);
     const max = t === T_NUMBER || t === T_STRING ? vm.toNumberOrNull(L, 2) : null;
@@ -1118,12 +1177,11 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     return p;
   };
 
-  const send: JsLuaFn = (L) => {
+  const send: JsLuaFn = (L, n) => {
     const ctx = rt.check(L, CTX_YIELDABLE);
-    const n = vm.top(L);
     if (n !== 2) return vm.error(L, `expecting 2 arguments (including the object), but got ${n}`);
     checkSelf(L);
-    const s = lookup(L);
+    const s = entrySock();
     if (!s || !s.connected || s.writeClosed) {
       if (s && s.connected && s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
       logErr(s, ctx, 'error', `attempt to send data on a closed socket: u:${hex16(s ? s.id : 0)}, c:${hex16(s?.connected ? s.id : 0)}, ft:0 eof:${s?.eof ? 1 : 0}`);
@@ -1134,11 +1192,15 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const b = busy(s, false, true);
     if (b) return pushNilErr(L, b);
     if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket send timeout: ${timeoutOf(s, 'send')}`, ctx);
-    const data = sendData(L, 2);
-    if (data.length === 0) {
-      vm.pushNumber(L, 0);
-      return 1;
+    const t = vm.argType(2);
+    // the addon's streams copy what they are given: a view of the VM's bytes will do for them
+    let data: Buffer | null = null;
+    if (s.rawWrite === null && s.conn instanceof StreamConn) {
+      if (t === T_STRING) data = vm.viewBuffer(L, 2);
+      else if (t === T_TABLE) data = vm.tableView(L, 2);
     }
+    if (data === null) data = sendData(L, 2, t);
+    if (data.length === 0) return vm.retNumber(0);
     if (s.sockErr !== null) {
       const err = s.sockErr;
       s.writeClosed = true;
@@ -1153,14 +1215,9 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         if (s.writer === w) finishWrite(s, w, err);
       });
     } else {
-      const c = s.conn!;
-      // copy: the caller's buffer may be a view the VM reuses
-      flushed = c.write(data);
+      flushed = s.conn!.write(data);
     }
-    if (flushed) {
-      vm.pushNumber(L, data.length);
-      return 1;
-    }
+    if (flushed) return vm.retNumber(data.length);
     s.writer = w;
     w.timer = setTimeout(() => {
       w.timer = null;
@@ -1193,7 +1250,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   };
 
   const timeoutArg = (L: number, idx: number): number => {
-    const v = vm.toNumber(L, idx);
+    const v = vm.argType(idx) === T_NUMBER ? vm.argNum(idx) : vm.toNumber(L, idx);
     const t = Math.trunc(v);
     if (!Number.isFinite(v) || t < 0 || t >= 2 ** 31) {
       vm.error(L, 'bad timeout value');
@@ -1201,24 +1258,22 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     return t;
   };
 
-  const settimeout: JsLuaFn = (L) => {
+  const settimeout: JsLuaFn = (L, n) => {
     const ctx = rt.check(L, CTX_YIELDABLE);
-    const n = vm.top(L);
     if (n !== 2) return vm.error(L, `ngx.socket settimeout: expecting 2 arguments (including the object) but seen ${n}`);
     checkSelf(L);
     const t = timeoutArg(L, 2);
-    const s = own(L, ctx);
+    const s = own(L, ctx, entrySock());
     s.connectTimeout = s.sendTimeout = s.readTimeout = t;
     return 0;
   };
 
-  const settimeouts: JsLuaFn = (L) => {
+  const settimeouts: JsLuaFn = (L, n) => {
     const ctx = rt.check(L, CTX_YIELDABLE);
-    const n = vm.top(L);
     if (n !== 4) return vm.error(L, `ngx.socket settimeout: expecting 4 arguments (including the object) but seen ${n}`);
     checkSelf(L);
     const c = timeoutArg(L, 2), sd = timeoutArg(L, 3), r = timeoutArg(L, 4);
-    const s = own(L, ctx);
+    const s = own(L, ctx, entrySock());
     s.connectTimeout = c;
     s.sendTimeout = sd;
     s.readTimeout = r;
@@ -1248,25 +1303,24 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     return 1;
   };
 
-  const setkeepalive: JsLuaFn = (L) => {
+  /** An optional number argument at a method's entry: its value, def when nil or absent. */
+  const optNumArg = (L: number, i: number, def: number): number => {
+    const t = vm.argType(i);
+    if (t === T_NUMBER) return Math.trunc(vm.argNum(i));
+    if (t === T_NIL || t === -1) return def;
+    const v = vm.toNumberOrNull(L, i);
+    if (v === null) return vm.argError(L, i, `number expected, got ${vm.typeName(L, i)}`);
+    return Math.trunc(v);
+  };
+
+  const setkeepalive: JsLuaFn = (L, n) => {
     const ctx = rt.check(L, CTX_YIELDABLE);
-    const n = vm.top(L);
     if (n < 1 || n > 3) return vm.error(L, `expecting 1 to 3 arguments (including the object), but got ${n}`);
     checkSelf(L);
     const st = settingsOf(ctx);
-    let timeout = st.luaSocketKeepaliveTimeout;
-    if (n >= 2 && vm.type(L, 2) !== T_NIL) {
-      const v = vm.toNumberOrNull(L, 2);
-      if (v === null) return vm.argError(L, 2, `number expected, got ${vm.typeName(L, 2)}`);
-      timeout = Math.trunc(v);
-    }
-    let size = st.luaSocketPoolSize;
-    if (n >= 3 && vm.type(L, 3) !== T_NIL) {
-      const v = vm.toNumberOrNull(L, 3);
-      if (v === null) return vm.argError(L, 3, `number expected, got ${vm.typeName(L, 3)}`);
-      size = Math.trunc(v);
-    }
-    const s = lookup(L);
+    const timeout = optNumArg(L, 2, st.luaSocketKeepaliveTimeout);
+    const size = optNumArg(L, 3, st.luaSocketPoolSize);
+    const s = entrySock();
     if (!s || !s.conn || s.readClosed || s.writeClosed || s.eof || s.downstream) return pushNilErr(L, 'closed');
     if (s.owner !== ownerOf(ctx)) return vm.error(L, 'bad request');
     const b = busy(s, true, true);
@@ -1307,15 +1361,11 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       dropIdle(pool, pool.idle[0]);
     }
     if (pool.backlog >= 0 && !counted) pool.connections++;
-    const p = pool;
-    const item: IdleConn = {
-      wire, reused: s.reused, deadline: 0, tls: s.tls,
-      drop: () => {
-        // the peer spoke or closed while the connection sat in the pool
-        if (rt.log.debugOn) rt.log.log('debug', `lua tcp socket keepalive close handler: fd:${fdOf(wire.conn)}`);
-        dropIdle(p, item);
-      },
-    };
+    const item = wire.parked ??= { wire, reused: 0, deadline: 0, tls: false, pool: null };
+    item.reused = s.reused;
+    item.deadline = 0;
+    item.tls = s.tls;
+    item.pool = pool;
     wire.idle = item;
     conn.resume();
     conn.unref();
@@ -1326,8 +1376,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     pool.idle.push(item);
     s.buf.clear();
     wakeWaiter(pool);
-    vm.pushNumber(L, 1);
-    return 1;
+    return vm.retNumber(1);
   };
 
   const getreusedtimes: JsLuaFn = (L) => {

@@ -202,6 +202,19 @@ export default [
     body: "2 ab\n",
   },
   {
+    name: 'receive of lines already buffered: CRs inside, CRLF, bare LF, one split across reads',
+    server: withSock('PEER_ECHO', `sock:send("a\\rb\\r\\r\\nx\\r\\ny\\nsp") ngx.sleep(0.1) sock:send("lit\\r\\n")
+      for i = 1, 3 do local l = sock:receive() out(#l, (l:gsub("\\r", "<CR>"))) end
+      ngx.sleep(0.1) out(sock:receive("*l"))`),
+    body: "2 ab\n1 x\n1 y\nsplit\n",
+  },
+  {
+    name: 'receive(n) of bytes already buffered, within one read and across two',
+    server: withSock('PEER_ECHO', `sock:send("abcdef") ngx.sleep(0.1) sock:send("ghij") ngx.sleep(0.1)
+      out(sock:receive(2)) out(sock:receive(2)) out(sock:receive(4)) out(sock:receive(2))`),
+    body: "ab\ncd\nefgh\nij\n",
+  },
+  {
     name: 'receive *l of an empty line',
     server: withSock('PEER_ECHO', `sock:send("\\r\\n\\nx\\n") out("[" .. sock:receive() .. "]") out("[" .. sock:receive() .. "]") out(sock:receive())`),
     body: "[]\n[]\nx\n",
