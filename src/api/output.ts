@@ -90,8 +90,7 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
     output(r, data);
     // the body waits for its Content-Length (lua_http10_buffering), which ngx_lua says at debug
     if (rt.log.debugOn && r.req.version <= 10 && r.pendingHead) rt.logReq('debug', 'lua buffering output bufs for the HTTP 1.0 request', r);
-    vm.pushNumber(L, 1);
-    return 1;
+    return vm.retNumber(1);
   };
   return {
     say: argsFn((L, n) => emit(L, n, true)),
@@ -120,8 +119,7 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
       r.flushOutput();
       if (!wait) {
         r.ex.onDrain(noop); // hands the queued bytes to the socket now
-        vm.pushNumber(L, 1);
-        return 1;
+        return vm.retNumber(1);
       }
       let cancelled = false;
       const th = rt.sched.current!;
@@ -148,14 +146,12 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
         return 2;
       }
       sendEof(r);
-      vm.pushNumber(L, 1);
-      return 1;
+      return vm.retNumber(1);
     },
     send_headers: (L) => {
       const r = rt.req(L, CTX_OUTPUT);
       sendHeaders(r);
-      vm.pushNumber(L, 1);
-      return 1;
+      return vm.retNumber(1);
     },
     headers_sent: (L) => {
       const r = rt.reqFfi(L, CTX_REQ);

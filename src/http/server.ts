@@ -813,7 +813,7 @@ class Connection implements StreamOwner {
     this.outLen += len;
     if (!this.processing && !this.flushQueued) {
       this.flushQueued = true;
-      process.nextTick(flushConn, this);
+      if (!stream.atReadEnd(flushConn, this)) process.nextTick(flushConn, this);
     }
   }
 

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import util from 'node:util';
 import { PrefixCopier } from '../util/copyout.js';
+import { clearArray } from '../util/clear.js';
 
 interface StreamAddon {
   streaminit(onConn: ConnFn, onRead: (id: number, n: number) => void, onEvent: (id: number, kind: number, arg: string | undefined) => void, readBuf: Buffer): void;
@@ -92,6 +93,35 @@ export function eventNow(): number {
 
 const reads = new PrefixCopier(RBUF);
 
+// Work left for the end of the read being handled (a connection's queued output): run there
+// instead of from a process.nextTick, which costs a tick object and a run of node's tick queue
+// per read. The addon holds writes until the loop's check phase either way.
+const laterFns: Array<(arg: unknown) => void> = [];
+const laterArgs: unknown[] = [];
+
+/** Call fn(arg) once the read being handled is done; false outside a read (nothing queued). */
+export function atReadEnd<T>(fn: (arg: T) => void, arg: T): boolean {
+  if (readMs === 0) return false;
+  laterFns.push(fn as (arg: unknown) => void);
+  laterArgs.push(arg);
+  return true;
+}
+
+function runLater(): void {
+  let failure: unknown = null;
+  for (let i = 0; i < laterFns.length; i++) {
+    try {
+      laterFns[i](laterArgs[i]);
+    } catch (e) {
+      failure ??= e;
+    }
+  }
+  clearArray(laterFns);
+  clearArray(laterArgs);
+  // as from the tick it replaces: the process's uncaught-exception handling sees it
+  if (failure !== null) process.nextTick(() => { throw failure; });
+}
+
 function onRead(id: number, n: number): void {
   const o = owners[id];
   if (o === undefined) return;
@@ -102,6 +132,7 @@ function onRead(id: number, n: number): void {
     o.onData(d);
   } finally {
     readMs = 0;
+    if (laterFns.length > 0) runLater();
   }
 }
 

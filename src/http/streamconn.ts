@@ -40,6 +40,8 @@ export class StreamConn extends EventEmitter implements StreamOwner, Conn {
   // asks for both every time, and only a change needs the call
   private reading = true;
   private refed = true;
+  /** when set, reads go here instead of to 'data' listeners (a cosocket's Wire: no emit per read) */
+  dataSink: ((d: Buffer) => void) | null = null;
 
   /** Connect to `host` (an IP address) and `port`, or to the unix socket `path` when port is -1. */
   constructor(host: string, port: number) {
@@ -73,7 +75,8 @@ export class StreamConn extends EventEmitter implements StreamOwner, Conn {
   }
 
   onData(d: Buffer): void {
-    this.emit('data', d);
+    if (this.dataSink !== null) this.dataSink(d);
+    else this.emit('data', d);
   }
 
   onEnd(): void {
@@ -166,6 +169,7 @@ export class StreamConn extends EventEmitter implements StreamOwner, Conn {
   /** The connection as a Duplex, for tls.connect({ socket }): from now on it belongs to that. */
   asDuplex(): Duplex {
     this.removeAllListeners();
+    this.dataSink = null;
     const d = new Duplex({
       read: () => { this.resume(); },
       write: (chunk: Buffer, _enc, cb) => {

@@ -131,11 +131,13 @@ export class Wire {
   private timerAt = 0;
 
   constructor(readonly conn: Conn, private readonly hooks: WireHooks) {
-    conn.on('data', (d: Buffer) => {
+    const onData = (d: Buffer): void => {
       const s = this.sock;
       if (s !== null) s.onData(d, hooks.event);
       else if (this.idle !== null) hooks.idleEvent(this.idle);
-    });
+    };
+    if (conn instanceof StreamConn) conn.dataSink = onData;
+    else conn.on('data', onData);
     conn.on('end', () => {
       const s = this.sock;
       if (s !== null) {
@@ -740,8 +742,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   };
 
   /** An idle connection for key, detached from the pool, or null. */
-  const fromPool = (key: string): IdleConn | null => {
-    const p = pools.get(key);
+  const fromPool = (key: string, p = pools.get(key)): IdleConn | null => {
     if (!p) return null;
     // the most recently parked is at the end
     while (p.idle.length > 0) {
@@ -885,6 +886,19 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
 
   const cancelConnect = new WeakMap<TcpSock, () => void>();
 
+  // the last host:port pool key: the same string again, its hash already known to the pool map
+  let keyHost = '';
+  let keyPort = -1;
+  let keyText = '';
+  const hostKey = (host: string, port: number): string => {
+    if (host !== keyHost || port !== keyPort) {
+      keyHost = host;
+      keyPort = port;
+      keyText = `${host}:${port}`;
+    }
+    return keyText;
+  };
+
   const optNumber = (L: number, idx: number): number | null => {
     const t = vm.type(L, idx);
     return t === T_NUMBER ? vm.toNumber(L, idx) : null;
@@ -946,7 +960,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (b === 'socket busy connecting') return pushNilErr(L, b);
     // an existing connection is closed first
     if (s.conn) finalize(s);
-    const key = poolName ?? (path !== null ? `unix:${path}` : `${host}:${port}`);
+    const key = poolName ?? (path !== null ? `unix:${path}` : hostKey(host, port));
     if ((poolSize > 0 || backlog >= 0) && !pools.has(key)) {
       newPool(key, poolSize || settingsOf(ctx).luaSocketPoolSize, backlog);
     }
@@ -954,7 +968,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     // the common case, an idle connection at hand: taken synchronously, nothing to set up for a wait
     const idlePool = pools.get(key);
     if (idlePool !== undefined && idlePool.idle.length > 0) {
-      const item = fromPool(key);
+      const item = fromPool(key, idlePool);
       if (item !== null) {
         takeIdle(s, item, key, idlePool);
         return vm.retNumber(1);
@@ -1004,8 +1018,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const r = proceedConnect(s, cr, finish, onWake);
     if (r === 'reused') {
       s.writer = null;
-      vm.pushNumber(L, 1);
-      return 1;
+      return vm.retNumber(1);
     }
     if (r === 'queued') armQueueTimer();
     else if (r !== 'pending') {
@@ -1245,8 +1258,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const b = busy(s, true, true);
     if (b) return pushNilErr(L, b);
     finalize(s);
-    vm.pushNumber(L, 1);
-    return 1;
+    return vm.retNumber(1);
   };
 
   const timeoutArg = (L: number, idx: number): number => {
@@ -1334,8 +1346,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     if (s.invalid || s.sockErr !== null) return pushNilErr(L, 'invalid connection');
     if (rt.exiting) {
       finalize(s);
-      vm.pushNumber(L, 1);
-      return 1;
+      return vm.retNumber(1);
     }
     const key = s.poolKey;
     if (key === null) return pushNilErr(L, 'key not found');
