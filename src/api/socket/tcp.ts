@@ -617,8 +617,11 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   const onEvent = (s: TcpSock): void => {
     const op = s.reader;
     if (op) {
-      const res = serve(s, op, finalState(s));
-      if (res !== null) op.done!(res);
+      if (quickReady(s, op)) quickFinish(s, op);
+      else {
+        const res = serve(s, op, finalState(s));
+        if (res !== null) op.done!(res);
+      }
     }
     const w = s.writer;
     if (w && w.kind === 'send') {
@@ -1104,18 +1107,57 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   /** A short line ending in LF or CRLF, without other CRs, in one chunk: pushed; else false
    * (startRead's general path takes it). */
   const lineNow = (L: number, s: TcpSock): boolean => {
-    const buf = s.buf;
+    const i = plainLine(s.buf);
+    if (i < 0) return false;
+    readStarts(s);
+    pushLine(L, s.buf, i);
+    return true;
+  };
+
+  /** Where the buffer's first line ends (its LF) when lineNow can take it; else -1. */
+  const plainLine = (buf: RecvBuffer): number => {
     const i = buf.indexOf(10, 0);
-    if (i < 0 || i > 256) return false;
+    if (i < 0 || i > 256) return -1;
     const c = buf.contiguous(i + 1);
-    if (c === null) return false;
+    if (c === null) return -1;
     const off = buf.offset;
     const len = i > 0 && c[off + i - 1] === 13 ? i - 1 : i;
-    for (let k = off; k < off + len; k++) if (c[k] === 13) return false;
-    readStarts(s);
-    vm.pushBytesAt(L, c, off, len);
+    for (let k = off; k < off + len; k++) if (c[k] === 13) return -1;
+    return i;
+  };
+
+  /** Push the line plainLine found (without its CRLF or LF) and consume it. */
+  const pushLine = (L: number, buf: RecvBuffer, i: number): void => {
+    const c = buf.contiguous(i + 1)!;
+    const off = buf.offset;
+    vm.pushBytesAt(L, c, off, i > 0 && c[off + i - 1] === 13 ? i - 1 : i);
     buf.skip(i + 1);
-    return true;
+  };
+
+  // A waiting receive() of a line or a size that the bytes just read complete: the thread
+  // resumes with them pushed from the buffer (quickPush reads which read from these two).
+  let quickSock: TcpSock | null = null;
+  let quickOp: ReadOp | null = null;
+  const quickReady = (s: TcpSock, op: ReadOp): boolean => {
+    if (s.sockErr !== null || op.th === null) return false;
+    if (op.kind === 'size') return s.buf.length >= op.n;
+    return op.kind === 'line' && plainLine(s.buf) >= 0;
+  };
+  const quickPush = (_v: LuaVM, co: number): number => {
+    const s = quickSock!, op = quickOp!;
+    if (op.kind === 'size') pushTaken(co, s.buf, op.n, 0);
+    else pushLine(co, s.buf, plainLine(s.buf));
+    return 1;
+  };
+  const quickFinish = (s: TcpSock, op: ReadOp): void => {
+    if (op.timer) clearTimeout(op.timer);
+    s.reader = null;
+    quickSock = s;
+    quickOp = op;
+    rt.sched.resume(op.th!, quickPush);
+    quickSock = null;
+    quickOp = null;
+    if (s.buf.length < PAUSE_AT) s.resumeReading();
   };
 
   const readStarts = (s: TcpSock): void => {
