@@ -84,11 +84,13 @@ function notModified(r: RequestCtx): void {
   // the request's conditions first: most requests have none, and then nothing else is looked at
   let ims: string | undefined;
   let inm: string | undefined;
-  for (const [n, v] of r.req.headers) {
+  const hs = r.req.headers;
+  for (let i = 0; i < hs.length; i++) {
+    const n = hs[i][0];
     if (n.length !== 13 && n.length !== 17) continue;
     const k = n.toLowerCase();
-    if (k === 'if-modified-since') ims ??= v;
-    else if (k === 'if-none-match') inm ??= v;
+    if (k === 'if-modified-since') ims ??= hs[i][1];
+    else if (k === 'if-none-match') inm ??= hs[i][1];
   }
   if (ims === undefined && inm === undefined) return;
   const h = r.headersOut;
