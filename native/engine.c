@@ -46,7 +46,8 @@
 #define CB_NUMS (CB_TYPES + CB_NARGS) /* their values when numbers; self[1] for a table argument 1 */
 #define CB_NARGS 4
 #define CB_RET (CB_NUMS + CB_NARGS)
-#define CB_SIZE (CB_RET + 1)
+#define CB_YIELDABLE (CB_RET + 1) /* lua_isyieldable of the calling state (slot 0) */
+#define CB_SIZE (CB_YIELDABLE + 1)
 
 typedef struct {
   napi_env env;
@@ -276,7 +277,7 @@ static int call_js(lua_State *L, int str, int args) {
     }
   }
   /* a call made while this one runs (a metamethod, a finalizer) restores what it overwrote */
-  double *cb = in->callbuf, saved[2 * CB_NARGS];
+  double *cb = in->callbuf, saved[2 * CB_NARGS], savedL = cb[0], savedY = cb[CB_YIELDABLE];
   memcpy(saved, cb + CB_TYPES, sizeof saved);
   if (!str) {
     for (int i = 1; i <= CB_NARGS; i++) {
@@ -296,6 +297,7 @@ static int call_js(lua_State *L, int str, int args) {
   in->callbuf[CB_ARGSLEN] = args ? args_to_scratch(L, 1, nargs, 0) : -3;
   napi_get_reference_value(env, str ? in->sdispatch : in->dispatch, &fn);
   in->callbuf[0] = (double)(uintptr_t)L;
+  in->callbuf[CB_YIELDABLE] = lua_isyieldable(L);
   in->callbuf[1] = (double)lua_tointeger(L, lua_upvalueindex(1));
   in->callbuf[2] = nargs;
   if (napi_call_function(env, recv, fn, str ? 1 : 0, &key, &res) == napi_ok) {
@@ -338,6 +340,8 @@ static int call_js(lua_State *L, int str, int args) {
   }
   napi_close_handle_scope(env, scope);
   memcpy(cb + CB_TYPES, saved, sizeof saved);
+  cb[0] = savedL;
+  cb[CB_YIELDABLE] = savedY;
   if (rc >= 0) return rc;
   if (rc == RC_NUMBER) {
     lua_pushnumber(L, in->callbuf[CB_RET]);

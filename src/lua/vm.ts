@@ -149,12 +149,14 @@ const freeIds: number[] = [];
 // slot 3: a string function's key when that is a number (the key argument is then undefined);
 // slot 4: an args function's argument bytes in the scratch buffer (argsFn; -3 for other calls);
 // slots 5-12: a plain call's first arguments as the trampoline found them (argType, argNum);
-// slot 13: a number result (retNumber). The layout is native/engine.c's CB_*.
-const CB_TYPES = 4, CB_NUMS = 8, CB_RET = 13;
+// slot 13: a number result (retNumber); slot 14: whether the calling state (slot 0) can yield.
+// The layout is native/engine.c's CB_*. Slots 0 and 5-14 are as the innermost running call
+// found them: a call made meanwhile puts them back.
+const CB_TYPES = 4, CB_NUMS = 8, CB_RET = 13, CB_YIELDABLE = 14;
 /** how many arguments argType and argNum know */
 export const ARG_SLOTS = 4;
 const RC_NUMBER = -4;
-const callbuf = new Float64Array(14);
+const callbuf = new Float64Array(15);
 /** The number a string function was called with as its key (what Lua passed as argument 2). */
 export function keyNumber(): number {
   return callbuf[3];
@@ -623,6 +625,8 @@ export class LuaVM {
     return E.status(co);
   }
   isYieldable(L: number): boolean {
+    // inside a call from L (the usual case: an operation about to wait), the trampoline knows
+    if (callbuf[0] === L) return callbuf[CB_YIELDABLE] !== 0;
     return E.isyieldable(L) !== 0;
   }
 
