@@ -271,7 +271,9 @@ export class HeadParser {
     this.lineStart = -1;
     this.invalidLine = false;
     this.nhdr = 0;
-    this.unique.fill(0);
+    // a loop: TypedArray.prototype.fill is a runtime call, 23 ns here against 11 ns
+    const u = this.unique;
+    for (let i = 0; i < U_COUNT; i++) u[i] = 0;
     this.referer = this.userAgent = -1;
     this.invalid = null;
     this.contentLength = -1;
