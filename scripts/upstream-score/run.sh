@@ -47,7 +47,7 @@ stream() { # ENGINE N FILE...
   "
 }
 
-files=$(cd "$LNM/t" && ls *.t */*.t)
+files=$(cd "$LNM/t" && ls *.t */*.t 2>/dev/null || true)
 pids=()
 for eng in ref ours; do
   for ((i = 0; i < STREAMS; i++)); do
