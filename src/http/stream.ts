@@ -9,7 +9,7 @@ import { PrefixCopier } from '../util/copyout.js';
 import { clearArray } from '../util/clear.js';
 
 interface StreamAddon {
-  streaminit(onConn: ConnFn, onRead: (id: number, n: number) => void, onEvent: (id: number, kind: number, arg: string | undefined) => void, readBuf: Buffer): void;
+  streaminit(onConn: ConnFn, onReads: (count: number) => void, onEvent: (id: number, kind: number, arg: string | undefined) => void, readBuf: Buffer, batch: Int32Array): void;
   streamlisten(fd: number, backlog: number): number;
   streamunlisten(id: number): void;
   streamaddr(id: number): [string, number] | undefined;
@@ -78,8 +78,11 @@ function onConn(lid: number, id: number, ra: string, rp: number, la: string, lp:
   else l.accept(id, ra, rp, la, lp);
 }
 
-/** where the addon puts each read; its bytes are copied out before the next */
-const RBUF = Buffer.allocUnsafeSlow(65536);
+/** where the addon puts the reads of one poll of the loop, one after another (native/stream.c
+ * keeps 64 KB free for each read and hands them over before it runs short) */
+const RBUF = Buffer.allocUnsafeSlow(5 * 65536);
+/** the reads handed over: [connection id, offset in RBUF, length (-1: closed since)] each */
+const BATCH = new Int32Array(3 * 512);
 
 /** when the read being handled arrived (0 outside one) */
 let readMs = 0;
@@ -92,6 +95,15 @@ export function eventNow(): number {
 }
 
 const reads = new PrefixCopier(RBUF);
+const allocUnsafe = Buffer.allocUnsafe;
+
+/** A read's bytes, copied out of RBUF (the first read of a batch by the prefix copier). */
+function readAt(off: number, n: number): Buffer {
+  if (off === 0) return reads.copy(n);
+  const b = allocUnsafe(n);
+  RBUF.copy(b, 0, off, off + n);
+  return b;
+}
 
 // Work left for the end of the read being handled (a connection's queued output): run there
 // instead of from a process.nextTick, which costs a tick object and a run of node's tick queue
@@ -122,19 +134,34 @@ function runLater(): void {
   if (failure !== null) process.nextTick(() => { throw failure; });
 }
 
-function onRead(id: number, n: number): void {
-  const o = owners[id];
-  if (o === undefined) return;
-  // a read of a request head fits in node's pool of small buffers: no allocation of its own
-  const d = reads.copy(n);
+/** The reads of one poll, in the order they came: each to its connection's owner. */
+function onReads(count: number): void {
   readMs = Date.now();
+  let failure: unknown = null;
   try {
-    o.onData(d);
+    for (let i = 0, k = 0; i < count; i++, k += 3) {
+      const id = BATCH[k], n = BATCH[k + 2];
+      const o = owners[id];
+      if (n < 0 || o === undefined || closing[id] === 1) continue;
+      // a read of a request head fits in node's pool of small buffers: no allocation of its own
+      const d = readAt(BATCH[k + 1], n);
+      try {
+        o.onData(d);
+      } catch (e) {
+        // the others' reads still go to them; the first failure is raised after
+        failure ??= e;
+      }
+    }
   } finally {
     readMs = 0;
     if (laterFns.length > 0) runLater();
   }
+  if (failure !== null) throw failure;
 }
+
+/** ids closed from JS whose close the addon has not reported yet: their held reads are dropped,
+ * as the addon drops reads once a close is asked for */
+const closing: number[] = [];
 
 function onEvent(id: number, kind: number, arg: string | undefined): void {
   if (kind === EV_LCLOSE) {
@@ -154,6 +181,7 @@ function onEvent(id: number, kind: number, arg: string | undefined): void {
     case EV_BACKLOG: o.onBacklog?.(); break;
     case EV_CLOSE:
       owners[id] = undefined;
+      closing[id] = 0;
       o.onClose();
       break;
   }
@@ -162,7 +190,7 @@ function onEvent(id: number, kind: number, arg: string | undefined): void {
 function init(): void {
   if (ready) return;
   ready = true;
-  E.streaminit(onConn, onRead, onEvent, RBUF);
+  E.streaminit(onConn, onReads, onEvent, RBUF, BATCH);
 }
 
 /** An error with node's errno and code, as node:net raises them. */
@@ -229,7 +257,10 @@ export const written: (id: number) => number = E.streamwritten;
 /** half-close once the queue is written; onFinish follows */
 export const shutdown: (id: number) => void = E.streamshutdown;
 /** close now (an RST with reset); onClose follows */
-export const close: (id: number, reset: boolean) => void = E.streamclose;
+export function close(id: number, reset: boolean): void {
+  closing[id] = 1;
+  E.streamclose(id, reset);
+}
 export const setReading: (id: number, on: boolean) => void = E.streamread;
 /** Connect to an IP address and port, or to a unix socket's path (port -1); -errno on a bad
  * address. The owner's onConnect follows. */
