@@ -2,8 +2,8 @@
  * Client connections on libuv directly, beneath node's stream layer. A node:net socket spends
  * more of each keep-alive request in its Readable/Writable machinery (a Buffer per read, an
  * emit, a write request object, callbacks on the next tick) than our HTTP server spends on the
- * request; here a read is one call into JS with the bytes, and a write is a uv_try_write that
- * returns at once in the common case. Handles are named by small integers that JS indexes its
+ * request; here the reads of one poll of the loop reach JS in one call, and a write is held
+ * to the end of that poll, then one uv_try_write that returns at once in the common case. Handles are named by small integers that JS indexes its
  * connections with; events reach JS through three functions registered once per thread.
  */
 #include <node_api.h>
