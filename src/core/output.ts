@@ -108,6 +108,11 @@ function notModified(r: RequestCtx): void {
   h.set('Accept-Ranges', []);
 }
 
+/** What nginx names itself as in the Server header and error pages: the location's server_tokens. */
+function serverTokenOf(r: RequestCtx): string {
+  return (r.loc?.settings ?? r.server.settings).serverTokens ? SERVER_TOKEN : 'nginx';
+}
+
 function buildHead(r: RequestCtx): void {
   r.headersSent = true;
   notModified(r);
@@ -122,6 +127,9 @@ function buildHead(r: RequestCtx): void {
   };
   if (r.reason && r.reason.status === r.status) head.reason = r.reason.text;
   if (r.serverHeader !== undefined) head.server = r.serverHeader;
+  // server_tokens is a location setting: the default Server value follows the location's, as
+  // nginx's header filter reads it there (the listener's is for what comes before a location)
+  else head.serverToken = serverTokenOf(r);
   if (r.dateHeader !== undefined) head.date = r.dateHeader;
   if (r.bareHead) head.bare = true;
   for (const [n, v] of h.list) {
@@ -141,7 +149,7 @@ function buildHead(r: RequestCtx): void {
  * that status's error page (444: the bare status with an empty body), whatever was produced.
  */
 function replaceWithStatus(r: RequestCtx, status: number): void {
-  const page = status === 444 ? null : errorPageBody(status, SERVER_TOKEN);
+  const page = status === 444 ? null : errorPageBody(status, serverTokenOf(r));
   r.status = status;
   const h = r.headersOut;
   h.list = [];
@@ -254,7 +262,7 @@ export function sendSpecial(r: RequestCtx, status: number): void {
     if ((r.filters?.body || st !== status) && status !== 444 && status !== 499 && status >= 300) {
       // the page goes through Lua's body filter, and keeps the status it was made for when
       // the header filter changed ngx.status (nginx's err_status)
-      const page = errorPageBody(status, SERVER_TOKEN);
+      const page = errorPageBody(status, serverTokenOf(r));
       const h = r.headersOut;
       h.contentType = page ? 'text/html' : '';
       h.contentLength = page ? page.length : 0;
@@ -275,7 +283,7 @@ export function sendSpecial(r: RequestCtx, status: number): void {
       if (r.serverHeader !== undefined) head.server = r.serverHeader;
       if (r.dateHeader !== undefined) head.date = r.dateHeader;
       return pageFilter ? pageFilter(head, page) : page;
-    });
+    }, serverTokenOf(r));
   };
   const f = r.filters?.header;
   if (!f) return finish();

@@ -82,7 +82,7 @@ export class NodeHttpExchange implements HttpExchange {
     this.headSent = true;
     const status = head.status;
     if (this.req.method === 'HEAD' || status === 204 || status === 304) this.noBody = true;
-    const server = head.server === undefined ? this.serverToken : head.server;
+    const server = head.server === undefined ? head.serverToken ?? this.serverToken : head.server;
     const flat: string[] = server === null ? [] : ['Server', server];
     if (head.date !== undefined && head.date !== null) flat.push('Date', head.date);
     if (head.contentType && status !== 204) flat.push('Content-Type', head.contentType);
@@ -114,7 +114,7 @@ export class NodeHttpExchange implements HttpExchange {
     if (!this.aborted) this.res.end();
   }
 
-  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>, filter?: (head: ResponseHead, page: Buffer | null) => Buffer | null): void {
+  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>, filter?: (head: ResponseHead, page: Buffer | null) => Buffer | null, serverToken?: string): void {
     if (this.ended) return;
     if (errorSendsNothing(status)) {
       // 444: close without a response
@@ -123,14 +123,14 @@ export class NodeHttpExchange implements HttpExchange {
       return;
     }
     if (this.headSent) return this.end();
-    let page = errorPageBody(status, this.serverToken);
+    let page = errorPageBody(status, serverToken ?? this.serverToken);
     let location: string | undefined;
     const headers: Array<[string, string]> = [];
     for (const h of extraHeaders ?? []) {
       if (location === undefined && h[0].toLowerCase() === 'location') location = h[1];
       else headers.push(h);
     }
-    const head: ResponseHead = { status, contentType: page ? 'text/html' : null, contentLength: page ? page.length : 0, location, headers };
+    const head: ResponseHead = { status, contentType: page ? 'text/html' : null, contentLength: page ? page.length : 0, location, headers, serverToken };
     if (filter) page = filter(head, page);
     this.sendHead(head);
     if (page) this.write(page);

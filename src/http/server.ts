@@ -979,11 +979,12 @@ class Exchange implements HttpExchange {
       lm = undefined;
     }
     let s: string;
+    const token = head.serverToken ?? opts.serverToken;
     if (head.server === undefined && head.date === undefined && head.reason === undefined) {
-      s = headStart(status, opts.serverToken);
+      s = headStart(status, token);
     } else {
       s = head.reason !== undefined ? statusLine(status, head.reason) : statusLine(status);
-      const server = head.server === undefined ? opts.serverToken : head.server;
+      const server = head.server === undefined ? token : head.server;
       const date = head.date === undefined ? httpDate() : head.date;
       s += '\r\n';
       if (server !== null) s += 'Server: ' + server + '\r\n';
@@ -1071,7 +1072,7 @@ class Exchange implements HttpExchange {
     }
   }
 
-  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>, filter?: (head: ResponseHead, page: Buffer | null) => Buffer | null): void {
+  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>, filter?: (head: ResponseHead, page: Buffer | null) => Buffer | null, serverToken?: string): void {
     if (this.ended) return;
     // an error page goes out even when the unread body turns out broken (nginx then only
     // drops keep-alive)
@@ -1087,7 +1088,7 @@ class Exchange implements HttpExchange {
       this.end();
       return;
     }
-    let page = errorPageBody(status, this.conn.opts.serverToken);
+    let page = errorPageBody(status, serverToken ?? this.conn.opts.serverToken);
     if (page !== null && this.msie && status >= 400) page = Buffer.concat([page, Buffer.from(MSIE_PADDING, 'latin1')]);
     let location: string | undefined;
     const headers: Array<[string, string]> = [];
@@ -1103,6 +1104,7 @@ class Exchange implements HttpExchange {
       contentLength: page !== null ? page.length : 0,
       location,
       headers,
+      serverToken,
     };
     if (filter) page = filter(head, page);
     this.sendHead(head);

@@ -50,6 +50,8 @@ export interface ResponseHead {
   /** the Server and Date headers as headers-more left them: a value, or null for none */
   server?: string | null;
   date?: string | null;
+  /** the default Server value where the location's server_tokens differs from the listener's */
+  serverToken?: string;
 }
 
 /** One exchange on a connection: the pipeline gets it with the parsed request. */
@@ -71,7 +73,7 @@ export interface HttpExchange {
    * nginx's built-in error page for this status (sends head + body + end); `filter` may change
    * the head and give the page's encoded bytes (the gzip filter)
    */
-  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>, filter?: (head: ResponseHead, page: Buffer | null) => Buffer | null): void;
+  sendErrorPage(status: number, extraHeaders?: Array<[string, string]>, filter?: (head: ResponseHead, page: Buffer | null) => Buffer | null, serverToken?: string): void;
   /** read the whole request body (dechunked); cb(null, body) or cb(status) with 400/413 */
   readBody(maxSize: number, cb: (errStatus: number | null, body: Buffer | null) => void): void;
   /** body bytes are ignored (request ended without reading them); keeps keep-alive working */

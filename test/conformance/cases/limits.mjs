@@ -242,4 +242,18 @@ export default [
     headers: { server: 'nginx' },
     body: /<hr><center>nginx<\/center>/,
   },
+  {
+    name: 'server_tokens off in one location only: that location says "nginx"',
+    server: 'location /t { server_tokens off; content_by_lua_block { ngx.say("ok") } }',
+    status: 200,
+    headers: { server: 'nginx' },
+    body: 'ok\n',
+  },
+  {
+    name: 'server_tokens off in one location only: its error page footer says "nginx" too',
+    server: 'location /t { server_tokens off; content_by_lua_block { ngx.exit(404) } }',
+    status: 404,
+    headers: { server: 'nginx' },
+    body: /<hr><center>nginx<\/center>/,
+  },
 ];
