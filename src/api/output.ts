@@ -87,9 +87,10 @@ export function registerOutput(rt: Runtime): Record<string, JsLuaFn> {
       vm.pushStr(L, 'seen eof');
       return 2;
     }
+    r.luaBody = true;
     output(r, data);
     // the body waits for its Content-Length (lua_http10_buffering), which ngx_lua says at debug
-    if (rt.log.debugOn && r.req.version <= 10 && r.pendingHead) rt.logReq('debug', 'lua buffering output bufs for the HTTP 1.0 request', r);
+    if (rt.log.debugOn && r.http10Buffering()) rt.logReq('debug', 'lua buffering output bufs for the HTTP 1.0 request', r);
     return vm.retNumber(1);
   };
   return {

@@ -292,6 +292,8 @@ export class RequestCtx extends CtxOwner {
   limitReqStatus = 0;
   /** the coding the body goes through (gzip), null when none */
   encoder: BodyEncoder | null = null;
+  /** ngx.say or ngx.print wrote body bytes (what lua_http10_buffering applies to) */
+  luaBody = false;
   /** output queued during one Lua run, written when the run yields or ends */
   private outQueue: Buffer[] = [];
   private outBytes = 0;
@@ -342,8 +344,9 @@ export class RequestCtx extends CtxOwner {
    * run) also makes an encoder give out what it holds, as a flush buffer does in nginx.
    */
   flushOutput(eof = false, sync = true): boolean {
-    // HTTP/1.0: body bytes wait for eof only while the head (and its Content-Length) is pending
-    if (this.req.version <= 10 && !eof && this.pendingHead) return true;
+    // HTTP/1.0: Lua's body bytes wait for eof while the head is pending without a Content-Length
+    // Lua set (ngx_lua buffers only then; other modules' output goes out as it comes)
+    if (!eof && this.http10Buffering()) return true;
     const enc = this.encoder;
     if (enc && (eof || sync)) {
       const e = eof ? enc.end() : enc.flush();
@@ -357,7 +360,7 @@ export class RequestCtx extends CtxOwner {
       const head = this.pendingHead;
       this.pendingHead = null;
       // an encoded body's length is never known up front (nginx clears Content-Length)
-      if (eof && !enc && (head.contentLength === undefined || head.contentLength < 0) && this.req.version <= 10 && this.req.method !== 'HEAD') {
+      if (eof && !enc && this.luaBody && (head.contentLength === undefined || head.contentLength < 0) && this.req.version <= 10 && this.req.method !== 'HEAD') {
         head.contentLength = this.outBytes;
       }
       this.ex.sendHead(head);
@@ -372,6 +375,12 @@ export class RequestCtx extends CtxOwner {
   /** whether the request URI had a `?` (or ngx.var.args was set) */
   hasArgs(): boolean {
     return this.args !== '' || this.req.requestUri.includes('?');
+  }
+
+  /** ngx_lua's lua_http10_buffering holds this response's body back (for its Content-Length) */
+  http10Buffering(): boolean {
+    const h = this.pendingHead;
+    return h !== null && this.luaBody && this.req.version <= 10 && !((h.contentLength ?? -1) >= 0);
   }
 
   get pendingOutput(): number {

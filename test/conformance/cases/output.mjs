@@ -146,6 +146,37 @@ export default [
     log: [/\[warn\] .*say: nil header only, flush: nil header only/],
   },
   {
+    name: 'HTTP/1.0 with a Content-Length Lua set: no buffering, each flushed piece leaves at once',
+    // a cosocket client of the same server counts the reads the pieces arrive in
+    server: `location /pieces { content_by_lua_block {
+        ngx.header["Content-Length"] = 6
+        for _, p in ipairs({"ab", "cd", "ef"}) do ngx.print(p) ngx.flush(true) ngx.sleep(0.15) end
+      } }
+      location /t { content_by_lua_block {
+        local s = ngx.socket.tcp()
+        s:settimeout(2000)
+        assert(s:connect("127.0.0.1", ngx.var.server_port))
+        s:send("GET /pieces HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n")
+        repeat local l = s:receive() until l == ""
+        local got = {}
+        while true do
+          local d, err = s:receiveany(100)
+          if not d then break end
+          got[#got + 1] = d
+        end
+        ngx.say(table.concat(got, "|"))
+      } }`,
+    body: 'ab|cd|ef\n',
+  },
+  {
+    name: 'HTTP/1.0 and echo: no Content-Length made up for what echo writes',
+    server: 'location /t { echo hi; }',
+    request: 'GET /t HTTP/1.0',
+    status: 200,
+    headers: { 'content-length': null },
+    body: 'hi\n',
+  },
+  {
     name: 'HEAD over HTTP/1.0: no Content-Length from the buffered output',
     server: `location /t { content_by_lua_block { ngx.print("Hello, Lua!\\n") } }`,
     request: 'HEAD /t HTTP/1.0',
