@@ -443,6 +443,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const buf = s.buf;
     switch (op.kind) {
       case 'line': {
+        if (buf.length > 0) readDebug(s, 'line');
         const i = buf.indexOf(10, op.scanned);
         if (i >= 0) {
           const line = stripCR(buf.take(i));
@@ -454,6 +455,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         return null;
       }
       case 'all':
+        if (buf.length > 0) readDebug(s, 'all');
         if (final === 'closed') return { ok: buf.take(buf.length) };
         if (final !== null) return { err: final, partial: buf.take(buf.length) };
         return null;
@@ -462,6 +464,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         if (final !== null) return { err: final, partial: buf.take(buf.length) };
         return null;
       case 'any':
+        if (buf.length > 0) readDebug(s, 'any');
         if (buf.length > 0) return { ok: buf.take(Math.min(op.n, buf.length, settingsOf(s.ctx).luaSocketBufferSize)) };
         if (final !== null) return { err: final, partial: EMPTY };
         return null;
@@ -490,6 +493,11 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         return null;
       }
     }
+  };
+
+  /** ngx_lua's debug line as a read form's input filter takes bytes ("lua tcp socket read any") */
+  const readDebug = (s: TcpSock, what: 'line' | 'all' | 'any'): void => {
+    if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket read ${what}`, s.ctx);
   };
 
   /** eof / socket error as the reason a read cannot wait for more. */
@@ -1110,6 +1118,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const i = plainLine(s.buf);
     if (i < 0) return false;
     readStarts(s);
+    readDebug(s, 'line');
     pushLine(L, s.buf, i);
     return true;
   };
@@ -1146,7 +1155,10 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   const quickPush = (_v: LuaVM, co: number): number => {
     const s = quickSock!, op = quickOp!;
     if (op.kind === 'size') pushTaken(co, s.buf, op.n, 0);
-    else pushLine(co, s.buf, plainLine(s.buf));
+    else {
+      readDebug(s, 'line');
+      pushLine(co, s.buf, plainLine(s.buf));
+    }
     return 1;
   };
   const quickFinish = (s: TcpSock, op: ReadOp): void => {

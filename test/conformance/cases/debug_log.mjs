@@ -30,6 +30,14 @@ export default [
     log: [/\[debug\] .*\*\d+ lua exit with code 200$/, /\[debug\] \d+#\d+: lua release ngx\.ctx at ref \d+$/],
   },
   {
+    name: 'cosocket reads: "lua tcp socket read line" and "lua tcp socket read any" as they take bytes',
+    main,
+    server: lua(`local s = ngx.socket.tcp() assert(s:connect("127.0.0.1", {{PEER_ECHO}}))
+      s:send("one\\ntwo") ngx.say(s:receive()) ngx.say(s:receiveany(10)) s:close()`),
+    body: 'one\ntwo\n',
+    log: [/\[debug\] \d+#\d+: \*\d+ lua tcp socket read line$/, /\[debug\] \d+#\d+: \*\d+ lua tcp socket read any$/],
+  },
+  {
     name: 'ngx.ctx set before another module\'s internal redirect (echo_exec): "lua release ngx.ctx at ref N"',
     main,
     server: `location = /t { rewrite_by_lua_block { ngx.ctx.foo = "hello" } echo_exec /foo; }
