@@ -37,7 +37,14 @@ export function registerSleep(rt: Runtime): Record<string, JsLuaFn> {
         else fire();
       };
       let h = setTimeout(check, ms);
-      return rt.sched.suspend(L, { cancel: () => clearTimeout(h) });
+      return rt.sched.suspend(L, {
+        cancel: () => {
+          // the thread went away mid-sleep (killed, or its request ended): ngx_lua's cleanup
+          // says so in the cycle's log, without a request
+          if (rt.log.debugOn) rt.log.log('debug', 'lua clean up the timer for pending ngx.sleep');
+          clearTimeout(h);
+        },
+      });
     },
   };
 }

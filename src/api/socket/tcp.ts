@@ -1057,6 +1057,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   const receive: JsLuaFn = (L, n) => {
     const ctx = rt.check(L, CTX_YIELDABLE);
     if (n !== 1 && n !== 2) return vm.error(L, `expecting 1 or 2 arguments (including the object), but got ${n}`);
+    if (rt.log.debugOn) rt.logCtx('debug', 'lua tcp socket calling receive() method', ctx);
     checkSelf(L);
     const sr = readable(L, ctx, entrySock());
     if (typeof sr === 'number') return sr;
@@ -1191,6 +1192,7 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const t = vm.type(L, 2);
     const max = t === T_NUMBER || t === T_STRING ? vm.toNumberOrNull(L, 2) : null;
     if (max === null || Math.trunc(max) <= 0) return vm.argError(L, 2, 'bad max argument');
+    if (rt.log.debugOn) rt.logCtx('debug', `lua tcp socket calling receiveany() method to read at most ${Math.trunc(max)} bytes`, ctx);
     return startRead(L, sr, newRead('any', Math.trunc(max)), 0);
   };
 
@@ -1603,7 +1605,8 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
       else if (t !== T_NIL) return vm.error(L, `bad "inclusive" option value type: ${vm.typeName(L, -1)}`);
       vm.pop(L);
     }
-    rt.check(L, CTX_YIELDABLE);
+    const ctx = rt.check(L, CTX_YIELDABLE);
+    if (rt.log.debugOn) rt.logCtx('debug', 'lua tcp socket calling receiveuntil() method', ctx);
     checkSelf(L);
     const t2 = vm.type(L, 2);
     if (t2 !== T_STRING && t2 !== T_NUMBER) return vm.argError(L, 2, `string expected, got ${vm.typeName(L, 2)}`);

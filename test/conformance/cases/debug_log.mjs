@@ -30,12 +30,20 @@ export default [
     log: [/\[debug\] .*\*\d+ lua exit with code 200$/, /\[debug\] \d+#\d+: lua release ngx\.ctx at ref \d+$/],
   },
   {
-    name: 'cosocket reads: "lua tcp socket read line" and "lua tcp socket read any" as they take bytes',
+    name: 'a light thread killed while it sleeps: "lua clean up the timer for pending ngx.sleep"',
+    main,
+    server: lua(`local t = ngx.thread.spawn(function() ngx.sleep(5) end) ngx.sleep(0.01) ngx.say(ngx.thread.kill(t))`),
+    body: '1\n',
+    log: [/\[debug\] \d+#\d+: lua clean up the timer for pending ngx\.sleep$/],
+  },
+  {
+    name: 'cosocket reads: "lua tcp socket calling receive() method", "... read line", receiveany\'s likewise',
     main,
     server: lua(`local s = ngx.socket.tcp() assert(s:connect("127.0.0.1", {{PEER_ECHO}}))
       s:send("one\\ntwo") ngx.say(s:receive()) ngx.say(s:receiveany(10)) s:close()`),
     body: 'one\ntwo\n',
-    log: [/\[debug\] \d+#\d+: \*\d+ lua tcp socket read line$/, /\[debug\] \d+#\d+: \*\d+ lua tcp socket read any$/],
+    log: [/\[debug\] \d+#\d+: \*\d+ lua tcp socket calling receive\(\) method$/, /\[debug\] \d+#\d+: \*\d+ lua tcp socket read line$/,
+      /\[debug\] \d+#\d+: \*\d+ lua tcp socket calling receiveany\(\) method to read at most 10 bytes$/, /\[debug\] \d+#\d+: \*\d+ lua tcp socket read any$/],
   },
   {
     name: 'ngx.ctx set before another module\'s internal redirect (echo_exec): "lua release ngx.ctx at ref N"',
