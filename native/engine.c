@@ -254,10 +254,11 @@ static double args_to_scratch(lua_State *L, int from, int to, int nl) {
  * it is no string) and a string or null result comes back as the one return value, so a lookup
  * like ngx.var.uri costs one crossing instead of four; any other result is a result count.
  * An args function (args) finds its arguments already copied into the scratch buffer, their
- * length in callbuf[4] as args_to_scratch gives it: ngx.say then needs no second crossing. */
+ * length in callbuf[CB_ARGSLEN] as args_to_scratch gives it: ngx.say then needs no second crossing. */
 static int call_js(lua_State *L, int str, int args) {
   inst_t *in = tls_inst;
   napi_env env = in->env;
+  double *cb = in->callbuf;
   int nargs = lua_gettop(L);
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -273,11 +274,11 @@ static int call_js(lua_State *L, int str, int args) {
       napi_create_string_latin1(env, kp, kn, &key);
     } else if (kt == LUA_TNUMBER) {
       /* a number key crosses in callbuf, without a JS value made for it */
-      in->callbuf[CB_KEYNUM] = lua_tonumber(L, 2);
+      cb[CB_KEYNUM] = lua_tonumber(L, 2);
     }
   }
   /* a call made while this one runs (a metamethod, a finalizer) restores what it overwrote */
-  double *cb = in->callbuf, saved[2 * CB_NARGS], savedL = cb[0], savedY = cb[CB_YIELDABLE];
+  double saved[2 * CB_NARGS], savedL = cb[0], savedY = cb[CB_YIELDABLE];
   memcpy(saved, cb + CB_TYPES, sizeof saved);
   if (!str) {
     for (int i = 1; i <= CB_NARGS; i++) {
@@ -294,12 +295,12 @@ static int call_js(lua_State *L, int str, int args) {
     }
   }
   /* -3: not an args call (an args function pushed some other way must not read a stale length) */
-  in->callbuf[CB_ARGSLEN] = args ? args_to_scratch(L, 1, nargs, 0) : -3;
+  cb[CB_ARGSLEN] = args ? args_to_scratch(L, 1, nargs, 0) : -3;
   napi_get_reference_value(env, str ? in->sdispatch : in->dispatch, &fn);
-  in->callbuf[0] = (double)(uintptr_t)L;
-  in->callbuf[CB_YIELDABLE] = lua_isyieldable(L);
-  in->callbuf[1] = (double)lua_tointeger(L, lua_upvalueindex(1));
-  in->callbuf[2] = nargs;
+  cb[0] = (double)(uintptr_t)L;
+  cb[CB_YIELDABLE] = lua_isyieldable(L);
+  cb[1] = (double)lua_tointeger(L, lua_upvalueindex(1));
+  cb[2] = nargs;
   if (napi_call_function(env, recv, fn, str ? 1 : 0, &key, &res) == napi_ok) {
     napi_valuetype vt = napi_number;
     if (str) napi_typeof(env, res, &vt);
@@ -344,7 +345,7 @@ static int call_js(lua_State *L, int str, int args) {
   cb[CB_YIELDABLE] = savedY;
   if (rc >= 0) return rc;
   if (rc == RC_NUMBER) {
-    lua_pushnumber(L, in->callbuf[CB_RET]);
+    lua_pushnumber(L, cb[CB_RET]);
     return 1;
   }
   if (rc == RC_YIELD) return lua_yield(L, 0);
@@ -668,7 +669,6 @@ static napi_value js_pushbytesat(napi_env env, napi_callback_info info) {
   push_bytes(env, L, (const char *)p + (size_t)off, (size_t)n);
   return ret_undef(env);
 }
-
 
 /* lua_tolstring of the value at idx: a string is read as it is; only a number's conversion
  * allocates, so only it runs guarded. NULL for other types. */

@@ -3,8 +3,9 @@
  * more of each keep-alive request in its Readable/Writable machinery (a Buffer per read, an
  * emit, a write request object, callbacks on the next tick) than our HTTP server spends on the
  * request; here the reads of one poll of the loop reach JS in one call, and a write is held
- * to the end of that poll, then one uv_try_write that returns at once in the common case. Handles are named by small integers that JS indexes its
- * connections with; events reach JS through three functions registered once per thread.
+ * to the end of that poll, then one uv_try_write that returns at once in the common case.
+ * Handles are named by small integers that JS indexes its connections with; events reach JS
+ * through three functions registered once per thread.
  */
 #include <node_api.h>
 #include <stdlib.h>
@@ -251,11 +252,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   se->batch[3 * i + 2] = (int32_t)n;
   se->bconn[i] = c;
   se->blen += (size_t)n;
-  /* a read that arrives while JS takes the others (none should) is handed over at once */
-  if (se->nb >= se->batch_max || se->rbuf_len - se->blen < READ_ROOM || se->dispatching) {
-    if (se->dispatching) return;
-    dispatch_reads(se);
-  }
+  /* reads cannot arrive while JS takes a batch (JS does not run the loop) */
+  if (se->nb >= se->batch_max || se->rbuf_len - se->blen < READ_ROOM) dispatch_reads(se);
 }
 
 static void on_write(uv_write_t *req, int status) {

@@ -152,14 +152,12 @@ const freeIds: number[] = [];
 // slot 13: a number result (retNumber); slot 14: whether the calling state (slot 0) can yield.
 // The layout is native/engine.c's CB_*. Slots 0 and 5-14 are as the innermost running call
 // found them: a call made meanwhile puts them back.
-const CB_TYPES = 4, CB_NUMS = 8, CB_RET = 13, CB_YIELDABLE = 14;
-/** how many arguments argType and argNum know */
-export const ARG_SLOTS = 4;
+const CB_KEYNUM = 3, CB_ARGSLEN = 4, CB_TYPES = 5, CB_NUMS = 9, CB_RET = 13, CB_YIELDABLE = 14;
 const RC_NUMBER = -4;
-const callbuf = new Float64Array(15);
+const callbuf = new Float64Array(CB_YIELDABLE + 1);
 /** The number a string function was called with as its key (what Lua passed as argument 2). */
 export function keyNumber(): number {
-  return callbuf[3];
+  return callbuf[CB_KEYNUM];
 }
 const fail = (e: unknown, L: number, id: number): number => {
   if (e === LUA_THROW) return RC_ERROR;
@@ -256,18 +254,18 @@ export class LuaVM {
   }
 
   // ---- a call's arguments, as the trampoline found them --------------------------------------
-  // A function Lua calls (pushFunction) gets the types of its first ARG_SLOTS arguments, their
+  // A function Lua calls (pushFunction) gets the types of its first four arguments, their
   // values when numbers, and its self's [1] (a socket's handle) without a crossing per question.
   // They describe the stack at entry: once the function has changed its stack, ask vm.type.
 
-  /** The type of argument i (1..ARG_SLOTS) at entry, T_NONE past the last. */
+  /** The type of argument i (1..4) at entry, T_NONE past the last. */
   argType(i: number): number {
-    return callbuf[CB_TYPES + i];
+    return callbuf[CB_TYPES - 1 + i];
   }
   /** Argument i's value when argType(i) is T_NUMBER; for a table argument 1, its [1] when that
    * is a number, else 0. */
   argNum(i: number): number {
-    return callbuf[CB_NUMS + i];
+    return callbuf[CB_NUMS - 1 + i];
   }
   /** `return vm.retNumber(n)`: the function's one result is the number n (no crossing to push it).
    * Only for the value a pushFunction function returns to Lua. */
@@ -474,7 +472,7 @@ export class LuaVM {
    * the trampoline already copied.
    */
   callArgs(L: number, n: number, nl: boolean): Buffer | null {
-    const len = callbuf[4];
+    const len = callbuf[CB_ARGSLEN];
     if (len === -1) return null;
     // past the scratch buffer's size (the copy is made again once it has grown), or not
     // called through the args trampoline

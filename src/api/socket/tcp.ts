@@ -464,8 +464,10 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
         if (final !== null) return { err: final, partial: buf.take(buf.length) };
         return null;
       case 'any':
-        if (buf.length > 0) readDebug(s, 'any');
-        if (buf.length > 0) return { ok: buf.take(Math.min(op.n, buf.length, settingsOf(s.ctx).luaSocketBufferSize)) };
+        if (buf.length > 0) {
+          readDebug(s, 'any');
+          return { ok: buf.take(Math.min(op.n, buf.length, settingsOf(s.ctx).luaSocketBufferSize)) };
+        }
         if (final !== null) return { err: final, partial: EMPTY };
         return null;
       case 'until': {
@@ -625,7 +627,8 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
   const onEvent = (s: TcpSock): void => {
     const op = s.reader;
     if (op) {
-      if (quickReady(s, op)) quickFinish(s, op);
+      const at = op.th !== null ? readyNow(s, op.kind, op.n) : -1;
+      if (at >= 0) quickFinish(s, op, at);
       else {
         const res = serve(s, op, finalState(s));
         if (res !== null) op.done!(res);
@@ -1062,69 +1065,69 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     const sr = readable(L, ctx, entrySock());
     if (typeof sr === 'number') return sr;
     const s = sr;
-    let op: ReadOp;
+    let kind: ReadKind = 'line';
+    let bytes = 0;
     if (n === 2) {
       const t = vm.argType(2);
       const num = t === T_NUMBER ? vm.argNum(2) : t === T_STRING ? vm.toNumberOrNull(L, 2) : null;
       if (num !== null) {
-        const bytes = Math.trunc(num);
+        bytes = Math.trunc(num);
         if (bytes < 0) return vm.argError(L, 2, 'bad pattern argument');
         if (bytes === 0) {
           vm.pushStr(L, '');
           return 1;
         }
-        if (s.buf.length >= bytes && s.sockErr === null) {
-          readStarts(s);
-          pushTaken(L, s.buf, bytes, 0);
-          return readServed(s);
-        }
-        op = newRead('size', bytes);
+        kind = 'size';
       } else if (t === T_STRING) {
         const p = vm.toStr(L, 2)!;
         if (p.length !== 2 || p[0] !== '*') return vm.argError(L, 2, `bad pattern argument: ${p}`);
-        if (p[1] === 'l') {
-          if (s.sockErr === null && lineNow(L, s)) return readServed(s);
-          op = newRead('line', 0);
-        }
-        else if (p[1] === 'a') op = newRead('all', 0);
-        else return vm.argError(L, 2, 'bad pattern argument');
+        if (p[1] === 'a') kind = 'all';
+        else if (p[1] !== 'l') return vm.argError(L, 2, 'bad pattern argument');
       } else {
         return vm.argError(L, 2, 'bad pattern argument');
       }
-    } else {
-      if (s.sockErr === null && lineNow(L, s)) return readServed(s);
-      op = newRead('line', 0);
     }
-    return startRead(L, s, op, 0);
+    const at = readyNow(s, kind, bytes);
+    if (at >= 0) {
+      readStarts(s);
+      pushNow(L, s, kind, at);
+      return readServed(s);
+    }
+    return startRead(L, s, newRead(kind, bytes), 0);
   };
 
-  // receive() of a line or a size that the buffer already holds, the usual case after the first
-  // read of a reply: the bytes go to Lua from the buffer, with no read objects made
+  // A line or a size that the buffer already holds, the usual case after the first read of a
+  // reply (and the read a waiting receive() was missing): the bytes go to Lua from the buffer,
+  // with no read objects made. The other forms take serve()'s general path.
 
-  /** Push the first n buffered bytes as a Lua string, then consume them and `drop` more. */
-  const pushTaken = (L: number, buf: RecvBuffer, n: number, drop: number): void => {
-    const c = buf.contiguous(n);
-    if (c !== null) {
-      vm.pushBytesAt(L, c, buf.offset, n);
-      buf.skip(n + drop);
-    } else {
-      vm.pushBytes(L, buf.take(n));
-      buf.skip(drop);
-    }
+  /** Where a read of kind (a size of n) could be served from at once: the size, or the LF of a
+   * short line in one chunk with no CR but the last; -1 when it cannot. */
+  const readyNow = (s: TcpSock, kind: ReadKind, n: number): number => {
+    if (s.sockErr !== null) return -1;
+    if (kind === 'size') return s.buf.length >= n ? n : -1;
+    return kind === 'line' ? plainLine(s.buf) : -1;
   };
 
-  /** A short line ending in LF or CRLF, without other CRs, in one chunk: pushed; else false
-   * (startRead's general path takes it). */
-  const lineNow = (L: number, s: TcpSock): boolean => {
-    const i = plainLine(s.buf);
-    if (i < 0) return false;
-    readStarts(s);
+  /** Push and consume what readyNow found at `at`. */
+  const pushNow = (L: number, s: TcpSock, kind: ReadKind, at: number): void => {
+    const buf = s.buf;
+    if (kind === 'size') {
+      const c = buf.contiguous(at);
+      if (c !== null) {
+        vm.pushBytesAt(L, c, buf.offset, at);
+        buf.skip(at);
+      } else {
+        vm.pushBytes(L, buf.take(at));
+      }
+      return;
+    }
     readDebug(s, 'line');
-    pushLine(L, s.buf, i);
-    return true;
+    const c = buf.contiguous(at + 1)!;
+    const off = buf.offset;
+    vm.pushBytesAt(L, c, off, at > 0 && c[off + at - 1] === 13 ? at - 1 : at);
+    buf.skip(at + 1);
   };
 
-  /** Where the buffer's first line ends (its LF) when lineNow can take it; else -1. */
   const plainLine = (buf: RecvBuffer): number => {
     const i = buf.indexOf(10, 0);
     if (i < 0 || i > 256) return -1;
@@ -1136,41 +1139,25 @@ export function registerTcp(rt: Runtime): { prims: Record<string, JsLuaFn>; sock
     return i;
   };
 
-  /** Push the line plainLine found (without its CRLF or LF) and consume it. */
-  const pushLine = (L: number, buf: RecvBuffer, i: number): void => {
-    const c = buf.contiguous(i + 1)!;
-    const off = buf.offset;
-    vm.pushBytesAt(L, c, off, i > 0 && c[off + i - 1] === 13 ? i - 1 : i);
-    buf.skip(i + 1);
-  };
-
-  // A waiting receive() of a line or a size that the bytes just read complete: the thread
-  // resumes with them pushed from the buffer (quickPush reads which read from these two).
+  // A waiting read that readyNow can serve: the thread resumes with the bytes pushed by one
+  // shared pusher, which finds what to push here.
   let quickSock: TcpSock | null = null;
   let quickOp: ReadOp | null = null;
-  const quickReady = (s: TcpSock, op: ReadOp): boolean => {
-    if (s.sockErr !== null || op.th === null) return false;
-    if (op.kind === 'size') return s.buf.length >= op.n;
-    return op.kind === 'line' && plainLine(s.buf) >= 0;
-  };
+  let quickAt = 0;
   const quickPush = (_v: LuaVM, co: number): number => {
-    const s = quickSock!, op = quickOp!;
-    if (op.kind === 'size') pushTaken(co, s.buf, op.n, 0);
-    else {
-      readDebug(s, 'line');
-      pushLine(co, s.buf, plainLine(s.buf));
-    }
+    pushNow(co, quickSock!, quickOp!.kind, quickAt);
     return 1;
   };
-  const quickFinish = (s: TcpSock, op: ReadOp): void => {
+  const quickFinish = (s: TcpSock, op: ReadOp, at: number): void => {
     if (op.timer) clearTimeout(op.timer);
     s.reader = null;
     quickSock = s;
     quickOp = op;
+    quickAt = at;
     rt.sched.resume(op.th!, quickPush);
     quickSock = null;
     quickOp = null;
-    if (s.buf.length < PAUSE_AT) s.resumeReading();
+    readServed(s);
   };
 
   const readStarts = (s: TcpSock): void => {
